@@ -1,0 +1,645 @@
+package state
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// Reasons for skipping an entity, as counted in State.Skipped. They double as metric
+// label values, so they are stable.
+const (
+	SkipAgentMalformed     = "agent_malformed"
+	SkipAgentMissingID     = "agent_missing_id"
+	SkipAgentBadPID        = "agent_bad_pid"
+	SkipFrameworkMalformed = "framework_malformed"
+	SkipFrameworkMissingID = "framework_missing_id"
+	SkipFrameworkBadPID    = "framework_bad_pid"
+	SkipTaskMalformed      = "task_malformed"
+	SkipTaskMissingID      = "task_missing_id"
+	SkipTaskBadPorts       = "task_bad_ports"
+	SkipTaskUnknownState   = "task_unknown_state"
+	SkipTaskBadDiscovery   = "task_bad_discovery"
+	SkipLeaderBadPID       = "leader_bad_pid"
+)
+
+// errType marks a JSON value of the wrong type inside an entity: the value has been
+// consumed, the stream is still in sync, and only that entity is skipped.
+var errType = errors.New("unexpected JSON type")
+
+// Decode reads a master's /master/state (or pre-1.0 state.json) document.
+//
+// It streams: only the fields DNS needs are kept, everything else is skipped without
+// being materialised. A malformed agent, framework or task is left out and counted in
+// State.Skipped; invalid or truncated JSON, or a document that is not an object, is an
+// error and no State is returned.
+func Decode(r io.Reader) (*State, error) {
+	d := &decoder{
+		d:      jsontext.NewDecoder(r, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)),
+		st:     &State{},
+		intern: make(map[string]string),
+	}
+	if err := d.top(); err != nil {
+		if errors.Is(err, errType) {
+			return nil, errors.New("mesos state: document is not a JSON object")
+		}
+		if err == io.EOF {
+			return nil, errors.New("mesos state: empty document")
+		}
+		return nil, fmt.Errorf("mesos state: %w", err)
+	}
+	if _, err := d.d.ReadToken(); err != io.EOF {
+		return nil, fmt.Errorf("mesos state: unexpected data after the document at offset %d", d.d.InputOffset())
+	}
+	return d.st, nil
+}
+
+type decoder struct {
+	d      *jsontext.Decoder
+	st     *State
+	intern map[string]string
+	buf    []byte
+}
+
+func (d *decoder) top() error {
+	var leader, infoPID string
+	var infoHost string
+	var infoPort float64
+	err := d.object(func(key []byte) error {
+		var err error
+		switch string(key) {
+		case "leader":
+			leader, err = d.str()
+		case "leader_info":
+			err = d.object(func(key []byte) error {
+				var err error
+				switch string(key) {
+				case "pid":
+					infoPID, err = d.str()
+				case "hostname":
+					infoHost, err = d.str()
+				case "port":
+					infoPort, err = d.num()
+				default:
+					err = d.d.SkipValue()
+				}
+				return err
+			})
+		case "slaves":
+			return d.array(d.agent)
+		case "frameworks":
+			return d.array(d.framework)
+		default:
+			return d.d.SkipValue()
+		}
+		if errors.Is(err, errType) {
+			d.st.Skipped.Add(SkipLeaderBadPID)
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, s := range []string{leader, infoPID} {
+		if s == "" {
+			continue
+		}
+		if p, err := ParsePID(s); err == nil {
+			d.st.Leader = p
+			return nil
+		}
+		d.st.Skipped.Add(SkipLeaderBadPID)
+	}
+	if infoHost != "" && infoPort > 0 && infoPort < 65536 && validHost(infoHost) {
+		d.st.Leader = PID{ID: "master", Host: infoHost, Port: uint16(infoPort)}
+	}
+	return nil
+}
+
+func (d *decoder) agent() error {
+	var a Agent
+	var pid string
+	bad, err := d.entity(SkipAgentMalformed, func(key []byte) error {
+		var err error
+		switch string(key) {
+		case "id":
+			a.ID, err = d.str()
+		case "hostname":
+			a.Hostname, err = d.str()
+		case "pid":
+			pid, err = d.str()
+		default:
+			err = d.d.SkipValue()
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if bad == "" && a.ID == "" {
+		bad = SkipAgentMissingID
+	}
+	if bad == "" {
+		if a.PID, err = ParsePID(pid); err != nil {
+			bad = SkipAgentBadPID
+		}
+	}
+	if bad != "" {
+		d.st.Skipped.Add(bad)
+		return nil
+	}
+	a.ID = d.internString(a.ID)
+	d.st.Agents = append(d.st.Agents, a)
+	return nil
+}
+
+func (d *decoder) framework() error {
+	var f Framework
+	var pid string
+	bad, err := d.entity(SkipFrameworkMalformed, func(key []byte) error {
+		var err error
+		switch string(key) {
+		case "id":
+			f.ID, err = d.str()
+		case "name":
+			f.Name, err = d.str()
+		case "hostname":
+			f.Hostname, err = d.str()
+		case "pid":
+			pid, err = d.str()
+		case "tasks":
+			err = d.array(func() error { return d.task(&f) })
+		default:
+			err = d.d.SkipValue()
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if bad == "" && f.ID == "" {
+		bad = SkipFrameworkMissingID
+	}
+	if bad != "" {
+		d.st.Skipped.Add(bad)
+		return nil
+	}
+	// A bad scheduler pid costs only the scheduler's own records, not the tasks.
+	if pid != "" {
+		if f.PID, err = ParsePID(pid); err != nil {
+			d.st.Skipped.Add(SkipFrameworkBadPID)
+		}
+	}
+	f.ID = d.internString(f.ID)
+	for i := range f.Tasks {
+		if f.Tasks[i].FrameworkID == "" {
+			f.Tasks[i].FrameworkID = f.ID
+		}
+	}
+	d.st.Frameworks = append(d.st.Frameworks, f)
+	return nil
+}
+
+func (d *decoder) task(f *Framework) error {
+	var t Task
+	var state string
+	bad, err := d.entity(SkipTaskMalformed, func(key []byte) error {
+		var err error
+		switch string(key) {
+		case "id":
+			t.ID, err = d.str()
+		case "name":
+			t.Name, err = d.str()
+		case "framework_id":
+			t.FrameworkID, err = d.internStr()
+		case "slave_id", "agent_id":
+			t.AgentID, err = d.internStr()
+		case "state":
+			state, err = d.internStr()
+		case "resources":
+			err = d.object(func(key []byte) error {
+				if string(key) != "ports" {
+					return d.d.SkipValue()
+				}
+				s, err := d.str()
+				if err != nil {
+					return err
+				}
+				if t.Ports, err = ParsePorts(s); err != nil {
+					return errBadPorts
+				}
+				return nil
+			})
+		case "labels":
+			t.Labels, err = d.labels()
+		case "discovery":
+			t.Discovery, err = d.discovery()
+		case "statuses":
+			err = d.array(func() error {
+				s, err := d.status()
+				if err == nil {
+					t.Statuses = append(t.Statuses, s)
+				}
+				return err
+			})
+		default:
+			err = d.d.SkipValue()
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if bad == "" && t.ID == "" {
+		bad = SkipTaskMissingID
+	}
+	if bad == "" {
+		var ok bool
+		if t.State, ok = ParseTaskState(state); !ok {
+			bad = SkipTaskUnknownState
+		}
+	}
+	if bad != "" {
+		d.st.Skipped.Add(bad)
+		return nil
+	}
+	f.Tasks = append(f.Tasks, t)
+	return nil
+}
+
+func (d *decoder) discovery() (*Discovery, error) {
+	if d.null() {
+		return nil, nil
+	}
+	di := &Discovery{}
+	err := d.object(func(key []byte) error {
+		var err error
+		switch string(key) {
+		case "name":
+			di.Name, err = d.str()
+		case "visibility":
+			di.Visibility, err = d.internStr()
+		case "ports":
+			err = d.object(func(key []byte) error {
+				if string(key) != "ports" {
+					return d.d.SkipValue()
+				}
+				return d.array(func() error {
+					var p DiscoveryPort
+					var num float64
+					err := d.object(func(key []byte) error {
+						var err error
+						switch string(key) {
+						case "number":
+							num, err = d.num()
+						case "name":
+							p.Name, err = d.str()
+						case "protocol":
+							p.Protocol, err = d.internStr()
+						default:
+							err = d.d.SkipValue()
+						}
+						return err
+					})
+					if err != nil {
+						return err
+					}
+					if num < 1 || num > 65535 || num != float64(int(num)) {
+						return errBadDiscovery
+					}
+					p.Number = uint16(num)
+					di.Ports = append(di.Ports, p)
+					return nil
+				})
+			})
+		default:
+			err = d.d.SkipValue()
+		}
+		return err
+	})
+	return di, err
+}
+
+var errBadDiscovery = errors.New("bad discovery port")
+
+func (d *decoder) status() (Status, error) {
+	var s Status
+	var state string
+	err := d.object(func(key []byte) error {
+		var err error
+		switch string(key) {
+		case "state":
+			state, err = d.internStr()
+		case "timestamp":
+			s.Timestamp, err = d.num()
+		case "healthy":
+			var h bool
+			var set bool
+			h, set, err = d.boolean()
+			if set {
+				s.Healthy = Unhealthy
+				if h {
+					s.Healthy = Healthy
+				}
+			}
+		case "labels":
+			s.Labels, err = d.labels()
+		case "container_status":
+			err = d.object(func(key []byte) error {
+				if string(key) != "network_infos" {
+					return d.d.SkipValue()
+				}
+				return d.array(func() error { return d.networkInfo(&s) })
+			})
+		default:
+			err = d.d.SkipValue()
+		}
+		return err
+	})
+	s.State, _ = ParseTaskState(state)
+	return s, err
+}
+
+func (d *decoder) networkInfo(s *Status) error {
+	add := func(ip string) {
+		if a, ok := ParseIP(ip); ok {
+			s.IPs = append(s.IPs, a)
+		}
+	}
+	return d.object(func(key []byte) error {
+		switch string(key) {
+		case "ip_address": // 0.25
+			ip, err := d.str()
+			add(ip)
+			return err
+		case "ip_addresses":
+			return d.array(func() error {
+				return d.object(func(key []byte) error {
+					if string(key) != "ip_address" {
+						return d.d.SkipValue()
+					}
+					ip, err := d.str()
+					add(ip)
+					return err
+				})
+			})
+		default:
+			return d.d.SkipValue()
+		}
+	})
+}
+
+// labels reads a flat array of {key,value}, or the {"labels":[...]} wrapper.
+func (d *decoder) labels() ([]Label, error) {
+	var out []Label
+	var elems func() error
+	elems = func() error {
+		return d.array(func() error {
+			var l Label
+			err := d.object(func(key []byte) error {
+				var err error
+				switch string(key) {
+				case "key":
+					l.Key, err = d.internStr()
+				case "value":
+					l.Value, err = d.str()
+				default:
+					err = d.d.SkipValue()
+				}
+				return err
+			})
+			if err == nil && l.Key != "" {
+				out = append(out, l)
+			}
+			return err
+		})
+	}
+	if d.d.PeekKind() == '{' {
+		err := d.object(func(key []byte) error {
+			if string(key) != "labels" {
+				return d.d.SkipValue()
+			}
+			return elems()
+		})
+		return out, err
+	}
+	return out, elems()
+}
+
+// entity reads one object and reports why it must be skipped ("" when it is fine).
+// Field-level problems only mark the entity; syntax errors abort the document.
+func (d *decoder) entity(malformed string, field func(key []byte) error) (string, error) {
+	bad := ""
+	mark := func(err error) error {
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, errType):
+			bad = malformed
+		case errors.Is(err, errBadPorts):
+			bad = SkipTaskBadPorts
+		case errors.Is(err, errBadDiscovery):
+			bad = SkipTaskBadDiscovery
+		default:
+			return err
+		}
+		return nil
+	}
+	if d.d.PeekKind() != '{' {
+		if err := d.d.SkipValue(); err != nil {
+			return "", err
+		}
+		return malformed, nil
+	}
+	err := d.object(func(key []byte) error {
+		return mark(field(key))
+	})
+	return bad, mark(err)
+}
+
+// object calls field for each member; field must consume the member's value. null is
+// an empty object. A value of another type is consumed and errType returned.
+func (d *decoder) object(field func(key []byte) error) error {
+	if d.null() {
+		return nil
+	}
+	if err := d.expect('{'); err != nil {
+		return err
+	}
+	var first error
+	for d.d.PeekKind() != '}' {
+		k, err := d.d.ReadValue()
+		if err != nil {
+			return err
+		}
+		// A soft error in one member still lets the rest of the object be consumed.
+		if err := field(d.unquote(k)); err != nil {
+			if !isSoft(err) {
+				return err
+			}
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	if _, err := d.d.ReadToken(); err != nil {
+		return err
+	}
+	return first
+}
+
+// array calls elem for each element; null is an empty array.
+func (d *decoder) array(elem func() error) error {
+	if d.null() {
+		return nil
+	}
+	if err := d.expect('['); err != nil {
+		return err
+	}
+	var first error
+	for d.d.PeekKind() != ']' {
+		if err := elem(); err != nil {
+			if !isSoft(err) {
+				return err
+			}
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	if _, err := d.d.ReadToken(); err != nil {
+		return err
+	}
+	return first
+}
+
+func isSoft(err error) bool {
+	return errors.Is(err, errType) || errors.Is(err, errBadPorts) || errors.Is(err, errBadDiscovery)
+}
+
+func (d *decoder) expect(k jsontext.Kind) error {
+	if d.d.PeekKind() != k {
+		if err := d.d.SkipValue(); err != nil {
+			return err
+		}
+		return errType
+	}
+	_, err := d.d.ReadToken()
+	return err
+}
+
+func (d *decoder) null() bool {
+	if d.d.PeekKind() == 'n' {
+		_, err := d.d.ReadToken()
+		return err == nil
+	}
+	return false
+}
+
+func (d *decoder) str() (string, error) {
+	b, err := d.strBytes()
+	if b == nil {
+		return "", err
+	}
+	return string(b), err
+}
+
+// internStr is str for values that repeat across the state (ids, states, keys), so
+// that 100k tasks share a handful of strings.
+func (d *decoder) internStr() (string, error) {
+	b, err := d.strBytes()
+	if b == nil {
+		return "", err
+	}
+	if s, ok := d.intern[string(b)]; ok {
+		return s, nil
+	}
+	s := string(b)
+	d.intern[s] = s
+	return s, nil
+}
+
+func (d *decoder) internString(s string) string {
+	if v, ok := d.intern[s]; ok {
+		return v
+	}
+	d.intern[s] = s
+	return s
+}
+
+func (d *decoder) strBytes() ([]byte, error) {
+	switch d.d.PeekKind() {
+	case 'n':
+		_, err := d.d.ReadToken()
+		return nil, err
+	case '"':
+		v, err := d.d.ReadValue()
+		if err != nil {
+			return nil, err
+		}
+		return d.unquote(v), nil
+	default:
+		if err := d.d.SkipValue(); err != nil {
+			return nil, err
+		}
+		return nil, errType
+	}
+}
+
+func (d *decoder) unquote(v []byte) []byte {
+	if bytes.IndexByte(v, '\\') < 0 {
+		return v[1 : len(v)-1]
+	}
+	b, err := jsontext.AppendUnquote(d.buf[:0], v)
+	if err != nil {
+		return v[1 : len(v)-1]
+	}
+	d.buf = b
+	return b
+}
+
+func (d *decoder) num() (float64, error) {
+	switch d.d.PeekKind() {
+	case '0':
+		t, err := d.d.ReadToken()
+		if err != nil {
+			return 0, err
+		}
+		f, err := t.Float()
+		if err != nil {
+			return 0, errType
+		}
+		return f, nil
+	case 'n':
+		_, err := d.d.ReadToken()
+		return 0, err
+	default:
+		if err := d.d.SkipValue(); err != nil {
+			return 0, err
+		}
+		return 0, errType
+	}
+}
+
+func (d *decoder) boolean() (v, set bool, err error) {
+	switch d.d.PeekKind() {
+	case 't', 'f':
+		t, err := d.d.ReadToken()
+		if err != nil {
+			return false, false, err
+		}
+		return t.Bool(), true, nil
+	case 'n':
+		_, err := d.d.ReadToken()
+		return false, false, err
+	default:
+		if err := d.d.SkipValue(); err != nil {
+			return false, false, err
+		}
+		return false, false, errType
+	}
+}

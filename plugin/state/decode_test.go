@@ -1,0 +1,324 @@
+package state
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+func mustDecode(t *testing.T, js string) *State {
+	t.Helper()
+	st, err := Decode(strings.NewReader(js))
+	if err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	return st
+}
+
+func TestDecodeFull(t *testing.T) {
+	st := mustDecode(t, `{
+		"version": "1.9.0", "flags": {"x": "y"}, "completed_frameworks": [{"id": "old", "tasks": [{"id": "z"}]}],
+		"leader": "master@10.0.0.2:5050",
+		"slaves": [{"id": "a-S0", "hostname": "h0", "pid": "slave(1)@10.0.1.1:5051", "attributes": {"rack": "r1"}, "resources": {"ports": "[1-2]"}}],
+		"frameworks": [{"id": "f", "name": "marathon", "pid": "scheduler@10.0.0.9:1", "hostname": "m", "active": true,
+			"completed_tasks": [{"id": "gone"}], "unreachable_tasks": [],
+			"tasks": [{"id": "t1", "name": "web", "slave_id": "a-S0", "state": "TASK_RUNNING",
+				"resources": {"cpus": 1, "ports": "[31000-31001, 31005-31005]"},
+				"labels": [{"key": "k", "value": "v"}],
+				"discovery": {"visibility": "EXTERNAL", "name": "web", "ports": {"ports": [{"number": 80, "name": "http", "protocol": "tcp", "labels": {"labels": [{"key": "VIP_0", "value": "1.2.3.4:80"}]}}]}},
+				"statuses": [{"state": "TASK_STARTING", "timestamp": 1.5},
+					{"state": "TASK_RUNNING", "timestamp": 2.5, "healthy": true,
+					 "labels": [{"key": "Docker.NetworkSettings.IPAddress", "value": "172.17.0.2"}],
+					 "container_status": {"network_infos": [{"ip_addresses": [{"protocol": "IPv4", "ip_address": "10.1.1.1"}, {"ip_address": "fd00::1"}]}]}}]}]}]}`)
+	if st.Leader != (PID{ID: "master", Host: "10.0.0.2", Port: 5050}) {
+		t.Errorf("leader %+v", st.Leader)
+	}
+	if len(st.Agents) != 1 || st.Agents[0] != (Agent{ID: "a-S0", Hostname: "h0", PID: PID{"slave(1)", "10.0.1.1", 5051}}) {
+		t.Errorf("agents %+v", st.Agents)
+	}
+	if len(st.Frameworks) != 1 {
+		t.Fatalf("frameworks %+v", st.Frameworks)
+	}
+	f := st.Frameworks[0]
+	if f.ID != "f" || f.Name != "marathon" || f.Hostname != "m" || f.PID.Port != 1 || len(f.Tasks) != 1 {
+		t.Errorf("framework %+v", f)
+	}
+	tk := f.Tasks[0]
+	if tk.ID != "t1" || tk.Name != "web" || tk.AgentID != "a-S0" || tk.FrameworkID != "f" || tk.State != TaskRunning {
+		t.Errorf("task %+v", tk)
+	}
+	if len(tk.Ports) != 2 || tk.Ports[0] != (PortRange{31000, 31001}) || tk.Ports[1] != (PortRange{31005, 31005}) {
+		t.Errorf("ports %+v", tk.Ports)
+	}
+	if len(tk.Labels) != 1 || tk.Labels[0] != (Label{"k", "v"}) {
+		t.Errorf("labels %+v", tk.Labels)
+	}
+	if d := tk.Discovery; d == nil || d.Name != "web" || d.Visibility != "EXTERNAL" || len(d.Ports) != 1 || d.Ports[0] != (DiscoveryPort{80, "http", "tcp"}) {
+		t.Errorf("discovery %+v", tk.Discovery)
+	}
+	s, ok := tk.LatestRunning()
+	if !ok || s.Timestamp != 2.5 || s.Healthy != Healthy || len(s.IPs) != 2 || s.IPs[1].String() != "fd00::1" {
+		t.Errorf("status %+v", s)
+	}
+	if v, _ := s.Label("Docker.NetworkSettings.IPAddress"); v != "172.17.0.2" {
+		t.Errorf("status label %q", v)
+	}
+	if st.Skipped.Total() != 0 {
+		t.Errorf("skipped %v", st.Skipped)
+	}
+}
+
+func TestDecodeSkipsMalformedEntities(t *testing.T) {
+	st := mustDecode(t, `{"leader": "master@10.0.0.2:5050",
+		"slaves": [
+			{"id": "good", "pid": "slave(1)@10.0.1.1:5051"},
+			{"id": "badpid", "pid": "slave(1)10.0.1.2:5051"},
+			{"id": "badport", "pid": "slave(1)@10.0.1.2:99999"},
+			{"pid": "slave(1)@10.0.1.3:5051"},
+			{"id": 17, "pid": "slave(1)@10.0.1.4:5051"},
+			"not an object",
+			{"id": "named", "pid": "slave(1)@agent.example:5051"}],
+		"frameworks": [
+			{"id": "f", "name": "marathon", "pid": "nonsense", "tasks": [
+				{"id": "ok", "name": "a", "slave_id": "good", "state": "TASK_RUNNING"},
+				{"id": "ports", "name": "a", "slave_id": "good", "state": "TASK_RUNNING", "resources": {"ports": "[31000-oops]"}},
+				{"id": "ports2", "name": "a", "slave_id": "good", "state": "TASK_RUNNING", "resources": {"ports": "[31005-31000]"}},
+				{"id": "state", "name": "a", "slave_id": "good", "state": "TASK_EXPLODED"},
+				{"name": "noid", "slave_id": "good", "state": "TASK_RUNNING"},
+				{"id": "disc", "name": "a", "slave_id": "good", "state": "TASK_RUNNING", "discovery": {"ports": {"ports": [{"number": 70000}]}}},
+				{"id": "type", "name": ["a"], "slave_id": "good", "state": "TASK_RUNNING", "statuses": [{"state": "TASK_RUNNING"}]},
+				{"id": "after", "name": "b", "slave_id": "good", "state": "TASK_RUNNING"}]},
+			{"name": "noid", "tasks": [{"id": "lost", "state": "TASK_RUNNING"}]},
+			{"id": "g", "name": "chronos", "tasks": {"not": "an array"}},
+			{"id": "h", "name": "last"}]}`)
+	if len(st.Agents) != 2 || st.Agents[0].ID != "good" || st.Agents[1].PID.Host != "agent.example" {
+		t.Errorf("agents %+v", st.Agents)
+	}
+	if len(st.Frameworks) != 2 || st.Frameworks[0].ID != "f" || st.Frameworks[1].ID != "h" {
+		t.Fatalf("frameworks %+v", st.Frameworks)
+	}
+	f := st.Frameworks[0]
+	if !f.PID.IsZero() {
+		t.Errorf("bad framework pid kept: %+v", f.PID)
+	}
+	var ids []string
+	for _, tk := range f.Tasks {
+		ids = append(ids, tk.ID)
+	}
+	if strings.Join(ids, ",") != "ok,after" {
+		t.Errorf("tasks kept: %v", ids)
+	}
+	wantSkips := Skips{
+		SkipAgentBadPID: 2, SkipAgentMissingID: 1, SkipAgentMalformed: 2,
+		SkipFrameworkBadPID: 1, SkipFrameworkMissingID: 1, SkipFrameworkMalformed: 1,
+		SkipTaskBadPorts: 2, SkipTaskUnknownState: 1, SkipTaskMissingID: 1, SkipTaskBadDiscovery: 1, SkipTaskMalformed: 1,
+	}
+	for r, n := range wantSkips {
+		if st.Skipped[r] != n {
+			t.Errorf("skipped[%s] = %d, want %d", r, st.Skipped[r], n)
+		}
+	}
+	if st.Skipped.Total() != wantSkips.Total() {
+		t.Errorf("skipped %v", st.Skipped)
+	}
+}
+
+func TestDecodeNullsAndOldShapes(t *testing.T) {
+	st := mustDecode(t, `{"leader": null, "leader_info": {"hostname": "10.0.0.7", "port": 5050},
+		"slaves": null,
+		"frameworks": [{"id": "f", "name": null, "pid": null, "tasks": [
+			{"id": "t", "name": "n", "slave_id": "s", "state": "TASK_RUNNING", "labels": null, "discovery": {"name": "n", "ports": {}},
+			 "resources": {}, "statuses": [{"state": "TASK_RUNNING", "timestamp": 3, "labels": null,
+			 "container_status": {"network_infos": [{"ip_address": "10.5.5.5"}]}}]}]}]}`)
+	if st.Leader.Host != "10.0.0.7" || st.Leader.Port != 5050 {
+		t.Errorf("leader from leader_info: %+v", st.Leader)
+	}
+	tk := st.Frameworks[0].Tasks[0]
+	if tk.Discovery == nil || len(tk.Discovery.Ports) != 0 || tk.Ports != nil {
+		t.Errorf("task %+v", tk)
+	}
+	if s, _ := tk.LatestRunning(); len(s.IPs) != 1 || s.IPs[0].String() != "10.5.5.5" {
+		t.Errorf("0.25 network_infos: %+v", s)
+	}
+	// leader_info.pid when leader is missing; a bad leader is counted, not fatal.
+	st = mustDecode(t, `{"leader": "junk", "leader_info": {"pid": "master@10.0.0.8:5050"}}`)
+	if st.Leader.Host != "10.0.0.8" || st.Skipped[SkipLeaderBadPID] != 1 {
+		t.Errorf("leader %+v skipped %v", st.Leader, st.Skipped)
+	}
+	st = mustDecode(t, `{}`)
+	if !st.Leader.IsZero() || len(st.Agents) != 0 {
+		t.Errorf("empty state %+v", st)
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	good, err := os.ReadFile("../../testdata/mesos/state-1.5.0-dcos.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string][]byte{
+		"empty":         nil,
+		"whitespace":    []byte("  \n"),
+		"array":         []byte(`[1,2]`),
+		"string":        []byte(`"state"`),
+		"truncated":     good[:len(good)/2],
+		"no-last-brace": bytes.TrimSpace(good)[:len(bytes.TrimSpace(good))-1],
+		"garbage":       []byte(`{"slaves": [}`),
+		"trailing":      append(bytes.Clone(good), []byte(`{}`)...),
+		"bad-slaves":    []byte(`{"slaves": 5}`),
+		"html":          []byte(`<html>503 Service Unavailable</html>`),
+	}
+	for name, in := range cases {
+		st, err := Decode(bytes.NewReader(in))
+		if err == nil || st != nil {
+			t.Errorf("%s: got state %v, err %v", name, st, err)
+		}
+	}
+	// A failing reader is an error too, not a short state.
+	_, err = Decode(io.MultiReader(bytes.NewReader(good[:100]), iotest.ErrReader(errors.New("connection reset"))))
+	if err == nil || !strings.Contains(err.Error(), "connection reset") {
+		t.Errorf("reader error: %v", err)
+	}
+}
+
+func TestDecodeOneByteAtATime(t *testing.T) {
+	good, _ := os.ReadFile("../../testdata/mesos/state-1.5.0-dcos.json")
+	a, err := Decode(bytes.NewReader(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Decode(iotest.OneByteReader(bytes.NewReader(good)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Frameworks) != len(b.Frameworks) || len(a.Frameworks[1].Tasks) != len(b.Frameworks[1].Tasks) || a.Leader != b.Leader {
+		t.Error("streaming in small reads changes the result")
+	}
+}
+
+func TestCaptures(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/mesos/state-*.json")
+	if len(files) < 4 {
+		t.Fatalf("found %d captures", len(files))
+	}
+	want := map[string]struct{ agents, frameworks, tasks int }{
+		"state-0.19.0-playa.json":       {2, 1, 2},
+		"state-0.25.0-compose.json":     {2, 1, 0},
+		"state-1.2.0-dcos-trimmed.json": {0, 1, 0},
+		"state-1.5.0-dcos.json":         {2, 2, 6},
+	}
+	for _, f := range files {
+		r, _ := os.Open(f)
+		st, err := Decode(r)
+		r.Close()
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		tasks := 0
+		for _, fw := range st.Frameworks {
+			tasks += len(fw.Tasks)
+		}
+		w := want[filepath.Base(f)]
+		if len(st.Agents) != w.agents || len(st.Frameworks) != w.frameworks || tasks != w.tasks || st.Skipped.Total() != 0 {
+			t.Errorf("%s: %d agents, %d frameworks, %d tasks, skipped %v", f, len(st.Agents), len(st.Frameworks), tasks, st.Skipped)
+		}
+	}
+}
+
+func TestParsePID(t *testing.T) {
+	good := map[string]PID{
+		"slave(1)@10.0.0.5:5051":         {"slave(1)", "10.0.0.5", 5051},
+		"master@m1.example.com:5050":     {"master", "m1.example.com", 5050},
+		"scheduler-x@[fd00::1]:9000":     {"scheduler-x", "fd00::1", 9000},
+		"scheduler-0dea@127.0.0.1:47568": {"scheduler-0dea", "127.0.0.1", 47568},
+		"a@b@10.0.0.1:1":                 {"a@b", "10.0.0.1", 1},
+	}
+	for in, want := range good {
+		got, err := ParsePID(in)
+		if err != nil || got != want {
+			t.Errorf("ParsePID(%q) = %+v, %v", in, got, err)
+		}
+		if got.String() != in {
+			t.Errorf("String() = %q, want %q", got.String(), in)
+		}
+	}
+	for _, in := range []string{"", "master", "@10.0.0.1:5050", "m@10.0.0.1", "m@10.0.0.1:0", "m@10.0.0.1:x", "m@:5050", "m@[zz]:1", "m@ho st:1", "m@[fd00::1:1"} {
+		if p, err := ParsePID(in); err == nil {
+			t.Errorf("ParsePID(%q) = %+v, want error", in, p)
+		}
+	}
+}
+
+func TestParsePorts(t *testing.T) {
+	got, err := ParsePorts("[31000-31001, 31005-31005,8080]")
+	if err != nil || len(got) != 3 || got[2] != (PortRange{8080, 8080}) {
+		t.Errorf("got %v %v", got, err)
+	}
+	if got, err := ParsePorts("[]"); err != nil || got != nil {
+		t.Errorf("empty: %v %v", got, err)
+	}
+	for _, in := range []string{"", "31000-31001", "[a-b]", "[2-1]", "[0-5]", "[1-70000]", "[1-2,]"} {
+		if _, err := ParsePorts(in); err == nil {
+			t.Errorf("ParsePorts(%q) accepted", in)
+		}
+	}
+}
+
+func TestTaskStateNames(t *testing.T) {
+	for s := TaskUnknown; s <= TaskGoneByOperator; s++ {
+		back, ok := ParseTaskState(s.String())
+		if !ok || back != s {
+			t.Errorf("%v does not round-trip", s)
+		}
+	}
+	if _, ok := ParseTaskState("TASK_NOPE"); ok {
+		t.Error("unknown state accepted")
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	files, _ := filepath.Glob("../../testdata/mesos/*.json")
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"slaves":[{"id":"a","pid":"slave(1)@1.2.3.4:5"}],"frameworks":[{"id":"f","tasks":[{"id":"t","state":"TASK_RUNNING","resources":{"ports":"[1-2]"}}]}]}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		st, err := Decode(bytes.NewReader(in))
+		if (st == nil) == (err == nil) {
+			t.Fatalf("state %v with error %v", st, err)
+		}
+		if err != nil {
+			return
+		}
+		for _, a := range st.Agents {
+			if a.ID == "" || a.PID.IsZero() {
+				t.Fatalf("agent kept without id or pid: %+v", a)
+			}
+		}
+		for _, fw := range st.Frameworks {
+			if fw.ID == "" {
+				t.Fatal("framework kept without id")
+			}
+			for _, tk := range fw.Tasks {
+				if tk.ID == "" || tk.State.String() == "" {
+					t.Fatalf("task kept without id: %+v", tk)
+				}
+				for _, p := range tk.Ports {
+					if p.Begin == 0 || p.Begin > p.End {
+						t.Fatalf("bad range kept: %+v", p)
+					}
+				}
+			}
+		}
+	})
+}

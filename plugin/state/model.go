@@ -1,0 +1,322 @@
+// Package state is the part of a Mesos master's view of the cluster that DNS needs.
+//
+// The model is independent of any wire format: the /master/state JSON decoder in this
+// package fills it, and the v1 operator API (GET_STATE, the event stream) can fill the
+// same types. Nothing here performs network or DNS lookups.
+package state
+
+import (
+	"errors"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// State is one snapshot of a Mesos cluster.
+type State struct {
+	// Leader is the leading master as the state names it; Leader.Host is empty when the
+	// state does not name one.
+	Leader     PID
+	Agents     []Agent
+	Frameworks []Framework
+	// Skipped counts the entities left out while decoding, by reason.
+	Skipped Skips
+}
+
+// Skips counts skipped entities by reason. A nil Skips is empty.
+type Skips map[string]int
+
+// Add counts one skipped entity.
+func (s *Skips) Add(reason string) {
+	if *s == nil {
+		*s = make(Skips)
+	}
+	(*s)[reason]++
+}
+
+// Total is the number of skipped entities over all reasons.
+func (s Skips) Total() int {
+	n := 0
+	for _, c := range s {
+		n += c
+	}
+	return n
+}
+
+// PID is a libprocess address, "name@host:port". Host is an IP literal or a host name.
+type PID struct {
+	ID   string
+	Host string
+	Port uint16
+}
+
+// IsZero reports whether p names no process.
+func (p PID) IsZero() bool { return p.Host == "" }
+
+// Addr returns the host as an IP address when it is an IP literal.
+func (p PID) Addr() (netip.Addr, bool) { return ParseIP(p.Host) }
+
+// String formats p back into libprocess form.
+func (p PID) String() string {
+	if p.IsZero() {
+		return ""
+	}
+	host := p.Host
+	if strings.IndexByte(host, ':') >= 0 {
+		host = "[" + host + "]"
+	}
+	return p.ID + "@" + host + ":" + strconv.Itoa(int(p.Port))
+}
+
+// ErrBadPID is returned by ParsePID for anything that is not "name@host:port".
+var ErrBadPID = errors.New("malformed pid")
+
+// ParsePID parses "slave(1)@10.0.0.5:5051". The host may be a name or an IP literal
+// (IPv6 in brackets). No lookup is made.
+func ParsePID(s string) (PID, error) {
+	at := strings.LastIndexByte(s, '@')
+	if at < 1 {
+		return PID{}, ErrBadPID
+	}
+	hostport := s[at+1:]
+	colon := strings.LastIndexByte(hostport, ':')
+	if colon < 1 {
+		return PID{}, ErrBadPID
+	}
+	host, port := hostport[:colon], hostport[colon+1:]
+	if host[0] == '[' {
+		if len(host) < 3 || host[len(host)-1] != ']' {
+			return PID{}, ErrBadPID
+		}
+		host = host[1 : len(host)-1]
+		if _, ok := ParseIP(host); !ok {
+			return PID{}, ErrBadPID
+		}
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil || p == 0 || !validHost(host) {
+		return PID{}, ErrBadPID
+	}
+	return PID{ID: s[:at], Host: host, Port: uint16(p)}, nil
+}
+
+// validHost accepts IP literals and syntactically plausible host names, so that junk
+// never reaches a resolver.
+func validHost(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	if _, ok := ParseIP(h); ok {
+		return true
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseIP parses an IP literal usable in an address record: not unspecified, no zone,
+// IPv4-mapped IPv6 unmapped.
+func ParseIP(s string) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" || a.IsUnspecified() {
+		return netip.Addr{}, false
+	}
+	return a.Unmap(), true
+}
+
+// Agent is a Mesos agent (formerly slave).
+type Agent struct {
+	ID       string
+	Hostname string
+	PID      PID
+}
+
+// Framework is a registered framework with its tasks.
+type Framework struct {
+	ID       string
+	Name     string
+	Hostname string
+	// PID is zero for HTTP-API frameworks, which have no scheduler pid.
+	PID   PID
+	Tasks []Task
+}
+
+// Task is one task of a framework.
+type Task struct {
+	ID          string
+	Name        string
+	FrameworkID string
+	AgentID     string
+	State       TaskState
+	Ports       []PortRange
+	Labels      []Label
+	// Discovery is nil when the task has no DiscoveryInfo.
+	Discovery *Discovery
+	Statuses  []Status
+}
+
+// PortRange is an inclusive range of ports from a task's resources.
+type PortRange struct{ Begin, End uint16 }
+
+// Label is a key/value pair attached to tasks and statuses.
+type Label struct{ Key, Value string }
+
+// Discovery is a task's DiscoveryInfo.
+type Discovery struct {
+	Name       string
+	Visibility string
+	Ports      []DiscoveryPort
+}
+
+// DiscoveryPort is one port of a DiscoveryInfo.
+type DiscoveryPort struct {
+	Number   uint16
+	Name     string
+	Protocol string
+}
+
+// Health is the result of a task's health check as a status reports it.
+type Health uint8
+
+// Health values; HealthUnknown when the status carries no check result.
+const (
+	HealthUnknown Health = iota
+	Healthy
+	Unhealthy
+)
+
+// Status is one entry of a task's status history.
+type Status struct {
+	State     TaskState
+	Timestamp float64
+	Healthy   Health
+	Labels    []Label
+	// IPs are the container's addresses from network_infos, invalid ones left out.
+	IPs []netip.Addr
+}
+
+// LatestRunning returns the TASK_RUNNING status with the greatest timestamp; statuses
+// are not guaranteed to be sorted. The later entry wins a tie.
+func (t *Task) LatestRunning() (*Status, bool) {
+	return t.latest(true)
+}
+
+// Latest returns the status with the greatest timestamp, whatever its state.
+func (t *Task) Latest() (*Status, bool) {
+	return t.latest(false)
+}
+
+func (t *Task) latest(running bool) (*Status, bool) {
+	best := -1
+	for i := range t.Statuses {
+		s := &t.Statuses[i]
+		if running && s.State != TaskRunning {
+			continue
+		}
+		if best < 0 || s.Timestamp >= t.Statuses[best].Timestamp {
+			best = i
+		}
+	}
+	if best < 0 {
+		return nil, false
+	}
+	return &t.Statuses[best], true
+}
+
+// Label returns the value of the first label with the given key.
+func (s *Status) Label(key string) (string, bool) {
+	for _, l := range s.Labels {
+		if l.Key == key {
+			return l.Value, true
+		}
+	}
+	return "", false
+}
+
+// TaskState is a Mesos task state.
+type TaskState uint8
+
+// Task states, in the order of mesos.proto.
+const (
+	TaskUnknown TaskState = iota
+	TaskStaging
+	TaskStarting
+	TaskRunning
+	TaskKilling
+	TaskFinished
+	TaskFailed
+	TaskKilled
+	TaskLost
+	TaskError
+	TaskDropped
+	TaskUnreachable
+	TaskGone
+	TaskGoneByOperator
+)
+
+var taskStateNames = [...]string{
+	TaskUnknown:        "TASK_UNKNOWN",
+	TaskStaging:        "TASK_STAGING",
+	TaskStarting:       "TASK_STARTING",
+	TaskRunning:        "TASK_RUNNING",
+	TaskKilling:        "TASK_KILLING",
+	TaskFinished:       "TASK_FINISHED",
+	TaskFailed:         "TASK_FAILED",
+	TaskKilled:         "TASK_KILLED",
+	TaskLost:           "TASK_LOST",
+	TaskError:          "TASK_ERROR",
+	TaskDropped:        "TASK_DROPPED",
+	TaskUnreachable:    "TASK_UNREACHABLE",
+	TaskGone:           "TASK_GONE",
+	TaskGoneByOperator: "TASK_GONE_BY_OPERATOR",
+}
+
+// String returns the Mesos name of the state.
+func (s TaskState) String() string {
+	if int(s) < len(taskStateNames) {
+		return taskStateNames[s]
+	}
+	return "TaskState(" + strconv.Itoa(int(s)) + ")"
+}
+
+// ParseTaskState maps a Mesos state name to a TaskState.
+func ParseTaskState(s string) (TaskState, bool) {
+	for i, n := range taskStateNames {
+		if n == s {
+			return TaskState(i), true
+		}
+	}
+	return TaskUnknown, false
+}
+
+// ParsePorts parses a resources ports string such as "[31000-31001, 31005-31005]".
+func ParsePorts(s string) ([]PortRange, error) {
+	s = strings.TrimSpace(s)
+	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
+		return nil, errBadPorts
+	}
+	s = strings.TrimSpace(s[1 : len(s)-1])
+	if s == "" {
+		return nil, nil
+	}
+	var out []PortRange
+	for part := range strings.SplitSeq(s, ",") {
+		lo, hi, ok := strings.Cut(strings.TrimSpace(part), "-")
+		if !ok {
+			hi = lo
+		}
+		b, err1 := strconv.ParseUint(strings.TrimSpace(lo), 10, 16)
+		e, err2 := strconv.ParseUint(strings.TrimSpace(hi), 10, 16)
+		if err1 != nil || err2 != nil || b == 0 || b > e {
+			return nil, errBadPorts
+		}
+		out = append(out, PortRange{uint16(b), uint16(e)})
+	}
+	return out, nil
+}
+
+var errBadPorts = errors.New("malformed ports range")
