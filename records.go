@@ -133,7 +133,14 @@ type srv struct {
 // Build turns a decoded state into a record set. prev, when not nil, is the set it
 // replaces: the serial stays when the records are the same and grows when they differ.
 func Build(ctx context.Context, st *state.State, opts Options, prev *Set) *Set {
-	b := newBuilder(&opts, len(st.Frameworks))
+	// A task's two canonical names are its own, the rest is shared by its app: about
+	// 2.2 names a task in a synthetic cluster. Sizing up front saves re-hashing and
+	// copying the index; a low guess only costs one more growth.
+	tasks := 0
+	for i := range st.Frameworks {
+		tasks += len(st.Frameworks[i].Tasks)
+	}
+	b := newBuilder(&opts, 2*tasks+tasks/4+2*len(st.Frameworks)+len(st.Agents)+64)
 	for r, n := range st.Skipped {
 		for range n {
 			b.stats.Skipped.Add(r)
@@ -176,6 +183,7 @@ func newBuilder(o *Options, sizeHint int) *builder {
 		lab:    labeler{o.RFC952},
 		maxRel: maxName - longest, // "rel" + "." + zone-without-its-dot
 		idx:    make(map[string]int32, sizeHint),
+		nodes:  make([]node, 0, sizeHint),
 	}
 	b.node0("")
 	return b
@@ -665,7 +673,7 @@ func (s *Set) Lookup(qname, zone string, qtype uint16) (answer, extra []dns.RR, 
 			return []dns.RR{ns}, nil, true
 		}
 	}
-	i, ok := s.idx[rel]
+	i, ok := s.find(rel)
 	if !ok {
 		return nil, nil, false
 	}
@@ -722,8 +730,8 @@ func (s *Set) addrRRs(out []dns.RR, owner string, addrs []netip.Addr, qtype uint
 	return out
 }
 
-// relative strips zone from qname and lowercases the rest; ok is false when qname is
-// not inside zone.
+// relative strips zone from qname; ok is false when qname is not inside zone. The
+// result keeps qname's case: find lowercases it without allocating.
 func relative(qname, zone string) (string, bool) {
 	if len(qname) < len(zone) || !strings.EqualFold(qname[len(qname)-len(zone):], zone) {
 		return "", false
@@ -735,7 +743,37 @@ func relative(qname, zone string) (string, bool) {
 	if rel[len(rel)-1] != '.' {
 		return "", false
 	}
-	return strings.ToLower(rel[:len(rel)-1]), true
+	return rel[:len(rel)-1], true
+}
+
+// find looks rel up case-insensitively. Mixed-case names (DNS 0x20 resolvers send
+// them) are lowered in a stack buffer, so a lookup still allocates nothing.
+func (s *Set) find(rel string) (int32, bool) {
+	upper := false
+	for i := 0; i < len(rel); i++ {
+		if c := rel[i]; c >= 'A' && c <= 'Z' {
+			upper = true
+			break
+		}
+	}
+	if !upper {
+		i, ok := s.idx[rel]
+		return i, ok
+	}
+	var buf [maxName + 1]byte
+	if len(rel) > len(buf) {
+		return 0, false
+	}
+	b := buf[:len(rel)]
+	for i := 0; i < len(rel); i++ {
+		c := rel[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	i, ok := s.idx[string(b)]
+	return i, ok
 }
 
 // Len is the number of address and SRV records (per zone, SOA and NS aside).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unsafe"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -62,6 +63,28 @@ type decoder struct {
 	st     *State
 	intern map[string]string
 	buf    []byte
+	arena  arena
+}
+
+// arena packs the many small strings of a state (ids, names) into shared chunks: one
+// allocation per 64 KiB instead of one per string. Bytes handed out are never written
+// again, so the strings stay immutable; a chunk lives as long as any string in it,
+// which is as long as the State.
+type arena struct{ chunk []byte }
+
+func (a *arena) string(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > 1024 {
+		return string(b)
+	}
+	if cap(a.chunk)-len(a.chunk) < len(b) {
+		a.chunk = make([]byte, 0, 64<<10)
+	}
+	n := len(a.chunk)
+	a.chunk = append(a.chunk, b...)
+	return unsafe.String(&a.chunk[n], len(b))
 }
 
 func (d *decoder) top() error {
@@ -205,7 +228,9 @@ func (d *decoder) framework() error {
 }
 
 func (d *decoder) task(f *Framework) error {
-	var t Task
+	// Decoded in place: a Task is large and 100k of them would be copied twice.
+	f.Tasks = append(f.Tasks, Task{})
+	t := &f.Tasks[len(f.Tasks)-1]
 	var state string
 	bad, err := d.entity(SkipTaskMalformed, func(key []byte) error {
 		var err error
@@ -234,11 +259,12 @@ func (d *decoder) task(f *Framework) error {
 				}
 				return nil
 			})
-		case "labels":
-			t.Labels, err = d.labels()
 		case "discovery":
 			t.Discovery, err = d.discovery()
 		case "statuses":
+			if t.Statuses == nil {
+				t.Statuses = make([]Status, 0, 2)
+			}
 			err = d.array(func() error {
 				s, err := d.status()
 				if err == nil {
@@ -265,9 +291,9 @@ func (d *decoder) task(f *Framework) error {
 	}
 	if bad != "" {
 		d.st.Skipped.Add(bad)
+		f.Tasks = f.Tasks[:len(f.Tasks)-1]
 		return nil
 	}
-	f.Tasks = append(f.Tasks, t)
 	return nil
 }
 
@@ -464,11 +490,19 @@ func (d *decoder) entity(malformed string, field func(key []byte) error) (string
 // object calls field for each member; field must consume the member's value. null is
 // an empty object. A value of another type is consumed and errType returned.
 func (d *decoder) object(field func(key []byte) error) error {
-	if d.null() {
-		return nil
-	}
-	if err := d.expect('{'); err != nil {
+	switch d.d.PeekKind() {
+	case '{':
+		if _, err := d.d.ReadToken(); err != nil {
+			return err
+		}
+	case 'n':
+		_, err := d.d.ReadToken()
 		return err
+	default:
+		if err := d.d.SkipValue(); err != nil {
+			return err
+		}
+		return errType
 	}
 	var first error
 	for d.d.PeekKind() != '}' {
@@ -545,7 +579,7 @@ func (d *decoder) str() (string, error) {
 	if b == nil {
 		return "", err
 	}
-	return string(b), err
+	return d.arena.string(b), err
 }
 
 // internStr is str for values that repeat across the state (ids, states, keys), so
@@ -571,23 +605,20 @@ func (d *decoder) internString(s string) string {
 	return s
 }
 
+// strBytes reads one value whole: a string is returned unquoted, null as nil, and
+// anything else (already consumed, so the stream stays in sync) as errType.
 func (d *decoder) strBytes() ([]byte, error) {
-	switch d.d.PeekKind() {
-	case 'n':
-		_, err := d.d.ReadToken()
+	v, err := d.d.ReadValue()
+	if err != nil {
 		return nil, err
-	case '"':
-		v, err := d.d.ReadValue()
-		if err != nil {
-			return nil, err
-		}
-		return d.unquote(v), nil
-	default:
-		if err := d.d.SkipValue(); err != nil {
-			return nil, err
-		}
-		return nil, errType
 	}
+	switch v[0] {
+	case '"':
+		return d.unquote(v), nil
+	case 'n':
+		return nil, nil
+	}
+	return nil, errType
 }
 
 func (d *decoder) unquote(v []byte) []byte {

@@ -55,9 +55,6 @@ func TestDecodeFull(t *testing.T) {
 	if len(tk.Ports) != 2 || tk.Ports[0] != (PortRange{31000, 31001}) || tk.Ports[1] != (PortRange{31005, 31005}) {
 		t.Errorf("ports %+v", tk.Ports)
 	}
-	if len(tk.Labels) != 1 || tk.Labels[0] != (Label{"k", "v"}) {
-		t.Errorf("labels %+v", tk.Labels)
-	}
 	if d := tk.Discovery; d == nil || d.Name != "web" || d.Visibility != "EXTERNAL" || len(d.Ports) != 1 || d.Ports[0] != (DiscoveryPort{80, "http", "tcp"}) {
 		t.Errorf("discovery %+v", tk.Discovery)
 	}
@@ -139,7 +136,7 @@ func TestDecodeNullsAndOldShapes(t *testing.T) {
 		t.Errorf("leader from leader_info: %+v", st.Leader)
 	}
 	tk := st.Frameworks[0].Tasks[0]
-	if tk.Discovery == nil || len(tk.Discovery.Ports) != 0 || tk.Ports != nil {
+	if tk.Discovery == nil || len(tk.Discovery.Ports) != 0 || tk.Ports != nil || tk.Name != "n" {
 		t.Errorf("task %+v", tk)
 	}
 	if s, _ := tk.LatestRunning(); len(s.IPs) != 1 || s.IPs[0].String() != "10.5.5.5" {

@@ -153,7 +153,6 @@ type Task struct {
 	AgentID     string
 	State       TaskState
 	Ports       []PortRange
-	Labels      []Label
 	// Discovery is nil when the task has no DiscoveryInfo.
 	Discovery *Discovery
 	Statuses  []Status
@@ -162,7 +161,7 @@ type Task struct {
 // PortRange is an inclusive range of ports from a task's resources.
 type PortRange struct{ Begin, End uint16 }
 
-// Label is a key/value pair attached to tasks and statuses.
+// Label is a key/value pair attached to a status.
 type Label struct{ Key, Value string }
 
 // Discovery is a task's DiscoveryInfo.

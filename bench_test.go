@@ -1,0 +1,121 @@
+package mesos
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/coredns-mesos/mesos/plugin/state"
+	"github.com/coredns-mesos/mesos/plugin/synth"
+
+	"github.com/miekg/dns"
+)
+
+var benchSizes = []int{1000, 10000, 100000}
+
+type benchState struct {
+	json []byte
+	apps []synth.App
+	st   *state.State
+	set  *Set
+}
+
+var (
+	benchMu    sync.Mutex
+	benchCache = map[int]*benchState{}
+)
+
+// synthState generates (once per size) a synthetic cluster, its decoded state and set.
+func synthState(b *testing.B, n int) *benchState {
+	b.Helper()
+	benchMu.Lock()
+	defer benchMu.Unlock()
+	if s, ok := benchCache[n]; ok {
+		return s
+	}
+	var buf bytes.Buffer
+	apps, err := synth.Write(&buf, synth.Config{Tasks: n, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := state.Decode(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := &benchState{json: buf.Bytes(), apps: apps, st: st}
+	s.set = Build(context.Background(), st, DefaultOptions(), nil)
+	benchCache[n] = s
+	return s
+}
+
+func BenchmarkDecode(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("tasks=%d", n), func(b *testing.B) {
+			s := synthState(b, n)
+			b.SetBytes(int64(len(s.json)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := state.Decode(bytes.NewReader(s.json)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkBuild(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("tasks=%d", n), func(b *testing.B) {
+			s := synthState(b, n)
+			b.ReportAllocs()
+			var set *Set
+			for b.Loop() {
+				set = Build(context.Background(), s.st, DefaultOptions(), nil)
+			}
+			b.ReportMetric(float64(set.Len()), "records")
+		})
+	}
+}
+
+func BenchmarkLookup(b *testing.B) {
+	s := synthState(b, 10000)
+	var app, srvName string
+	for _, a := range s.apps {
+		if a.Ports > 0 && !a.Discovery && a.Instances >= 3 {
+			app = a.Name + "." + a.Framework + ".mesos."
+			srvName = "_" + a.Name + "._tcp." + a.Framework + ".mesos."
+			break
+		}
+	}
+	// One task's own name: a single A record.
+	ft := s.st.Frameworks[0].Tasks[0]
+	canon := ft.Name + "-" + taskHash(ft.ID) + "-s" + ft.AgentID[strings.LastIndexByte(ft.AgentID, 'S')+1:] + ".marathon.mesos."
+	cases := []struct {
+		name, q string
+		t       uint16
+		min     int
+	}{
+		{"hit-A-one-task", canon, dns.TypeA, 1},
+		{"hit-A-one-task-mixed-case", strings.ToUpper(canon[:8]) + canon[8:], dns.TypeA, 1},
+		{"hit-A-app", app, dns.TypeA, 3},
+		{"miss", "nope." + app, dns.TypeA, 0},
+		{"nodata-AAAA", "leader.mesos.", dns.TypeAAAA, 0},
+		{"srv-with-additional", srvName, dns.TypeSRV, 3},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			ans, _, _ := s.set.Lookup(c.q, "mesos.", c.t)
+			if len(ans) < c.min {
+				b.Fatalf("%s: %d answers", c.q, len(ans))
+			}
+			b.ReportMetric(float64(len(ans)), "answers")
+			b.ReportAllocs()
+			for b.Loop() {
+				s.set.Lookup(c.q, "mesos.", c.t)
+			}
+		})
+	}
+}

@@ -1,0 +1,97 @@
+package mesos
+
+import (
+	"context"
+	"flag"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coredns-mesos/mesos/plugin/state"
+
+	"github.com/miekg/dns"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+// TestGolden builds every capture's records and compares them, record by record, with
+// a golden file that a person has read. Rewrite with: go test -run TestGolden -update
+func TestGolden(t *testing.T) {
+	files, _ := filepath.Glob("testdata/mesos/state-*.json")
+	if len(files) < 4 {
+		t.Fatalf("found %d captures", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			r, err := os.Open(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			st, err := state.Decode(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := DefaultOptions()
+			o.Now = func() time.Time { return time.Unix(1700000000, 0) }
+			// The 0.19 capture's framework has no pid, only the host name of its VM.
+			o.Hosts = NewHostCache(&fakeResolver{addrs: map[string][]netip.Addr{
+				"mesos.vm": {netip.MustParseAddr("10.141.141.10")},
+			}})
+			s := Build(context.Background(), st, o, nil)
+			var b strings.Builder
+			s.Walk("mesos.", func(rr dns.RR) bool {
+				b.WriteString(rr.String())
+				b.WriteByte('\n')
+				return true
+			})
+			got := b.String()
+			golden := filepath.Join("testdata", "golden", strings.TrimSuffix(filepath.Base(f), ".json")+".zone")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wantB, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if want := string(wantB); got != want {
+				gl, wl := strings.Split(got, "\n"), strings.Split(want, "\n")
+				for i := 0; i < max(len(gl), len(wl)); i++ {
+					var g, w string
+					if i < len(gl) {
+						g = gl[i]
+					}
+					if i < len(wl) {
+						w = wl[i]
+					}
+					if g != w {
+						t.Fatalf("%s differs at line %d:\n got  %s\n want %s", golden, i+1, g, w)
+					}
+				}
+			}
+			// Every record in the golden file is what a lookup of its name returns.
+			for _, line := range strings.Split(strings.TrimSpace(got), "\n") {
+				rr, err := dns.NewRR(line)
+				if err != nil {
+					t.Fatalf("golden line %q: %v", line, err)
+				}
+				ans, _, ok := s.Lookup(rr.Header().Name, "mesos.", rr.Header().Rrtype)
+				found := false
+				for _, a := range ans {
+					found = found || dns.IsDuplicate(a, rr)
+				}
+				if !ok || !found {
+					t.Errorf("lookup of %s %s does not return %s", rr.Header().Name, dns.TypeToString[rr.Header().Rrtype], line)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,47 @@
+package synth
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/coredns-mesos/mesos/plugin/state"
+)
+
+func TestWriteDecodes(t *testing.T) {
+	var b bytes.Buffer
+	apps, err := Write(&b, Config{Tasks: 1000, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := state.Decode(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	running, disc, v6 := 0, 0, 0
+	for _, f := range st.Frameworks {
+		for _, tk := range f.Tasks {
+			if tk.State == state.TaskRunning {
+				running++
+				if tk.Discovery != nil {
+					disc++
+				}
+				if s, _ := tk.LatestRunning(); len(s.IPs) > 1 {
+					v6++
+				}
+			}
+		}
+	}
+	instances := 0
+	for _, a := range apps {
+		instances += a.Instances
+	}
+	if running != 1000 || instances != 1000 || len(st.Frameworks) != 20 || len(st.Agents) != 34 || st.Skipped.Total() != 0 {
+		t.Errorf("%d running, %d instances, %d frameworks, %d agents, skipped %v", running, instances, len(st.Frameworks), len(st.Agents), st.Skipped)
+	}
+	if disc < 200 || disc > 800 || v6 < 50 {
+		t.Errorf("%d with discovery, %d with IPv6", disc, v6)
+	}
+	if per := b.Cap() / 1000; per < 700 {
+		t.Logf("%d bytes a task", per)
+	}
+}
