@@ -88,7 +88,7 @@ func (a *arena) string(b []byte) string {
 }
 
 func (d *decoder) top() error {
-	var leader, infoPID string
+	var leader, infoPID, self string
 	var infoHost string
 	var infoPort float64
 	err := d.object(func(key []byte) error {
@@ -96,6 +96,8 @@ func (d *decoder) top() error {
 		switch string(key) {
 		case "leader":
 			leader, err = d.str()
+		case "pid":
+			self, err = d.str()
 		case "leader_info":
 			err = d.object(func(key []byte) error {
 				var err error
@@ -126,6 +128,9 @@ func (d *decoder) top() error {
 	})
 	if err != nil {
 		return err
+	}
+	if self != "" {
+		d.st.Self, _ = ParsePID(self)
 	}
 	for _, s := range []string{leader, infoPID} {
 		if s == "" {

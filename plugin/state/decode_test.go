@@ -35,7 +35,7 @@ func TestDecodeFull(t *testing.T) {
 					{"state": "TASK_RUNNING", "timestamp": 2.5, "healthy": true,
 					 "labels": [{"key": "Docker.NetworkSettings.IPAddress", "value": "172.17.0.2"}],
 					 "container_status": {"network_infos": [{"ip_addresses": [{"protocol": "IPv4", "ip_address": "10.1.1.1"}, {"ip_address": "fd00::1"}]}]}}]}]}]}`)
-	if st.Leader != (PID{ID: "master", Host: "10.0.0.2", Port: 5050}) {
+	if st.Leader != (PID{ID: "master", Host: "10.0.0.2", Port: 5050}) || !st.Self.IsZero() {
 		t.Errorf("leader %+v", st.Leader)
 	}
 	if len(st.Agents) != 1 || st.Agents[0] != (Agent{ID: "a-S0", Hostname: "h0", PID: PID{"slave(1)", "10.0.1.1", 5051}}) {

@@ -16,7 +16,10 @@ import (
 type State struct {
 	// Leader is the leading master as the state names it; Leader.Host is empty when the
 	// state does not name one.
-	Leader     PID
+	Leader PID
+	// Self is the master that produced the state (its top-level pid). Before Mesos 1.0 a
+	// non-leading master answers with its own state, where Self differs from Leader.
+	Self       PID
 	Agents     []Agent
 	Frameworks []Framework
 	// Skipped counts the entities left out while decoding, by reason.

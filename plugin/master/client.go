@@ -1,0 +1,288 @@
+// Package master talks to Mesos masters: it finds the leader, fetches and decodes its
+// state, and polls. It knows nothing of DNS or CoreDNS.
+package master
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coredns-mesos/mesos/plugin/state"
+)
+
+// Config configures a Client.
+type Config struct {
+	// Masters are base URLs such as http://10.0.0.1:5050, tried in order.
+	Masters []*url.URL
+	// TLS is used for https masters; nil means the system roots, verified.
+	TLS *tls.Config
+	// Principal and Secret, when Principal is set, authenticate with HTTP basic auth.
+	Principal string
+	Secret    string
+	// Timeout bounds one whole fetch of a state, body included.
+	Timeout time.Duration
+	// MaxBytes bounds the (decompressed) state body.
+	MaxBytes int64
+	// Transport overrides the HTTP transport (tests).
+	Transport http.RoundTripper
+}
+
+// Result is a state fetched from the leading master.
+type Result struct {
+	State *state.State
+	// Leader is the base URL the state came from.
+	Leader *url.URL
+	// Bytes is the size of the decoded body.
+	Bytes int64
+}
+
+// Errors a fetch can end in; they are wrapped with the master and detail.
+var (
+	ErrNoLeader  = errors.New("no leading master")
+	ErrStatus    = errors.New("unexpected HTTP status")
+	ErrTooLarge  = errors.New("state larger than the configured bound")
+	ErrDecode    = errors.New("state does not decode")
+	ErrRedirects = errors.New("too many redirects")
+)
+
+// Client fetches state from the leading master. It is not safe for concurrent use:
+// one poller owns it.
+type Client struct {
+	cfg    Config
+	http   *http.Client
+	leader *url.URL
+}
+
+// New returns a Client for cfg.
+func New(cfg Config) (*Client, error) {
+	if len(cfg.Masters) == 0 {
+		return nil, errors.New("no masters")
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = 512 << 20
+	}
+	rt := cfg.Transport
+	if rt == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = cfg.TLS
+		t.MaxIdleConnsPerHost = 2
+		t.ResponseHeaderTimeout = cfg.Timeout
+		rt = t
+	}
+	return &Client{
+		cfg: cfg,
+		http: &http.Client{
+			Transport: rt,
+			// Redirects are followed by hand: the standard client would drop the
+			// Authorization header when the leader is another host.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}, nil
+}
+
+// Leader is the base URL of the last leader a state came from, or nil.
+func (c *Client) Leader() *url.URL { return c.leader }
+
+// Fetch returns the leading master's state. It tries the last known leader first, then
+// each configured master in turn: asking /master/redirect for the leader and fetching
+// from there. Every failure is returned joined, so the caller can tell why.
+func (c *Client) Fetch(ctx context.Context) (*Result, error) {
+	var errs []error
+	if c.leader != nil {
+		r, err := c.fetchFrom(ctx, c.leader)
+		if err == nil {
+			return r, nil
+		}
+		errs = append(errs, err)
+		c.leader = nil
+	}
+	for _, m := range c.cfg.Masters {
+		if ctx.Err() != nil {
+			break
+		}
+		leader, err := c.redirect(ctx, m)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		r, err := c.fetchFrom(ctx, leader)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		return r, nil
+	}
+	if err := ctx.Err(); err != nil {
+		errs = append(errs, err)
+	}
+	return nil, errors.Join(errs...)
+}
+
+// redirect asks m for the leader. A master too old to have /master/redirect is
+// asked for its state directly, which names the leader.
+func (c *Client) redirect(ctx context.Context, m *url.URL) (*url.URL, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	resp, err := c.get(ctx, m.JoinPath("master", "redirect"))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", m.Host, err)
+	}
+	drain(resp)
+	switch resp.StatusCode {
+	case http.StatusTemporaryRedirect, http.StatusFound, http.StatusMovedPermanently, http.StatusPermanentRedirect, http.StatusSeeOther:
+		loc, err := location(resp)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", m.Host, err)
+		}
+		return &url.URL{Scheme: loc.Scheme, Host: loc.Host, Path: m.Path, User: m.User}, nil
+	case http.StatusNotFound:
+		return m, nil
+	case http.StatusServiceUnavailable:
+		return nil, fmt.Errorf("%s: %w (503)", m.Host, ErrNoLeader)
+	default:
+		return nil, fmt.Errorf("%s: /master/redirect: %w %d", m.Host, ErrStatus, resp.StatusCode)
+	}
+}
+
+// fetchFrom gets and decodes the state from base, following a leader change by 307 or,
+// on masters before 1.0, by the state naming another leader.
+func (c *Client) fetchFrom(ctx context.Context, base *url.URL) (*Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	for hop := 0; hop < 4; hop++ {
+		r, next, err := c.fetchOnce(ctx, base)
+		if err != nil {
+			return nil, err
+		}
+		if next == nil {
+			c.leader = base
+			return r, nil
+		}
+		base = next
+	}
+	return nil, fmt.Errorf("%s: %w", base.Host, ErrRedirects)
+}
+
+// fetchOnce returns either a result, or the base URL to try next.
+func (c *Client) fetchOnce(ctx context.Context, base *url.URL) (*Result, *url.URL, error) {
+	resp, err := c.get(ctx, base.JoinPath("master", "state"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", base.Host, err)
+	}
+	if resp.StatusCode == http.StatusNotFound {
+		// Masters before 0.25 only know state.json.
+		drain(resp)
+		if resp, err = c.get(ctx, base.JoinPath("master", "state.json")); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", base.Host, err)
+		}
+	}
+	defer drain(resp)
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusTemporaryRedirect, http.StatusFound, http.StatusMovedPermanently, http.StatusPermanentRedirect, http.StatusSeeOther:
+		loc, err := location(resp)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", base.Host, err)
+		}
+		return nil, &url.URL{Scheme: loc.Scheme, Host: loc.Host, Path: base.Path, User: base.User}, nil
+	case http.StatusServiceUnavailable:
+		return nil, nil, fmt.Errorf("%s: %w (503)", base.Host, ErrNoLeader)
+	default:
+		return nil, nil, fmt.Errorf("%s: %w %d", base.Host, ErrStatus, resp.StatusCode)
+	}
+	body := &limitReader{r: resp.Body, left: c.cfg.MaxBytes}
+	st, err := state.Decode(body)
+	if body.over {
+		return nil, nil, fmt.Errorf("%s: %w (%d bytes)", base.Host, ErrTooLarge, c.cfg.MaxBytes)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w: %w", base.Host, ErrDecode, err)
+	}
+	if st.Leader.IsZero() {
+		return nil, nil, fmt.Errorf("%s: %w: the state names none", base.Host, ErrNoLeader)
+	}
+	if !st.Self.IsZero() && !samePID(st.Self, st.Leader) {
+		// A pre-1.0 non-leader answers with its own state: go to the leader it names.
+		return nil, &url.URL{Scheme: base.Scheme, Host: net.JoinHostPort(st.Leader.Host, strconv.Itoa(int(st.Leader.Port))), Path: base.Path, User: base.User}, nil
+	}
+	return &Result{State: st, Leader: base, Bytes: c.cfg.MaxBytes - body.left}, nil, nil
+}
+
+func samePID(a, b state.PID) bool {
+	return strings.EqualFold(a.Host, b.Host) && a.Port == b.Port
+}
+
+func (c *Client) get(ctx context.Context, u *url.URL) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "coredns-mesos")
+	if c.cfg.Principal != "" {
+		req.SetBasicAuth(c.cfg.Principal, c.cfg.Secret)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		// url.Error repeats the URL, which may carry credentials: keep only the cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return nil, ue.Err
+		}
+		return nil, err
+	}
+	return resp, nil
+}
+
+// location resolves a redirect's Location, which Mesos sends protocol-relative
+// ("//10.0.0.2:5050/master/state"), against the request URL.
+func location(resp *http.Response) (*url.URL, error) {
+	loc, err := resp.Location()
+	if err != nil || loc.Host == "" {
+		return nil, fmt.Errorf("redirect without a usable Location")
+	}
+	return loc, nil
+}
+
+func drain(resp *http.Response) {
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+}
+
+// limitReader fails a body that goes past the bound instead of silently cutting it,
+// so an oversized state is an error of its own and not a truncated document.
+type limitReader struct {
+	r    io.Reader
+	left int64
+	over bool
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		// One byte more tells a body of exactly the bound from a longer one.
+		var one [1]byte
+		n, _ := l.r.Read(one[:])
+		if n > 0 {
+			l.over = true
+			return 0, ErrTooLarge
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}

@@ -1,0 +1,63 @@
+package master
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+)
+
+// Poller fetches the state on an interval. After a failure it retries sooner, backing
+// off exponentially up to the interval, so a master outage is noticed and recovered
+// from quickly without hammering the masters.
+type Poller struct {
+	Client   *Client
+	Interval time.Duration
+	// MinBackoff is the first retry delay after a failure (1s when zero).
+	MinBackoff time.Duration
+	// Jitter spreads polls of several replicas: each delay is scaled by a random
+	// factor in [1-Jitter, 1+Jitter].
+	Jitter float64
+	// OnResult is called with every good state; OnError with every failed fetch.
+	OnResult func(*Result, time.Duration)
+	OnError  func(error, time.Duration)
+}
+
+// Run polls until ctx is done. The first fetch happens at once.
+func (p *Poller) Run(ctx context.Context) {
+	minB := p.MinBackoff
+	if minB <= 0 {
+		minB = time.Second
+	}
+	backoff := minB
+	for {
+		start := time.Now()
+		r, err := p.Client.Fetch(ctx)
+		took := time.Since(start)
+		if ctx.Err() != nil {
+			return
+		}
+		delay := p.Interval
+		if err != nil {
+			if p.OnError != nil {
+				p.OnError(err, took)
+			}
+			delay = min(backoff, p.Interval)
+			backoff = min(backoff*2, p.Interval)
+		} else {
+			backoff = minB
+			if p.OnResult != nil {
+				p.OnResult(r, took)
+			}
+		}
+		if p.Jitter > 0 {
+			delay = time.Duration(float64(delay) * (1 + p.Jitter*(2*rand.Float64()-1)))
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,344 @@
+// Package fakemaster is a stand-in Mesos master on loopback for tests and the quick
+// start. It serves a state document (a real capture or a synthetic cluster) from
+// /master/state, /master/state.json and /master/redirect as masters do, and plays
+// scripted faults: a non-leader's 307, 503, 500, slow or hanging answers, truncated or
+// malformed JSON, a state without leader, a master that is down, and pre-1.0 masters.
+package fakemaster
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Fault is what the master does instead of answering normally.
+type Fault string
+
+// Faults a Master can play.
+const (
+	OK          Fault = ""
+	Unavailable Fault = "503"       // no leader / still recovering
+	ServerError Fault = "500"       // internal error
+	Slow        Fault = "slow"      // answers after Delay
+	Hang        Fault = "hang"      // sends headers, then nothing until the client gives up
+	Truncated   Fault = "truncated" // the first half of the document, then closes
+	Malformed   Fault = "malformed" // not JSON at all
+	NoLeader    Fault = "noleader"  // a valid state that names no leader
+	Empty       Fault = "empty"     // a 200 with an empty body
+)
+
+// Master is one fake master.
+type Master struct {
+	mu       sync.Mutex
+	addr     string
+	ln       net.Listener
+	srv      *http.Server
+	state    []byte
+	fault    Fault
+	delay    time.Duration
+	leader   string // host:port of the leader when this master is not it
+	legacy   bool
+	hits     map[string]int
+	lastAuth string
+}
+
+// Start listens on addr (such as 127.0.0.1:0) and serves an empty cluster until
+// SetState.
+func Start(addr string) (*Master, error) {
+	m := &Master{hits: map[string]int{}}
+	if err := m.listen(addr); err != nil {
+		return nil, err
+	}
+	m.state = []byte(`{"slaves":[],"frameworks":[]}`)
+	return m, nil
+}
+
+func (m *Master) listen(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/master/redirect", m.redirect)
+	mux.HandleFunc("/master/state", m.serveState)
+	mux.HandleFunc("/master/state.json", m.serveState)
+	mux.HandleFunc("/state.json", m.serveState)
+	mux.HandleFunc("/fake/fault", m.control)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	m.mu.Lock()
+	m.ln, m.srv, m.addr = ln, srv, ln.Addr().String()
+	m.mu.Unlock()
+	go srv.Serve(ln)
+	return nil
+}
+
+// Addr is the master's host:port.
+func (m *Master) Addr() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.addr
+}
+
+// URL is the master's base URL.
+func (m *Master) URL() string { return "http://" + m.Addr() }
+
+// Close stops the master.
+func (m *Master) Close() error {
+	m.mu.Lock()
+	srv := m.srv
+	m.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	return srv.Close()
+}
+
+// Down closes the listener and every connection: connections are refused until Up.
+func (m *Master) Down() error { return m.Close() }
+
+// Up listens again on the same address after Down.
+func (m *Master) Up() error { return m.listen(m.Addr()) }
+
+// SetState serves js (already rewritten: see Rewrite). Its leader and pid fields are
+// set to name this master, or the leader given to FollowLeader.
+func (m *Master) SetState(js []byte) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.state = js
+}
+
+// SetFault makes the master play f; delay is how long Slow waits.
+func (m *Master) SetFault(f Fault, delay time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.fault, m.delay = f, delay
+}
+
+// FollowLeader makes this master a non-leader that points at leader (host:port);
+// "" makes it the leader again.
+func (m *Master) FollowLeader(leader string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.leader = leader
+}
+
+// SetLegacy makes the master behave as one before 1.0: no /master/redirect, no
+// /master/state, and a non-leader answers with its own state naming the leader.
+func (m *Master) SetLegacy(on bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.legacy = on
+}
+
+// Hits is how often path was requested.
+func (m *Master) Hits(path string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.hits[path]
+}
+
+// LastAuthorization is the Authorization header of the last request.
+func (m *Master) LastAuthorization() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.lastAuth
+}
+
+func (m *Master) snapshot(r *http.Request) (state []byte, fault Fault, delay time.Duration, leader, self string, legacy bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.hits[r.URL.Path]++
+	m.lastAuth = r.Header.Get("Authorization")
+	return m.state, m.fault, m.delay, m.leader, m.addr, m.legacy
+}
+
+func (m *Master) redirect(w http.ResponseWriter, r *http.Request) {
+	_, fault, _, leader, self, legacy := m.snapshot(r)
+	switch {
+	case legacy:
+		http.NotFound(w, r)
+	case fault == Unavailable:
+		http.Error(w, "No leader elected", http.StatusServiceUnavailable)
+	default:
+		if leader == "" {
+			leader = self
+		}
+		w.Header().Set("Location", "//"+leader)
+		w.WriteHeader(http.StatusTemporaryRedirect)
+	}
+}
+
+func (m *Master) serveState(w http.ResponseWriter, r *http.Request) {
+	state, fault, delay, leader, self, legacy := m.snapshot(r)
+	if legacy && r.URL.Path == "/master/state" {
+		http.NotFound(w, r)
+		return
+	}
+	if leader != "" && !legacy {
+		w.Header().Set("Location", "//"+leader+r.URL.Path)
+		w.WriteHeader(http.StatusTemporaryRedirect)
+		return
+	}
+	if leader == "" {
+		leader = self
+	}
+	switch fault {
+	case Unavailable:
+		http.Error(w, "Master has not finished recovery", http.StatusServiceUnavailable)
+		return
+	case ServerError:
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	case Malformed:
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`<html><body>Service Unavailable</body></html>`))
+		return
+	case Empty:
+		w.WriteHeader(http.StatusOK)
+		return
+	case Hang:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		w.Write([]byte(`{"leader":`))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+		return
+	case Slow:
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	body, err := withLeader(state, fault == NoLeader, leader, self)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if fault == Truncated {
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(http.StatusOK)
+		w.Write(body[:len(body)/2])
+		// Hijack to cut the connection short, as a master that died mid-answer.
+		if hj, ok := w.(http.Hijacker); ok {
+			w.(http.Flusher).Flush()
+			if c, _, err := hj.Hijack(); err == nil {
+				c.Close()
+			}
+		}
+		return
+	}
+	if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		w.Header().Set("Content-Encoding", "gzip")
+		gz := gzip.NewWriter(w)
+		gz.Write(body)
+		gz.Close()
+		return
+	}
+	w.Write(body)
+}
+
+// withLeader sets the top-level leader, pid and leader_info of a state document.
+func withLeader(state []byte, noLeader bool, leader, self string) ([]byte, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(state, &top); err != nil {
+		return nil, err
+	}
+	delete(top, "leader_info")
+	if noLeader {
+		delete(top, "leader")
+	} else {
+		top["leader"], _ = json.Marshal("master@" + leader)
+	}
+	top["pid"], _ = json.Marshal("master@" + self)
+	return json.Marshal(top)
+}
+
+// control lets a test in another process script faults: GET /fake/fault?f=503&delay=2s.
+func (m *Master) control(w http.ResponseWriter, r *http.Request) {
+	d, _ := time.ParseDuration(r.URL.Query().Get("delay"))
+	m.SetFault(Fault(r.URL.Query().Get("f")), d)
+	fmt.Fprintln(w, "ok")
+}
+
+// Rewrite replaces the addresses of a captured state with loopback ones, so that
+// nothing served from it can send traffic to the captured cluster: every IPv4
+// a.b.c.d in a pid, hostname or IP field becomes 127.b.c.d, every host name in those
+// fields 127.0.0.1. IPv6 addresses are left alone: only container addresses carry
+// them, and nothing is ever sent to those.
+func Rewrite(js []byte) ([]byte, error) {
+	var v any
+	d := json.NewDecoder(bytes.NewReader(js))
+	d.UseNumber()
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	rewrite(v, "")
+	return json.Marshal(v)
+}
+
+func rewrite(v any, key string) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = rewrite(e, k)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = rewrite(e, key)
+		}
+	case string:
+		switch key {
+		case "pid", "leader":
+			if at := strings.LastIndexByte(x, '@'); at >= 0 {
+				if h, p, err := net.SplitHostPort(x[at+1:]); err == nil {
+					return x[:at+1] + net.JoinHostPort(loopback(h), p)
+				}
+			}
+		case "hostname", "ip_address", "ip", "value":
+			if key == "value" && net.ParseIP(x) == nil {
+				return x
+			}
+			return loopback(x)
+		}
+	}
+	return v
+}
+
+func loopback(h string) string {
+	ip := net.ParseIP(h)
+	if ip == nil {
+		if h == "" {
+			return h
+		}
+		return "127.0.0.1"
+	}
+	if v4 := ip.To4(); v4 != nil {
+		return fmt.Sprintf("127.%d.%d.%d", v4[1], v4[2], v4[3])
+	}
+	return h
+}
+
+// ErrNotLoopback is returned by CheckLoopback.
+var ErrNotLoopback = errors.New("address outside loopback")
+
+// CheckLoopback refuses to serve on anything but loopback.
+func CheckLoopback(addr string) error {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if ip := net.ParseIP(h); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("%w: %s", ErrNotLoopback, addr)
+	}
+	return nil
+}
