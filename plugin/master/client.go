@@ -286,3 +286,6 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	l.left -= int64(n)
 	return n, err
 }
+
+// CloseIdleConnections releases the client's idle connections (on shutdown).
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }

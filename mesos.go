@@ -1,0 +1,120 @@
+// Package mesos is a CoreDNS plugin that serves Apache Mesos service discovery names
+// (those of Mesos-DNS) from the leading master's state.
+package mesos
+
+import (
+	"context"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/plugin/metrics"
+	"github.com/coredns/coredns/plugin/pkg/fall"
+	clog "github.com/coredns/coredns/plugin/pkg/log"
+	"github.com/coredns/coredns/request"
+
+	"github.com/coredns-mesos/mesos/plugin/master"
+
+	"github.com/miekg/dns"
+)
+
+var log = clog.NewWithPlugin("mesos")
+
+// Mesos is the plugin handler. Its record set is replaced whole on every refresh and
+// read without locks.
+type Mesos struct {
+	Next  plugin.Handler
+	Zones []string
+	Fall  fall.F
+
+	cfg    *config
+	set    atomic.Pointer[Set]
+	leader atomic.Pointer[url.URL]
+	lastOK atomic.Int64 // unix nanoseconds of the last good refresh
+
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	done   chan struct{}
+	client *master.Client
+}
+
+// Name implements plugin.Handler.
+func (m *Mesos) Name() string { return "mesos" }
+
+// Ready implements ready.Readiness: ready once a first state is loaded.
+func (m *Mesos) Ready() bool { return m.set.Load() != nil }
+
+// ServeDNS implements plugin.Handler.
+func (m *Mesos) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	state := request.Request{W: w, Req: r}
+	qname := state.Name()
+	zone := plugin.Zones(m.Zones).Matches(qname)
+	if zone == "" {
+		return plugin.NextOrFailure(m.Name(), m.Next, ctx, w, r)
+	}
+	server := metrics.WithServer(ctx)
+	qtype := state.QType()
+	requestCount.WithLabelValues(server, zone, qtypeLabel(qtype)).Inc()
+
+	set := m.set.Load()
+	if set == nil {
+		// Not loaded yet: an NXDOMAIN now would be cached as a lie.
+		responseCount.WithLabelValues(server, zone, "SERVFAIL").Inc()
+		return dns.RcodeServerFailure, nil
+	}
+
+	msg := new(dns.Msg)
+	msg.SetReply(r)
+	msg.Authoritative = true
+	var exists bool
+	if qtype == dns.TypeANY {
+		// RFC 8482: one small answer instead of everything the name has.
+		_, _, exists = set.Lookup(qname, zone, dns.TypeA)
+		if exists {
+			msg.Answer = []dns.RR{&dns.HINFO{
+				Hdr: dns.RR_Header{Name: qname, Rrtype: dns.TypeHINFO, Class: dns.ClassINET, Ttl: set.TTL()},
+				Cpu: "RFC8482",
+			}}
+		}
+	} else {
+		msg.Answer, msg.Extra, exists = set.Lookup(qname, zone, qtype)
+	}
+	if !exists {
+		if m.Fall.Through(qname) {
+			return plugin.NextOrFailure(m.Name(), m.Next, ctx, w, r)
+		}
+		msg.Rcode = dns.RcodeNameError
+	}
+	if len(msg.Answer) == 0 {
+		msg.Ns = []dns.RR{negativeSOA(set, zone)}
+	}
+	responseCount.WithLabelValues(server, zone, dns.RcodeToString[msg.Rcode]).Inc()
+	w.WriteMsg(msg)
+	return dns.RcodeSuccess, nil
+}
+
+// negativeSOA is the zone's SOA with the TTL RFC 2308 asks for in negative answers.
+func negativeSOA(set *Set, zone string) dns.RR {
+	soa := set.SOA(zone)
+	soa.Hdr.Ttl = min(soa.Hdr.Ttl, soa.Minttl)
+	return soa
+}
+
+func qtypeLabel(t uint16) string {
+	switch t {
+	case dns.TypeA, dns.TypeAAAA, dns.TypeSRV, dns.TypeSOA, dns.TypeNS, dns.TypeANY, dns.TypeTXT, dns.TypePTR, dns.TypeMX, dns.TypeCNAME, dns.TypeHTTPS, dns.TypeAXFR, dns.TypeIXFR:
+		return dns.TypeToString[t]
+	}
+	return "other"
+}
+
+// Staleness is how long ago the records were last refreshed, or -1 before the first.
+func (m *Mesos) Staleness() time.Duration {
+	t := m.lastOK.Load()
+	if t == 0 {
+		return -1
+	}
+	return time.Since(time.Unix(0, t))
+}

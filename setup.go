@@ -1,0 +1,532 @@
+package mesos
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/core/dnsserver"
+	"github.com/coredns/coredns/plugin"
+	ctls "github.com/coredns/coredns/plugin/pkg/tls"
+
+	"github.com/coredns-mesos/mesos/plugin/master"
+
+	"github.com/miekg/dns"
+)
+
+func init() { plugin.Register("mesos", setup) }
+
+// config is one parsed mesos block.
+type config struct {
+	opts      Options
+	masters   []*url.URL
+	refresh   time.Duration
+	timeout   time.Duration
+	maxBytes  int64
+	tls       *tls.Config
+	insecure  bool
+	principal string
+	secret    string
+}
+
+const (
+	defaultRefresh  = 30 * time.Second
+	defaultTimeout  = 10 * time.Second
+	defaultMaxBytes = 512 << 20
+	defaultPort     = "5050"
+)
+
+func setup(c *caddy.Controller) error {
+	m, err := parse(c)
+	if err != nil {
+		return plugin.Error("mesos", err)
+	}
+	// Background work starts with the server, not here: a reload whose Corefile fails
+	// later would otherwise leak it.
+	c.OnStartup(m.start)
+	c.OnShutdown(m.stop)
+	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
+		m.Next = next
+		return m
+	})
+	return nil
+}
+
+func parse(c *caddy.Controller) (*Mesos, error) {
+	m := &Mesos{}
+	cfg := &config{
+		opts:     DefaultOptions(),
+		refresh:  defaultRefresh,
+		timeout:  defaultTimeout,
+		maxBytes: defaultMaxBytes,
+	}
+	m.cfg = cfg
+	var tlsArgs []string
+	tlsSet, serverName := false, ""
+	blocks := 0
+	for c.Next() {
+		if blocks++; blocks > 1 {
+			return nil, plugin.ErrOnce
+		}
+		zones, err := zonesFrom(c, c.RemainingArgs())
+		if err != nil {
+			return nil, err
+		}
+		cfg.opts.Zones = zones
+		m.Zones = zones
+		seen := map[string]bool{}
+		for c.NextBlock() {
+			opt := c.Val()
+			if seen[opt] && opt != "fallthrough" {
+				return nil, c.Errf("%s given twice", opt)
+			}
+			seen[opt] = true
+			args := c.RemainingArgs()
+			switch opt {
+			case "masters":
+				if len(args) == 0 {
+					return nil, c.Errf("masters needs at least one URL")
+				}
+				for _, a := range args {
+					u, err := masterURL(a)
+					if err != nil {
+						return nil, c.Errf("masters: %v", err)
+					}
+					cfg.masters = append(cfg.masters, u)
+				}
+			case "refresh", "timeout":
+				d, err := duration(c, opt, args)
+				if err != nil {
+					return nil, err
+				}
+				if opt == "refresh" {
+					cfg.refresh = d
+				} else {
+					cfg.timeout = d
+				}
+			case "max_state_size":
+				if len(args) != 1 {
+					return nil, c.Errf("max_state_size needs one size, such as 256MiB")
+				}
+				n, err := parseSize(args[0])
+				if err != nil {
+					return nil, c.Errf("max_state_size: %v", err)
+				}
+				cfg.maxBytes = n
+			case "ttl", "soa_refresh", "soa_retry", "soa_expire", "soa_minttl":
+				v, err := seconds(c, opt, args)
+				if err != nil {
+					return nil, err
+				}
+				switch opt {
+				case "ttl":
+					cfg.opts.TTL = v
+				case "soa_refresh":
+					cfg.opts.SOA.Refresh = v
+				case "soa_retry":
+					cfg.opts.SOA.Retry = v
+				case "soa_expire":
+					cfg.opts.SOA.Expire = v
+				case "soa_minttl":
+					cfg.opts.SOA.Minimum = v
+				}
+			case "soa_mname", "soa_rname":
+				if len(args) != 1 {
+					return nil, c.Errf("%s needs one domain name", opt)
+				}
+				name := args[0]
+				if opt == "soa_rname" {
+					// Accept the mail form too: hostmaster@example.org.
+					if local, domain, ok := strings.Cut(name, "@"); ok {
+						name = strings.ReplaceAll(local, ".", "\\.") + "." + domain
+					}
+				}
+				name = dns.Fqdn(strings.ToLower(name))
+				if _, ok := dns.IsDomainName(name); !ok {
+					return nil, c.Errf("%s: %q is not a domain name", opt, args[0])
+				}
+				if opt == "soa_mname" {
+					cfg.opts.SOA.Mname = name
+				} else {
+					cfg.opts.SOA.Mbox = name
+				}
+			case "ip_sources":
+				if len(args) == 0 {
+					return nil, c.Errf("ip_sources needs at least one of netinfo, mesos, docker, host")
+				}
+				cfg.opts.IPSources = nil
+				for _, a := range args {
+					s := IPSource(strings.ToLower(a))
+					switch s {
+					case SourceNetInfo, SourceMesos, SourceDocker, SourceHost:
+					default:
+						return nil, c.Errf("ip_sources: unknown source %q (netinfo, mesos, docker, host)", a)
+					}
+					if slices.Contains(cfg.opts.IPSources, s) {
+						return nil, c.Errf("ip_sources: %s listed twice", s)
+					}
+					cfg.opts.IPSources = append(cfg.opts.IPSources, s)
+				}
+			case "rfc952", "healthy_only", "insecure_skip_verify":
+				if len(args) != 0 {
+					return nil, c.Errf("%s takes no arguments", opt)
+				}
+				switch opt {
+				case "rfc952":
+					cfg.opts.RFC952 = true
+				case "healthy_only":
+					cfg.opts.HealthyOnly = true
+				case "insecure_skip_verify":
+					cfg.insecure = true
+				}
+			case "compat_names":
+				if len(args) != 1 || (args[0] != "on" && args[0] != "off") {
+					return nil, c.Errf("compat_names needs on or off")
+				}
+				cfg.opts.CompatNames = args[0] == "on"
+			case "srv_weight":
+				if len(args) != 1 {
+					return nil, c.Errf("srv_weight needs one number")
+				}
+				w, err := strconv.ParseUint(args[0], 10, 16)
+				if err != nil {
+					return nil, c.Errf("srv_weight: %q is not a number from 0 to 65535", args[0])
+				}
+				cfg.opts.SRVWeight = uint16(w)
+			case "tls":
+				if len(args) > 3 {
+					return nil, c.Errf("tls takes [CERT KEY] [CA]")
+				}
+				tlsArgs, tlsSet = args, true
+			case "tls_servername":
+				if len(args) != 1 {
+					return nil, c.Errf("tls_servername needs one name")
+				}
+				serverName = args[0]
+			case "basic_auth":
+				if len(args) != 3 || (args[1] != "file" && args[1] != "env") {
+					return nil, c.Errf("basic_auth needs PRINCIPAL file PATH, or PRINCIPAL env VARIABLE")
+				}
+				secret, err := readSecret(args[1], args[2])
+				if err != nil {
+					return nil, c.Errf("basic_auth: %v", err)
+				}
+				cfg.principal, cfg.secret = args[0], secret
+			case "fallthrough":
+				m.Fall.SetZonesFromArgs(args)
+			default:
+				return nil, c.Errf("unknown property %q", opt)
+			}
+		}
+	}
+	if len(cfg.masters) == 0 {
+		return nil, c.Err("masters is required")
+	}
+	anyHTTPS := false
+	for _, u := range cfg.masters {
+		if u.Scheme == "" {
+			// A bare host:port speaks TLS when TLS is configured, as Mesos-DNS's MesosHTTPSOn.
+			u.Scheme = "http"
+			if tlsSet {
+				u.Scheme = "https"
+			}
+		}
+		if u.Scheme == "https" {
+			anyHTTPS = true
+		} else if tlsSet {
+			return nil, c.Errf("tls is configured but master %s is plain http", u.Host)
+		}
+		cfg.opts.Masters = append(cfg.opts.Masters, u.Host)
+	}
+	if (cfg.insecure || serverName != "") && !anyHTTPS {
+		return nil, c.Err("insecure_skip_verify and tls_servername need an https master")
+	}
+	if anyHTTPS {
+		t, err := ctls.NewTLSConfigFromArgs(tlsArgs...)
+		if err != nil {
+			return nil, c.Errf("tls: %v", err)
+		}
+		t.ServerName = serverName
+		t.InsecureSkipVerify = cfg.insecure
+		cfg.tls = t
+	}
+	if cfg.principal != "" && !anyHTTPS {
+		log.Warning("basic_auth over plain http sends the secret in the clear")
+	}
+	if cfg.timeout >= cfg.refresh {
+		return nil, c.Errf("timeout %v must be shorter than refresh %v", cfg.timeout, cfg.refresh)
+	}
+	return m, nil
+}
+
+// zonesFrom normalises the block's zones; without any, the zone is mesos., as in
+// Mesos-DNS, whatever the server block serves.
+func zonesFrom(c *caddy.Controller, args []string) ([]string, error) {
+	if len(args) == 0 {
+		return []string{"mesos."}, nil
+	}
+	var zones []string
+	for _, a := range args {
+		for _, z := range plugin.Host(a).NormalizeExact() {
+			if z == "." {
+				return nil, c.Errf("zone %q would answer for every name", a)
+			}
+			if _, ok := dns.IsDomainName(z); !ok {
+				return nil, c.Errf("%q is not a zone", a)
+			}
+			zones = append(zones, strings.ToLower(z))
+		}
+	}
+	return zones, nil
+}
+
+// masterURL accepts http(s)://host[:port][/path] and host[:port]; the port defaults to 5050.
+func masterURL(s string) (*url.URL, error) {
+	raw := s
+	if !strings.Contains(s, "://") {
+		raw = "//" + s
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Hostname() == "" {
+		return nil, fmt.Errorf("%q is not a master URL (http(s)://host:port or host:port)", s)
+	}
+	if u.Scheme != "" && u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("%q: scheme must be http or https (zk:// is not supported yet)", s)
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("%q: credentials do not belong in the URL, use basic_auth", u.Redacted())
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("%q: no query or fragment allowed", s)
+	}
+	if u.Port() == "" {
+		u.Host = net.JoinHostPort(u.Hostname(), defaultPort)
+	} else if p, err := strconv.Atoi(u.Port()); err != nil || p < 1 || p > 65535 {
+		return nil, fmt.Errorf("%q: bad port", s)
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	return u, nil
+}
+
+func duration(c *caddy.Controller, opt string, args []string) (time.Duration, error) {
+	if len(args) != 1 {
+		return 0, c.Errf("%s needs one duration, such as 30s", opt)
+	}
+	d, err := time.ParseDuration(args[0])
+	if err != nil {
+		return 0, c.Errf("%s: %q is not a duration, such as 30s", opt, args[0])
+	}
+	if d < 100*time.Millisecond || d > 24*time.Hour {
+		return 0, c.Errf("%s: %v is out of range (100ms to 24h)", opt, d)
+	}
+	return d, nil
+}
+
+func seconds(c *caddy.Controller, opt string, args []string) (uint32, error) {
+	if len(args) != 1 {
+		return 0, c.Errf("%s needs one number of seconds", opt)
+	}
+	v, err := strconv.ParseUint(args[0], 10, 32)
+	if err != nil || v > 1<<31-1 {
+		if d, derr := time.ParseDuration(args[0]); derr == nil && d >= 0 && d%time.Second == 0 && d <= (1<<31-1)*time.Second {
+			return uint32(d / time.Second), nil
+		}
+		return 0, c.Errf("%s: %q is not a number of seconds", opt, args[0])
+	}
+	return uint32(v), nil
+}
+
+func parseSize(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"B", 1}}
+	mult := int64(1)
+	num := s
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			num, mult = strings.TrimSuffix(s, u.suffix), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > (1<<40)/mult {
+		return 0, fmt.Errorf("%q is not a size such as 256MiB", s)
+	}
+	return n * mult, nil
+}
+
+// readSecret loads a secret from a file or the environment. Errors name the source,
+// never the secret.
+func readSecret(kind, src string) (string, error) {
+	var v string
+	switch kind {
+	case "file":
+		b, err := os.ReadFile(src)
+		if err != nil {
+			return "", fmt.Errorf("reading secret file: %w", errors.Unwrap(err))
+		}
+		v = strings.TrimRight(string(b), "\r\n")
+	case "env":
+		var ok bool
+		if v, ok = os.LookupEnv(src); !ok {
+			return "", fmt.Errorf("environment variable %s is not set", src)
+		}
+	}
+	if v == "" {
+		return "", fmt.Errorf("the secret from %s %s is empty", kind, src)
+	}
+	return v, nil
+}
+
+// handoff carries record sets across a reload: caddy starts the new instance before
+// it shuts the old one down, so the new one can serve the old records at once instead
+// of answering SERVFAIL until its first fetch.
+var handoff sync.Map // key → *Set
+
+func (m *Mesos) handoffKey() string {
+	var hosts []string
+	for _, u := range m.cfg.masters {
+		hosts = append(hosts, u.String())
+	}
+	return strings.Join(m.Zones, ",") + "|" + strings.Join(hosts, ",")
+}
+
+func (m *Mesos) start() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cancel != nil {
+		return nil
+	}
+	if m.cfg.insecure {
+		log.Warningf("TLS certificates of the masters are NOT verified (insecure_skip_verify) for %v", m.Zones)
+	}
+	client, err := master.New(master.Config{
+		Masters:   m.cfg.masters,
+		TLS:       m.cfg.tls,
+		Principal: m.cfg.principal,
+		Secret:    m.cfg.secret,
+		Timeout:   m.cfg.timeout,
+		MaxBytes:  m.cfg.maxBytes,
+	})
+	if err != nil {
+		return plugin.Error("mesos", err)
+	}
+	m.client = client
+	if m.cfg.opts.Hosts == nil {
+		m.cfg.opts.Hosts = NewHostCache(nil)
+	}
+	if prev, ok := handoff.Load(m.handoffKey()); ok {
+		m.set.Store(prev.(*Set))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m.cancel, m.done = cancel, make(chan struct{})
+	p := &master.Poller{
+		Client:   client,
+		Interval: m.cfg.refresh,
+		Jitter:   0.1,
+		OnResult: func(r *master.Result, took time.Duration) { m.loaded(ctx, r, took) },
+		OnError:  m.failed,
+	}
+	go func() {
+		defer close(m.done)
+		p.Run(ctx)
+	}()
+	return nil
+}
+
+func (m *Mesos) stop() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cancel == nil {
+		return nil
+	}
+	m.cancel()
+	<-m.done
+	m.cancel = nil
+	if m.client != nil {
+		m.client.CloseIdleConnections()
+	}
+	return nil
+}
+
+// loaded builds and swaps in the records of a good state.
+func (m *Mesos) loaded(ctx context.Context, r *master.Result, took time.Duration) {
+	start := time.Now()
+	prev := m.set.Load()
+	set := Build(ctx, r.State, m.cfg.opts, prev)
+	m.set.Store(set)
+	handoff.Store(m.handoffKey(), set)
+	now := time.Now()
+	m.lastOK.Store(now.UnixNano())
+	zone := m.Zones[0]
+	if old := m.leader.Swap(r.Leader); old != nil && old.Host != r.Leader.Host {
+		leaderChanges.WithLabelValues(zone).Inc()
+		log.Infof("leading master is now %s (was %s)", r.Leader.Host, old.Host)
+	}
+	took += now.Sub(start)
+	refreshDuration.WithLabelValues(zone, "success").Observe(took.Seconds())
+	refreshCount.WithLabelValues(zone, "success", "ok").Inc()
+	lastSuccess.WithLabelValues(zone).Set(float64(now.Unix()))
+	st := set.Stats()
+	recordCount.WithLabelValues(zone).Set(float64(st.Records))
+	taskCount.WithLabelValues(zone).Set(float64(st.Tasks))
+	agentCount.WithLabelValues(zone).Set(float64(st.Agents))
+	frameworkCount.WithLabelValues(zone).Set(float64(st.Frameworks))
+	stateSize.WithLabelValues(zone).Set(float64(r.Bytes))
+	serialGauge.WithLabelValues(zone).Set(float64(set.Serial()))
+	skippedCount.DeletePartialMatch(map[string]string{"zone": zone})
+	for reason, n := range st.Skipped {
+		skippedCount.WithLabelValues(zone, reason).Set(float64(n))
+	}
+	if prev == nil || prev.Serial() != set.Serial() {
+		log.Infof("%v from %s: %s", m.Zones, r.Leader.Host, set)
+	}
+	if n := st.Skipped.Total(); n > 0 && (prev == nil || prev.Stats().Skipped.Total() != n) {
+		log.Warningf("left out %d malformed entities: %v", n, map[string]int(st.Skipped))
+	}
+}
+
+// failed records a refresh that did not produce records; the last good ones stay.
+func (m *Mesos) failed(err error, took time.Duration) {
+	zone := m.Zones[0]
+	reason := refreshReason(err)
+	refreshDuration.WithLabelValues(zone, "error").Observe(took.Seconds())
+	refreshCount.WithLabelValues(zone, "error", reason).Inc()
+	if age := m.Staleness(); age >= 0 {
+		log.Warningf("refresh failed (%s), serving records %v old: %v", reason, age.Round(time.Second), err)
+	} else {
+		log.Errorf("refresh failed (%s), no records yet (answering SERVFAIL): %v", reason, err)
+	}
+}
+
+func refreshReason(err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, master.ErrTooLarge):
+		return "too_large"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, master.ErrDecode):
+		return "decode"
+	case errors.Is(err, master.ErrNoLeader):
+		return "no_leader"
+	case errors.Is(err, master.ErrStatus):
+		return "http_status"
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	case errors.As(err, &ne):
+		return "connection"
+	}
+	return "other"
+}
