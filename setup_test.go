@@ -1,0 +1,205 @@
+package mesos
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coredns/caddy"
+)
+
+func parseBlock(t *testing.T, in string) (*Mesos, error) {
+	t.Helper()
+	return parse(caddy.NewTestController("dns", in))
+}
+
+func TestParseDefaults(t *testing.T) {
+	m, err := parseBlock(t, `mesos {
+		masters 10.0.0.1:5050
+	}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := m.cfg
+	if strings.Join(m.Zones, ",") != "mesos." || c.refresh != defaultRefresh || c.timeout != defaultTimeout || c.maxBytes != defaultMaxBytes {
+		t.Errorf("defaults: zones %v refresh %v timeout %v max %d", m.Zones, c.refresh, c.timeout, c.maxBytes)
+	}
+	d := DefaultOptions()
+	o := c.opts
+	if o.TTL != d.TTL || o.SOA != d.SOA || o.SRVWeight != 1 || !o.CompatNames || o.RFC952 || o.HealthyOnly || len(o.IPSources) != 3 {
+		t.Errorf("options %+v", o)
+	}
+	if c.masters[0].String() != "http://10.0.0.1:5050" || o.Masters[0] != "10.0.0.1:5050" || c.tls != nil {
+		t.Errorf("master %v %v", c.masters[0], o.Masters)
+	}
+}
+
+func TestParseEveryOption(t *testing.T) {
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "secret")
+	os.WriteFile(secretFile, []byte("hunter2\n"), 0o600)
+	ca := writeCA(t, dir)
+	m, err := parseBlock(t, `mesos mesos. mesos.example.org {
+		masters https://m1.example.org:5050 m2.example.org https://m3.example.org:5443/mesos
+		refresh 5s
+		timeout 2s
+		max_state_size 64MiB
+		ttl 30
+		soa_mname ns.example.org
+		soa_rname hostmaster@example.org
+		soa_refresh 120
+		soa_retry 1m
+		soa_expire 604800
+		soa_minttl 5
+		ip_sources docker netinfo host
+		rfc952
+		srv_weight 10
+		compat_names off
+		healthy_only
+		tls `+ca+`
+		tls_servername mesos.example.org
+		basic_auth dns-principal file `+secretFile+`
+		fallthrough mesos.example.org
+	}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, o := m.cfg, m.cfg.opts
+	if strings.Join(m.Zones, ",") != "mesos.,mesos.example.org." || strings.Join(o.Zones, ",") != "mesos.,mesos.example.org." {
+		t.Errorf("zones %v", m.Zones)
+	}
+	var urls []string
+	for _, u := range c.masters {
+		urls = append(urls, u.String())
+	}
+	if strings.Join(urls, " ") != "https://m1.example.org:5050 https://m2.example.org:5050 https://m3.example.org:5443/mesos" {
+		t.Errorf("masters %v", urls)
+	}
+	if strings.Join(o.Masters, " ") != "m1.example.org:5050 m2.example.org:5050 m3.example.org:5443" {
+		t.Errorf("masters for masterN %v", o.Masters)
+	}
+	if c.refresh != 5*time.Second || c.timeout != 2*time.Second || c.maxBytes != 64<<20 {
+		t.Errorf("refresh %v timeout %v max %d", c.refresh, c.timeout, c.maxBytes)
+	}
+	want := SOAOptions{Mname: "ns.example.org.", Mbox: "hostmaster.example.org.", Refresh: 120, Retry: 60, Expire: 604800, Minimum: 5}
+	if o.TTL != 30 || o.SOA != want {
+		t.Errorf("ttl %d soa %+v", o.TTL, o.SOA)
+	}
+	if strings.Join([]string{string(o.IPSources[0]), string(o.IPSources[1]), string(o.IPSources[2])}, ",") != "docker,netinfo,host" || len(o.IPSources) != 3 {
+		t.Errorf("ip sources %v", o.IPSources)
+	}
+	if !o.RFC952 || o.SRVWeight != 10 || o.CompatNames || !o.HealthyOnly {
+		t.Errorf("options %+v", o)
+	}
+	if c.tls == nil || c.tls.RootCAs == nil || c.tls.ServerName != "mesos.example.org" || c.tls.InsecureSkipVerify {
+		t.Errorf("tls %+v", c.tls)
+	}
+	if c.principal != "dns-principal" || c.secret != "hunter2" {
+		t.Errorf("auth %q %q", c.principal, c.secret)
+	}
+	if !m.Fall.Through("x.mesos.example.org.") || m.Fall.Through("x.mesos.") {
+		t.Error("fallthrough zones")
+	}
+}
+
+func TestParseSecretFromEnvAndInsecure(t *testing.T) {
+	t.Setenv("MESOS_DNS_SECRET", "from-env")
+	m, err := parseBlock(t, `mesos {
+		masters https://10.0.0.1:5050
+		basic_auth p env MESOS_DNS_SECRET
+		insecure_skip_verify
+		fallthrough
+	}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.cfg.secret != "from-env" || !m.cfg.tls.InsecureSkipVerify || !m.Fall.Through("anything.mesos.") {
+		t.Errorf("cfg %+v", m.cfg)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	t.Setenv("EMPTY_SECRET", "")
+	cases := []struct{ in, want string }{
+		{"mesos", "masters is required"},
+		{"mesos {\n}", "masters is required"},
+		{"mesos {\nmasters\n}", "masters needs at least one URL"},
+		{"mesos {\nmasters zk://10.0.0.1:2181/mesos\n}", "zk:// is not supported"},
+		{"mesos {\nmasters ftp://x\n}", "scheme must be http or https"},
+		{"mesos {\nmasters http://user:pw@10.0.0.1:5050\n}", "credentials do not belong in the URL"},
+		{"mesos {\nmasters 10.0.0.1:99999\n}", "bad port"},
+		{"mesos {\nmasters http://10.0.0.1:5050/?x=1\n}", "no query"},
+		{"mesos {\nmasters :5050\n}", "is not a master URL"},
+		{"mesos {\nmasters 10.0.0.1\nmasters 10.0.0.2\n}", "masters given twice"},
+		{"mesos {\nmasters 10.0.0.1\nrefresh\n}", "refresh needs one duration"},
+		{"mesos {\nmasters 10.0.0.1\nrefresh soon\n}", `refresh: "soon" is not a duration`},
+		{"mesos {\nmasters 10.0.0.1\nrefresh 1ms\n}", "out of range"},
+		{"mesos {\nmasters 10.0.0.1\ntimeout 40s\n}", "timeout 40s must be shorter than refresh 30s"},
+		{"mesos {\nmasters 10.0.0.1\nmax_state_size lots\n}", "not a size"},
+		{"mesos {\nmasters 10.0.0.1\nmax_state_size 1 2\n}", "max_state_size needs one size"},
+		{"mesos {\nmasters 10.0.0.1\nttl -1\n}", `ttl: "-1" is not a number of seconds`},
+		{"mesos {\nmasters 10.0.0.1\nttl 99999999999\n}", "ttl"},
+		{"mesos {\nmasters 10.0.0.1\nsoa_minttl\n}", "soa_minttl needs one number"},
+		{"mesos {\nmasters 10.0.0.1\nsoa_mname a..b\n}", "not a domain name"},
+		{"mesos {\nmasters 10.0.0.1\nsoa_rname\n}", "soa_rname needs one domain name"},
+		{"mesos {\nmasters 10.0.0.1\nip_sources\n}", "ip_sources needs at least one"},
+		{"mesos {\nmasters 10.0.0.1\nip_sources netinfo dns\n}", `unknown source "dns"`},
+		{"mesos {\nmasters 10.0.0.1\nip_sources host host\n}", "host listed twice"},
+		{"mesos {\nmasters 10.0.0.1\nrfc952 yes\n}", "rfc952 takes no arguments"},
+		{"mesos {\nmasters 10.0.0.1\nhealthy_only 1\n}", "healthy_only takes no arguments"},
+		{"mesos {\nmasters 10.0.0.1\ncompat_names maybe\n}", "compat_names needs on or off"},
+		{"mesos {\nmasters 10.0.0.1\nsrv_weight 70000\n}", "srv_weight"},
+		{"mesos {\nmasters 10.0.0.1\ntls a b c d\n}", "tls takes"},
+		{"mesos {\nmasters https://10.0.0.1\ntls /no/such/ca.pem\n}", "tls: error reading /no/such/ca.pem"},
+		{"mesos {\nmasters http://10.0.0.1\ntls\n}", "tls is configured but master 10.0.0.1:5050 is plain http"},
+		{"mesos {\nmasters 10.0.0.1\ninsecure_skip_verify\n}", "need an https master"},
+		{"mesos {\nmasters 10.0.0.1\ntls_servername x\n}", "need an https master"},
+		{"mesos {\nmasters 10.0.0.1\ntls_servername\n}", "tls_servername needs one name"},
+		{"mesos {\nmasters 10.0.0.1\nbasic_auth p secret\n}", "basic_auth needs PRINCIPAL file PATH"},
+		{"mesos {\nmasters 10.0.0.1\nbasic_auth p env NO_SUCH_VARIABLE_X\n}", "NO_SUCH_VARIABLE_X is not set"},
+		{"mesos {\nmasters 10.0.0.1\nbasic_auth p env EMPTY_SECRET\n}", "is empty"},
+		{"mesos {\nmasters 10.0.0.1\nbasic_auth p file /no/such/secret\n}", "reading secret file"},
+		{"mesos {\nmasters 10.0.0.1\nbogus 1\n}", `unknown property "bogus"`},
+		{"mesos . {\nmasters 10.0.0.1\n}", "would answer for every name"},
+		{"mesos {\nmasters 10.0.0.1\n}\nmesos {\nmasters 10.0.0.2\n}", "can only be used once per Server Block"},
+	}
+	for _, tc := range cases {
+		_, err := parseBlock(t, tc.in)
+		if err == nil {
+			t.Errorf("%q: no error, want %q", tc.in, tc.want)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %q, want it to contain %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+func TestParseErrorsNameTheLine(t *testing.T) {
+	_, err := parseBlock(t, "mesos {\n    masters 10.0.0.1\n    refresh 30s\n    ttl soon\n}")
+	if err == nil || !strings.Contains(err.Error(), "Testfile:4") || !strings.Contains(err.Error(), "ttl") {
+		t.Fatalf("error %v does not name line 4 and the option", err)
+	}
+}
+
+func TestParseSecretNeverInErrors(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "s")
+	os.WriteFile(f, []byte("hunter2"), 0o600)
+	_, err := parseBlock(t, "mesos {\nmasters 10.0.0.1\nbasic_auth p file "+f+"\nbogus\n}")
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("error %v", err)
+	}
+}
+
+// writeCA writes a self-signed CA certificate and returns its path.
+func writeCA(t *testing.T, dir string) string {
+	t.Helper()
+	p := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(p, []byte(testCA), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
