@@ -1,0 +1,261 @@
+// Package e2e runs the real CoreDNS binary with the mesos plugin against fake Mesos
+// masters on loopback, and asks it questions with real DNS clients (miekg/dns, dig).
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coredns-mesos/mesos/test/fakemaster"
+
+	"github.com/miekg/dns"
+)
+
+var corednsBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mesos-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	corednsBin = filepath.Join(dir, "coredns")
+	build := exec.Command("go", "build", "-o", corednsBin, "../cmd/coredns")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building coredns:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// syncBuffer collects a process's output for the test log.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type server struct {
+	t       *testing.T
+	cmd     *exec.Cmd
+	dir     string
+	addr    string // DNS host:port
+	metrics string
+	ready   string
+	pprof   string
+	log     *syncBuffer
+	conf    string
+	// extra server blocks appended to the Corefile
+	extra string
+}
+
+// startCoreDNS runs the binary with one server block holding block (the mesos block
+// and anything else) plus prometheus, ready and pprof on free loopback ports.
+func startCoreDNS(t *testing.T, block string) *server {
+	t.Helper()
+	return startCoreDNSWith(t, block, "")
+}
+
+// startCoreDNSWith is startCoreDNS with extra server blocks in the Corefile.
+func startCoreDNSWith(t *testing.T, block, extra string) *server {
+	t.Helper()
+	s := &server{t: t, dir: t.TempDir(), log: &syncBuffer{}, extra: extra}
+	s.addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	s.metrics = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	s.ready = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	s.pprof = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	s.writeConf(block)
+	s.cmd = exec.Command(corednsBin, "-conf", s.conf)
+	s.cmd.Dir = s.dir
+	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { s.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			s.cmd.Process.Kill()
+		}
+		if t.Failed() {
+			t.Logf("coredns log:\n%s", s.log.String())
+		}
+	})
+	return s
+}
+
+func (s *server) writeConf(block string) {
+	_, port, _ := net.SplitHostPort(s.addr)
+	conf := fmt.Sprintf(`.:%s {
+    bind 127.0.0.1
+    prometheus %s
+    ready %s
+    pprof %s
+    errors
+%s
+}
+%s
+`, port, s.metrics, s.ready, s.pprof, block, s.extra)
+	s.conf = filepath.Join(s.dir, "Corefile")
+	if err := os.WriteFile(s.conf, []byte(conf), 0o644); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// waitReady waits for the ready plugin to report every plugin ready.
+func (s *server) waitReady() {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + s.ready + "/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.t.Fatalf("coredns not ready; log:\n%s", s.log.String())
+}
+
+// metric returns the sum of the samples of name whose labels contain every want.
+func (s *server) metric(name string, want ...string) float64 {
+	s.t.Helper()
+	resp, err := http.Get("http://" + s.metrics + "/metrics")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sum := 0.0
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		ok := true
+		for _, w := range want {
+			ok = ok && strings.Contains(line, w)
+		}
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		if err == nil {
+			sum += v
+		}
+	}
+	return sum
+}
+
+func (s *server) goroutines() int {
+	s.t.Helper()
+	resp, err := http.Get("http://" + s.pprof + "/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	first, _ := bufio.NewReader(resp.Body).ReadString('\n')
+	// "goroutine profile: total 42"
+	n, err := strconv.Atoi(strings.TrimSpace(first[strings.LastIndexByte(first, ' ')+1:]))
+	if err != nil {
+		s.t.Fatalf("goroutine profile header %q", first)
+	}
+	io.Copy(io.Discard, resp.Body)
+	return n
+}
+
+// ask sends one query; bufsize 0 means no EDNS0.
+func ask(t *testing.T, addr, net_, name string, qtype uint16, bufsize uint16) *dns.Msg {
+	t.Helper()
+	r, err := exchange(addr, net_, name, qtype, bufsize)
+	if err != nil {
+		t.Fatalf("%s %s over %s: %v", name, dns.TypeToString[qtype], net_, err)
+	}
+	return r
+}
+
+func exchange(addr, net_, name string, qtype uint16, bufsize uint16) (*dns.Msg, error) {
+	m := new(dns.Msg)
+	m.SetQuestion(dns.Fqdn(name), qtype)
+	if bufsize > 0 {
+		m.SetEdns0(bufsize, false)
+	}
+	c := &dns.Client{Net: net_, Timeout: 2 * time.Second, UDPSize: 65535}
+	r, _, err := c.Exchange(m, addr)
+	return r, err
+}
+
+// eventually polls cond until it holds or the time is up.
+func eventually(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func startMaster(t *testing.T, js []byte) *fakemaster.Master {
+	t.Helper()
+	m, err := fakemaster.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.SetState(js)
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+func rdatas(m *dns.Msg) []string {
+	var out []string
+	for _, rr := range m.Answer {
+		out = append(out, strings.SplitN(rr.String(), "\t", 5)[4])
+	}
+	return out
+}
