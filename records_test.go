@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,12 +19,21 @@ import (
 // fakeResolver answers from a map and counts lookups; names not in it fail.
 type fakeResolver struct {
 	addrs map[string][]netip.Addr
-	calls int
 	delay time.Duration
+	mu    sync.Mutex
+	calls int
+}
+
+func (f *fakeResolver) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
 }
 
 func (f *fakeResolver) LookupNetIP(ctx context.Context, _, host string) ([]netip.Addr, error) {
+	f.mu.Lock()
 	f.calls++
+	f.mu.Unlock()
 	if f.delay > 0 {
 		select {
 		case <-time.After(f.delay):
@@ -366,13 +376,13 @@ func TestHostnamesThroughResolver(t *testing.T) {
 	// Unresolvable: the address records are left out, never filled with the name.
 	want(t, s, "u.byhost.mesos.", dns.TypeA)
 	want(t, s, "_u._tcp.byhost.mesos.", dns.TypeSRV, "0 1 80 u-"+taskHash("u.1")+"-s1.byhost.slave.mesos.")
-	calls := r.calls
+	calls := r.count()
 	if calls != 5 {
 		t.Errorf("%d lookups, want 5 (each name once)", calls)
 	}
 	build(t, js, func(o *Options) { o.Hosts = hc })
-	if r.calls != calls {
-		t.Errorf("second build made %d lookups; the cache should answer", r.calls-calls)
+	if r.count() != calls {
+		t.Errorf("second build made %d lookups; the cache should answer", r.count()-calls)
 	}
 	// Without a resolver, names are simply left out.
 	n := build(t, js, nil)

@@ -72,7 +72,7 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 	}
 	m.cfg = cfg
 	var tlsArgs []string
-	tlsSet, serverName := false, ""
+	tlsSet, timeoutSet, serverName := false, false, ""
 	blocks := 0
 	for c.Next() {
 		if blocks++; blocks > 1 {
@@ -112,7 +112,7 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 				if opt == "refresh" {
 					cfg.refresh = d
 				} else {
-					cfg.timeout = d
+					cfg.timeout, timeoutSet = d, true
 				}
 			case "max_state_size":
 				if len(args) != 1 {
@@ -263,8 +263,10 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 	if cfg.principal != "" && !anyHTTPS {
 		log.Warning("basic_auth over plain http sends the secret in the clear")
 	}
-	if cfg.timeout >= cfg.refresh {
-		return nil, c.Errf("timeout %v must be shorter than refresh %v", cfg.timeout, cfg.refresh)
+	if !timeoutSet {
+		// Polls never overlap, so a long timeout only delays the next one; unset, it
+		// stays within the interval.
+		cfg.timeout = min(defaultTimeout, cfg.refresh)
 	}
 	return m, nil
 }
