@@ -66,18 +66,31 @@ func (m *Master) listen(addr string) error {
 	if err != nil {
 		return err
 	}
+	srv := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	m.mu.Lock()
+	m.ln, m.srv, m.addr = ln, srv, ln.Addr().String()
+	m.mu.Unlock()
+	go srv.Serve(ln)
+	return nil
+}
+
+// Handler serves the master's endpoints, for serving them elsewhere (over TLS).
+func (m *Master) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/master/redirect", m.redirect)
 	mux.HandleFunc("/master/state", m.serveState)
 	mux.HandleFunc("/master/state.json", m.serveState)
 	mux.HandleFunc("/state.json", m.serveState)
 	mux.HandleFunc("/fake/fault", m.control)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	return mux
+}
+
+// Advertise makes the master name addr as its own address (in redirects and its pid),
+// for a master served from another listener.
+func (m *Master) Advertise(addr string) {
 	m.mu.Lock()
-	m.ln, m.srv, m.addr = ln, srv, ln.Addr().String()
-	m.mu.Unlock()
-	go srv.Serve(ln)
-	return nil
+	defer m.mu.Unlock()
+	m.addr = addr
 }
 
 // Addr is the master's host:port.

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# DNS throughput of the mesos plugin against CoreDNS's whoami (the framework's ceiling)
+# and file (the same records as a zone file), in the same binary and Corefile shape,
+# on a mix of A and SRV hits and misses from a synthetic cluster.
+#
+# The server is pinned to CPU 0 and dnsperf to CPU 1; the three servers alternate for
+# ROUNDS rounds (default 3) and the script prints each run and the median ratios.
+#
+#   bench/dnsperf.sh            # 10k tasks, 3 rounds, 5 s a run
+#   TASKS=100000 ROUNDS=5 bench/dnsperf.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TASKS=${TASKS:-10000}
+ROUNDS=${ROUNDS:-3}
+SECS=${SECS:-5}
+command -v dnsperf >/dev/null || { echo "dnsperf is needed (apt-get install dnsperf)"; exit 1; }
+command -v taskset >/dev/null || { echo "taskset is needed (util-linux)"; exit 1; }
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+go build -o "$work/coredns" ./cmd/coredns
+go build -o "$work/fake" ./cmd/fake-mesos-master
+go build -o "$work/records" ./cmd/mesos-records
+
+"$work/records" -synth "$TASKS" > "$work/state.json"
+"$work/fake" -listen 127.0.0.1:25050 -state "$work/state.json" 2>"$work/fake.log" &
+pids+=($!)
+sleep 1
+# The zone file holds exactly what the plugin serves: the records of the same state,
+# as served (the fake master rewrote the addresses), dumped by the plugin's own walk.
+curl -s http://127.0.0.1:25050/master/state > "$work/served.json"
+"$work/records" -zone mesos. "$work/served.json" > "$work/mesos.zone"
+records=$(grep -c . "$work/mesos.zone")
+
+# Query mix: 40% A of app names, 20% A of task names, 20% SRV hits, 10% A misses,
+# 10% SRV misses.
+awk -v seed=1 '
+    $4 == "A" && $1 ~ /^app-[0-9]+-[0-9]+\.[a-z-]+[0-9]*\.mesos\.$/ { app[napp++] = $1 }
+    $4 == "A" && $1 ~ /-[a-z0-9]{5}-s[0-9]+\.[a-z0-9-]+\.mesos\.$/ && $1 !~ /slave/ { task[ntask++] = $1 }
+    $4 == "SRV" { if (!(($1) in seen)) { seen[$1] = 1; srv[nsrv++] = $1 } }
+    END {
+        srand(seed)
+        for (i = 0; i < 100000; i++) {
+            r = rand()
+            if (r < 0.4)      print app[int(rand() * napp)], "A"
+            else if (r < 0.6) print task[int(rand() * ntask)], "A"
+            else if (r < 0.8) print srv[int(rand() * nsrv)], "SRV"
+            else if (r < 0.9) print "nope-" i ".marathon.mesos.", "A"
+            else              print "_nope-" i "._tcp.marathon.mesos.", "SRV"
+        }
+    }' "$work/mesos.zone" > "$work/queries.txt"
+
+port=25353
+conf() {
+    case $1 in
+        mesos)  printf '.:%s {\n    bind 127.0.0.1\n    mesos {\n        masters http://127.0.0.1:25050\n        refresh 1h\n    }\n}\n' $port ;;
+        whoami) printf '.:%s {\n    bind 127.0.0.1\n    whoami\n}\n' $port ;;
+        file)   printf '.:%s {\n    bind 127.0.0.1\n    file %s mesos\n}\n' $port "$work/mesos.zone" ;;
+    esac
+}
+
+run() { # server -> "qps latency_ms"
+    conf "$1" > "$work/Corefile.$1"
+    taskset -c 0 "$work/coredns" -conf "$work/Corefile.$1" > "$work/coredns.$1.log" 2>&1 &
+    local pid=$!
+    for _ in $(seq 1 100); do
+        dig @127.0.0.1 -p $port +time=1 +tries=1 leader.mesos >/dev/null 2>&1 && \
+            dig @127.0.0.1 -p $port +short +time=1 +tries=1 app-0-0.marathon.mesos 2>/dev/null | grep -qE '^[0-9]|^$' && break
+        sleep 0.2
+    done
+    sleep 1
+    local out
+    out=$(taskset -c 1 dnsperf -s 127.0.0.1 -p $port -d "$work/queries.txt" -c 16 -T 1 -q 100 -l "$SECS" 2>&1)
+    kill $pid; wait $pid 2>/dev/null || true
+    local qps lat
+    qps=$(echo "$out" | awk '/Queries per second/ {print $4}')
+    lat=$(echo "$out" | awk '/Average Latency/ {print $4 * 1000}')
+    echo "$qps $lat"
+}
+
+echo "tasks=$TASKS records=$records queries=$(wc -l < "$work/queries.txt") rounds=$ROUNDS secs=$SECS"
+printf '%-6s %-8s %12s %14s\n' round server qps avg_lat_ms
+declare -A all
+for r in $(seq 1 "$ROUNDS"); do
+    for s in mesos whoami file; do
+        read -r qps lat < <(run $s)
+        all[$s]+="$qps "
+        printf '%-6s %-8s %12s %14s\n' "$r" "$s" "$qps" "$lat"
+    done
+done
+median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+m=$(echo "${all[mesos]}" | median); w=$(echo "${all[whoami]}" | median); f=$(echo "${all[file]}" | median)
+echo "median qps: mesos $m, whoami $w, file $f"
+awk -v m="$m" -v w="$w" -v f="$f" 'BEGIN { printf "mesos/whoami %.2fx   mesos/file %.2fx\n", m / w, m / f }'
