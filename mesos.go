@@ -79,7 +79,7 @@ func (m *Mesos) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) 
 			}}
 		}
 	} else {
-		msg.Answer, msg.Extra, exists = set.Lookup(qname, zone, qtype)
+		msg.Answer, msg.Extra, exists = set.LookupLimit(qname, zone, qtype, state.Size())
 	}
 	if !exists {
 		if m.Fall.Through(qname) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"slices"
@@ -657,6 +658,23 @@ func (s *Set) NS(zone string) *dns.NS {
 // apart as NODATA or NXDOMAIN. The records are new on every call; answer owners are
 // qname as asked. SRV answers carry their targets' addresses in extra.
 func (s *Set) Lookup(qname, zone string, qtype uint16) (answer, extra []dns.RR, exists bool) {
+	return s.LookupLimit(qname, zone, qtype, 0)
+}
+
+// minRRLen is the smallest an answer record can be on the wire: a compression pointer,
+// type, class, TTL, length and four octets of address.
+const minRRLen = 16
+
+// minSRVLen is the smallest an SRV record can be: pointer, fixed fields, priority,
+// weight, port, and a target that is one compression pointer.
+const minSRVLen = 2 + 10 + 6 + 2
+
+// LookupLimit is Lookup for a client that can take size octets (0: no limit). An
+// RRset larger than could ever fit is cut to just over what fits, so the server still
+// truncates it and sets TC, without building records it would throw away; the part
+// kept starts at a random record, so that every record of a large RRset is served
+// over UDP in turn, as with shuffling before truncation.
+func (s *Set) LookupLimit(qname, zone string, qtype uint16, size int) (answer, extra []dns.RR, exists bool) {
 	rel, ok := relative(qname, zone)
 	if !ok {
 		return nil, nil, false
@@ -677,54 +695,128 @@ func (s *Set) Lookup(qname, zone string, qtype uint16) (answer, extra []dns.RR, 
 	if !ok {
 		return nil, nil, false
 	}
+	limit := 0
+	if size > 0 {
+		limit = size/minRRLen + 1
+	}
 	n := &s.nodes[i]
 	switch qtype {
 	case dns.TypeA, dns.TypeAAAA:
-		answer = s.addrRRs(nil, qname, n.addrs, qtype)
+		addrs := n.addrs
+		v4 := 0
+		for v4 < len(addrs) && addrs[v4].Is4() {
+			v4++
+		}
+		if qtype == dns.TypeA {
+			addrs = addrs[:v4]
+		} else {
+			addrs = addrs[v4:]
+		}
+		answer = s.addrRRs(nil, qname, window(addrs, limit), qtype)
 	case dns.TypeSRV:
-		if len(n.srvs) == 0 {
+		srvs := window(n.srvs, limit)
+		if len(srvs) == 0 {
 			break
 		}
-		answer = make([]dns.RR, 0, len(n.srvs))
+		answer = make([]dns.RR, len(srvs))
+		slab := make([]dns.SRV, len(srvs))
+		// A lower bound of the reply's size: header, question, every SRV with its
+		// target compressed away. Additional records past the client's size would be
+		// dropped by truncation anyway, so they are not built.
+		used := 12 + len(qname) + 4 + len(srvs)*minSRVLen
 		last := int32(-1)
 		var target string
-		for _, r := range n.srvs {
+		for k, r := range srvs {
 			t := &s.nodes[r.target]
 			if r.target != last {
 				target = t.name + "." + zone
 				last = r.target
-				extra = s.addrRRs(extra, target, t.addrs, 0)
+				// A wrapped window can end with the target it began with.
+				if (k == 0 || r.target != srvs[0].target) && (size <= 0 || used+minRRLen*len(t.addrs) <= size) {
+					extra = s.addrRRs(extra, target, t.addrs, 0)
+					used += minRRLen * len(t.addrs)
+				}
 			}
-			answer = append(answer, &dns.SRV{
-				Hdr:      dns.RR_Header{Name: qname, Rrtype: dns.TypeSRV, Class: dns.ClassINET, Ttl: s.ttl},
-				Priority: 0,
-				Weight:   s.srvW,
-				Port:     r.port,
-				Target:   target,
-			})
+			slab[k] = dns.SRV{
+				Hdr:    dns.RR_Header{Name: qname, Rrtype: dns.TypeSRV, Class: dns.ClassINET, Ttl: s.ttl},
+				Weight: s.srvW,
+				Port:   r.port,
+				Target: target,
+			}
+			answer[k] = &slab[k]
 		}
 	}
 	return answer, extra, true
 }
 
-// addrRRs appends A and/or AAAA records (qtype 0: both).
+// window returns all of rs, or, when there are more than limit, limit of them
+// starting at a random one (wrapping around).
+func window[T any](rs []T, limit int) []T {
+	if limit <= 0 || len(rs) <= limit {
+		return rs
+	}
+	start := rand.IntN(len(rs))
+	out := make([]T, 0, limit)
+	out = append(out, rs[start:min(len(rs), start+limit)]...)
+	return append(out, rs[:limit-len(out)]...)
+}
+
+// addrRRs appends A and/or AAAA records (qtype 0: both). The records and their
+// addresses come from one allocation each, however many there are.
 func (s *Set) addrRRs(out []dns.RR, owner string, addrs []netip.Addr, qtype uint16) []dns.RR {
+	n4, n6 := 0, 0
+	for _, a := range addrs {
+		if a.Is4() {
+			n4++
+		} else {
+			n6++
+		}
+	}
+	if qtype == dns.TypeAAAA {
+		n4 = 0
+	}
+	if qtype == dns.TypeA {
+		n6 = 0
+	}
+	if n4+n6 == 0 {
+		return out
+	}
+	if out == nil {
+		out = make([]dns.RR, 0, n4+n6)
+	}
+	ips := make([]byte, 4*n4+16*n6)
+	var as []dns.A
+	var aaaas []dns.AAAA
+	if n4 > 0 {
+		as = make([]dns.A, 0, n4)
+	}
+	if n6 > 0 {
+		aaaas = make([]dns.AAAA, 0, n6)
+	}
 	for _, a := range addrs {
 		hdr := dns.RR_Header{Name: owner, Class: dns.ClassINET, Ttl: s.ttl}
 		if a.Is4() {
-			if qtype == dns.TypeAAAA {
+			if n4 == 0 {
 				continue
 			}
 			v := a.As4()
+			ip := ips[:4:4]
+			ips = ips[4:]
+			copy(ip, v[:])
 			hdr.Rrtype = dns.TypeA
-			out = append(out, &dns.A{Hdr: hdr, A: net.IP(v[:])})
+			as = append(as, dns.A{Hdr: hdr, A: net.IP(ip)})
+			out = append(out, &as[len(as)-1])
 		} else {
-			if qtype == dns.TypeA {
+			if n6 == 0 {
 				continue
 			}
 			v := a.As16()
+			ip := ips[:16:16]
+			ips = ips[16:]
+			copy(ip, v[:])
 			hdr.Rrtype = dns.TypeAAAA
-			out = append(out, &dns.AAAA{Hdr: hdr, AAAA: net.IP(v[:])})
+			aaaas = append(aaaas, dns.AAAA{Hdr: hdr, AAAA: net.IP(ip)})
+			out = append(out, &aaaas[len(aaaas)-1])
 		}
 	}
 	return out

@@ -597,3 +597,85 @@ func TestCanonicalCompare(t *testing.T) {
 		t.Errorf("order %q", names)
 	}
 }
+
+func TestLookupLimit(t *testing.T) {
+	var tasks []string
+	for i := range 100 {
+		tasks = append(tasks, fmt.Sprintf(`{"id": "big.%d", "name": "big", "slave_id": "20160107-001256-134875658-5050-27524-S%d", "state": "TASK_RUNNING",
+			"resources": {"ports": "[%d-%d]"},
+			"statuses": [{"state": "TASK_RUNNING", "timestamp": 1, "container_status": {"network_infos": [{"ip_addresses": [{"ip_address": "10.1.0.%d"}]}]}}]}`, i, i%2, 31000+i, 31000+i, i+1))
+	}
+	s := build(t, stateWith(strings.Join(tasks, ",")), nil)
+	all, _, _ := s.Lookup("big.marathon.mesos.", "mesos.", dns.TypeA)
+	if len(all) != 100 {
+		t.Fatalf("%d records", len(all))
+	}
+	seen := map[string]bool{}
+	for range 400 {
+		ans, _, ok := s.LookupLimit("big.marathon.mesos.", "mesos.", dns.TypeA, 512)
+		// Just over what 512 octets can hold, so the server still truncates and sets TC.
+		if !ok || len(ans) != 512/minRRLen+1 {
+			t.Fatalf("%d records for a 512-octet client", len(ans))
+		}
+		for _, rr := range ans {
+			seen[rr.(*dns.A).A.String()] = true
+		}
+	}
+	if len(seen) != 100 {
+		t.Errorf("only %d of 100 records ever served under the limit", len(seen))
+	}
+	if ans, _, _ := s.LookupLimit("big.marathon.mesos.", "mesos.", dns.TypeA, 65535); len(ans) != 100 {
+		t.Errorf("TCP-sized client got %d", len(ans))
+	}
+	if ans, _, _ := s.LookupLimit("leader.mesos.", "mesos.", dns.TypeA, 512); len(ans) != 1 {
+		t.Errorf("small answer cut: %d", len(ans))
+	}
+	// SRV cut by the limit: the SRV records alone exceed it, so no additional record
+	// could fit and none is built; uncut, each target's addresses come once.
+	for range 50 {
+		ans, extra, _ := s.LookupLimit("_big._tcp.marathon.slave.mesos.", "mesos.", dns.TypeSRV, 1232)
+		if len(ans) != 1232/minRRLen+1 || len(extra) != 0 {
+			t.Fatalf("1232 octets: %d answers, %d additional", len(ans), len(extra))
+		}
+	}
+	ans, extra, _ := s.LookupLimit("_big._tcp.marathon.slave.mesos.", "mesos.", dns.TypeSRV, 0)
+	names := map[string]int{}
+	for _, rr := range extra {
+		names[rr.Header().Name]++
+	}
+	for _, rr := range ans {
+		if names[rr.(*dns.SRV).Target] != 1 {
+			t.Fatalf("target %s has %d additional records", rr.(*dns.SRV).Target, names[rr.(*dns.SRV).Target])
+		}
+	}
+	if len(names) != 100 {
+		t.Errorf("%d additional names for 100 targets", len(names))
+	}
+}
+
+// TestLookupLimitAdditional: additional records that could not fit are not built, and
+// the ones that can are.
+func TestLookupLimitAdditional(t *testing.T) {
+	var tasks []string
+	for i := range 40 {
+		tasks = append(tasks, fmt.Sprintf(`{"id": "s.%d", "name": "s", "slave_id": "20160107-001256-134875658-5050-27524-S0", "state": "TASK_RUNNING", "resources": {"ports": "[%d-%d]"}}`, i, 31000+i, 31000+i))
+	}
+	s := build(t, stateWith(strings.Join(tasks, ",")), nil)
+	_, full, _ := s.LookupLimit("_s._tcp.marathon.mesos.", "mesos.", dns.TypeSRV, 65535)
+	if len(full) != 40 {
+		t.Fatalf("%d additional records with room for all", len(full))
+	}
+	ans, extra, _ := s.LookupLimit("_s._tcp.marathon.mesos.", "mesos.", dns.TypeSRV, 512)
+	if len(ans) != 512/minRRLen+1 || len(extra) != 0 {
+		t.Errorf("512 octets: %d answers, %d additional (none can fit)", len(ans), len(extra))
+	}
+	m := new(dns.Msg)
+	m.SetQuestion("_s._tcp.marathon.mesos.", dns.TypeSRV)
+	m.Answer, m.Extra, _ = s.LookupLimit("_s._tcp.marathon.mesos.", "mesos.", dns.TypeSRV, 1232)
+	built := len(m.Extra)
+	m.Compress = true
+	m.Truncate(1232)
+	if len(m.Extra) > built || built == 0 && len(m.Extra) > 0 {
+		t.Errorf("built %d additional, %d fit", built, len(m.Extra))
+	}
+}

@@ -8,11 +8,13 @@
 #
 #   bench/dnsperf.sh            # 10k tasks, 3 rounds, 5 s a run
 #   TASKS=100000 ROUNDS=5 bench/dnsperf.sh
+#   MIX=single bench/dnsperf.sh # one-record answers only: replies as small as whoami's
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TASKS=${TASKS:-10000}
 ROUNDS=${ROUNDS:-3}
 SECS=${SECS:-5}
+MIX=${MIX:-realistic}
 command -v dnsperf >/dev/null || { echo "dnsperf is needed (apt-get install dnsperf)"; exit 1; }
 command -v taskset >/dev/null || { echo "taskset is needed (util-linux)"; exit 1; }
 
@@ -36,8 +38,8 @@ curl -s http://127.0.0.1:25050/master/state > "$work/served.json"
 records=$(grep -c . "$work/mesos.zone")
 
 # Query mix: 40% A of app names, 20% A of task names, 20% SRV hits, 10% A misses,
-# 10% SRV misses.
-awk -v seed=1 '
+# 10% SRV misses; MIX=single: 80% A of task names (one record each), 20% A misses.
+awk -v seed=1 -v mix="$MIX" '
     $4 == "A" && $1 ~ /^app-[0-9]+-[0-9]+\.[a-z-]+[0-9]*\.mesos\.$/ { app[napp++] = $1 }
     $4 == "A" && $1 ~ /-[a-z0-9]{5}-s[0-9]+\.[a-z0-9-]+\.mesos\.$/ && $1 !~ /slave/ { task[ntask++] = $1 }
     $4 == "SRV" { if (!(($1) in seen)) { seen[$1] = 1; srv[nsrv++] = $1 } }
@@ -45,6 +47,11 @@ awk -v seed=1 '
         srand(seed)
         for (i = 0; i < 100000; i++) {
             r = rand()
+            if (mix == "single") {
+                if (r < 0.8) print task[int(rand() * ntask)], "A"
+                else         print "nope-" i ".marathon.mesos.", "A"
+                continue
+            }
             if (r < 0.4)      print app[int(rand() * napp)], "A"
             else if (r < 0.6) print task[int(rand() * ntask)], "A"
             else if (r < 0.8) print srv[int(rand() * nsrv)], "SRV"
@@ -81,7 +88,7 @@ run() { # server -> "qps latency_ms"
     echo "$qps $lat"
 }
 
-echo "tasks=$TASKS records=$records queries=$(wc -l < "$work/queries.txt") rounds=$ROUNDS secs=$SECS"
+echo "mix=$MIX tasks=$TASKS records=$records queries=$(wc -l < "$work/queries.txt") rounds=$ROUNDS secs=$SECS"
 printf '%-6s %-8s %12s %14s\n' round server qps avg_lat_ms
 declare -A all
 for r in $(seq 1 "$ROUNDS"); do
