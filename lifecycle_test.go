@@ -3,7 +3,6 @@ package mesos
 import (
 	"fmt"
 	"net"
-	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -35,20 +34,11 @@ func TestLifecycleInProcess(t *testing.T) {
 	t.Cleanup(func() { dnsserver.Directives = saved })
 	caddy.Quiet, dnsserver.Quiet = true, true
 
-	raw, err := os.ReadFile("testdata/mesos/state-1.5.0-dcos.json")
+	js, err := fakemaster.ReadCapture("testdata/mesos/state-1.5.0-dcos.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	js, err := fakemaster.Rewrite(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := fakemaster.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	m.SetState(js)
+	m := fakemaster.StartT(t, js)
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

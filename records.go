@@ -794,28 +794,25 @@ func (s *Set) addrRRs(out []dns.RR, owner string, addrs []netip.Addr, qtype uint
 		aaaas = make([]dns.AAAA, 0, n6)
 	}
 	for _, a := range addrs {
-		hdr := dns.RR_Header{Name: owner, Class: dns.ClassINET, Ttl: s.ttl}
-		if a.Is4() {
-			if n4 == 0 {
-				continue
-			}
-			v := a.As4()
-			ip := ips[:4:4]
-			ips = ips[4:]
-			copy(ip, v[:])
+		is4 := a.Is4()
+		if is4 && n4 == 0 || !is4 && n6 == 0 {
+			continue
+		}
+		v := a.As16()
+		raw := v[:]
+		if is4 {
+			raw = v[12:]
+		}
+		ip := net.IP(ips[:len(raw):len(raw)])
+		ips = ips[len(raw):]
+		copy(ip, raw)
+		hdr := dns.RR_Header{Name: owner, Rrtype: dns.TypeAAAA, Class: dns.ClassINET, Ttl: s.ttl}
+		if is4 {
 			hdr.Rrtype = dns.TypeA
-			as = append(as, dns.A{Hdr: hdr, A: net.IP(ip)})
+			as = append(as, dns.A{Hdr: hdr, A: ip})
 			out = append(out, &as[len(as)-1])
 		} else {
-			if n6 == 0 {
-				continue
-			}
-			v := a.As16()
-			ip := ips[:16:16]
-			ips = ips[16:]
-			copy(ip, v[:])
-			hdr.Rrtype = dns.TypeAAAA
-			aaaas = append(aaaas, dns.AAAA{Hdr: hdr, AAAA: net.IP(ip)})
+			aaaas = append(aaaas, dns.AAAA{Hdr: hdr, AAAA: ip})
 			out = append(out, &aaaas[len(aaaas)-1])
 		}
 	}
@@ -921,21 +918,21 @@ func canonicalCompare(a, b string) int {
 			return 1
 		}
 		var la, lb string
-		if i := strings.LastIndexByte(a, '.'); i >= 0 {
-			la, a = a[i+1:], a[:i]
-		} else {
-			la, a = a, ""
-		}
-		if i := strings.LastIndexByte(b, '.'); i >= 0 {
-			lb, b = b[i+1:], b[:i]
-		} else {
-			lb, b = b, ""
-		}
+		la, a = lastLabel(a)
+		lb, b = lastLabel(b)
 		if c := strings.Compare(la, lb); c != 0 {
 			return c
 		}
 	}
 	return 0
+}
+
+// lastLabel splits "a.b.c" into "c" and "a.b".
+func lastLabel(s string) (label, rest string) {
+	if i := strings.LastIndexByte(s, '.'); i >= 0 {
+		return s[i+1:], s[:i]
+	}
+	return s, ""
 }
 
 // String summarises s for logs.

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -60,11 +59,7 @@ func TestCaptures(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			raw, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			js, err := fakemaster.Rewrite(raw)
+			js, err := fakemaster.ReadCapture(f)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -119,11 +114,7 @@ func portOf(addr string) string {
 
 func readCapture(t *testing.T) []byte {
 	t.Helper()
-	raw, err := os.ReadFile("../testdata/mesos/state-1.5.0-dcos.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	js, err := fakemaster.Rewrite(raw)
+	js, err := fakemaster.ReadCapture("../testdata/mesos/state-1.5.0-dcos.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -241,16 +241,7 @@ func eventually(t *testing.T, what string, d time.Duration, cond func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
-func startMaster(t *testing.T, js []byte) *fakemaster.Master {
-	t.Helper()
-	m, err := fakemaster.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.SetState(js)
-	t.Cleanup(func() { m.Close() })
-	return m
-}
+func startMaster(t *testing.T, js []byte) *fakemaster.Master { return fakemaster.StartT(t, js) }
 
 func rdatas(m *dns.Msg) []string {
 	var out []string

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,27 +18,14 @@ import (
 
 func capture(t *testing.T) []byte {
 	t.Helper()
-	raw, err := os.ReadFile("../../testdata/mesos/state-1.5.0-dcos.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	js, err := fakemaster.Rewrite(raw)
+	js, err := fakemaster.ReadCapture("../../testdata/mesos/state-1.5.0-dcos.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	return js
 }
 
-func startMaster(t *testing.T, js []byte) *fakemaster.Master {
-	t.Helper()
-	m, err := fakemaster.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.SetState(js)
-	t.Cleanup(func() { m.Close() })
-	return m
-}
+func startMaster(t *testing.T, js []byte) *fakemaster.Master { return fakemaster.StartT(t, js) }
 
 func client(t *testing.T, cfg Config, masters ...*fakemaster.Master) *Client {
 	t.Helper()

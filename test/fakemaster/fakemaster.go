@@ -13,9 +13,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -354,4 +356,25 @@ func CheckLoopback(addr string) error {
 		return fmt.Errorf("%w: %s", ErrNotLoopback, addr)
 	}
 	return nil
+}
+
+// ReadCapture reads a captured state file and rewrites its addresses (see Rewrite).
+func ReadCapture(path string) ([]byte, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Rewrite(raw)
+}
+
+// StartT starts a master on a free loopback port serving js, closed when t ends.
+func StartT(t testing.TB, js []byte) *Master {
+	t.Helper()
+	m, err := Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.SetState(js)
+	t.Cleanup(func() { m.Close() })
+	return m
 }
