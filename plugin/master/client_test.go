@@ -56,6 +56,10 @@ func TestFetchFromLeader(t *testing.T) {
 	if m.Hits("/master/redirect") != 1 || m.Hits("/master/state") != 1 {
 		t.Errorf("hits redirect=%d state=%d", m.Hits("/master/redirect"), m.Hits("/master/state"))
 	}
+	// The state travelled gzip-encoded; Bytes counts it decoded.
+	if m.Hits("gzip") != 1 || r.Bytes < 10000 {
+		t.Errorf("gzip responses %d, decoded bytes %d", m.Hits("gzip"), r.Bytes)
+	}
 	// The known leader is asked directly next time.
 	if _, err := c.Fetch(context.Background()); err != nil {
 		t.Fatal(err)
@@ -175,9 +179,13 @@ func TestFaults(t *testing.T) {
 func TestBodyBound(t *testing.T) {
 	js := capture(t)
 	m := startMaster(t, js)
-	c := client(t, Config{MaxBytes: 1000}, m)
+	// The bound applies to the decoded body: the gzip-encoded state is far smaller.
+	c := client(t, Config{MaxBytes: 10000}, m)
 	if _, err := c.Fetch(context.Background()); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("error %v, want ErrTooLarge", err)
+	}
+	if m.Hits("gzip") == 0 {
+		t.Error("the state was not sent gzip-encoded")
 	}
 	big := client(t, Config{MaxBytes: 10 << 20}, m)
 	if _, err := big.Fetch(context.Background()); err != nil {

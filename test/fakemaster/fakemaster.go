@@ -153,7 +153,7 @@ func (m *Master) SetLegacy(on bool) {
 	m.legacy = on
 }
 
-// Hits is how often path was requested.
+// Hits is how often path was requested; Hits("gzip") counts gzip-encoded states.
 func (m *Master) Hits(path string) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -253,6 +253,9 @@ func (m *Master) serveState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		m.mu.Lock()
+		m.hits["gzip"]++
+		m.mu.Unlock()
 		w.Header().Set("Content-Encoding", "gzip")
 		gz := gzip.NewWriter(w)
 		gz.Write(body)
