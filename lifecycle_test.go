@@ -112,6 +112,11 @@ func TestLifecycleInProcess(t *testing.T) {
 	if err := inst.Stop(); err != nil {
 		t.Fatal(err)
 	}
+	// The block is gone: nothing keeps its records for a later instance.
+	handoff.Range(func(k, _ any) bool {
+		t.Errorf("hand-off entry %v left after the last instance stopped", k)
+		return true
+	})
 	deadline := time.Now().Add(10 * time.Second)
 	for runtime.NumGoroutine() > base+2 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)

@@ -35,6 +35,7 @@ type Mesos struct {
 	lastOK atomic.Int64 // unix nanoseconds of the last good refresh
 
 	mu     sync.Mutex
+	box    *handed
 	cancel context.CancelFunc
 	done   chan struct{}
 	client *master.Client

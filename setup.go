@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coredns/caddy"
@@ -393,8 +394,12 @@ func readSecret(kind, src string) (string, error) {
 
 // handoff carries record sets across a reload: caddy starts the new instance before
 // it shuts the old one down, so the new one can serve the old records at once instead
-// of answering SERVFAIL until its first fetch.
-var handoff sync.Map // key → *Set
+// of answering SERVFAIL until its first fetch. Each instance publishes its own box and
+// removes it on stop only if no newer instance has replaced it, so a block that is
+// removed from the Corefile does not keep its records alive.
+var handoff sync.Map // key → *handed
+
+type handed struct{ set atomic.Pointer[Set] }
 
 func (m *Mesos) handoffKey() string {
 	var hosts []string
@@ -428,9 +433,14 @@ func (m *Mesos) start() error {
 	if m.cfg.opts.Hosts == nil {
 		m.cfg.opts.Hosts = NewHostCache(nil)
 	}
+	m.box = &handed{}
 	if prev, ok := handoff.Load(m.handoffKey()); ok {
-		m.set.Store(prev.(*Set))
+		if set := prev.(*handed).set.Load(); set != nil {
+			m.set.Store(set)
+			m.box.set.Store(set)
+		}
 	}
+	handoff.Store(m.handoffKey(), m.box)
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel, m.done = cancel, make(chan struct{})
 	p := &master.Poller{
@@ -456,6 +466,7 @@ func (m *Mesos) stop() error {
 	m.cancel()
 	<-m.done
 	m.cancel = nil
+	handoff.CompareAndDelete(m.handoffKey(), m.box)
 	if m.client != nil {
 		m.client.CloseIdleConnections()
 	}
@@ -468,7 +479,7 @@ func (m *Mesos) loaded(ctx context.Context, r *master.Result, took time.Duration
 	prev := m.set.Load()
 	set := Build(ctx, r.State, m.cfg.opts, prev)
 	m.set.Store(set)
-	handoff.Store(m.handoffKey(), set)
+	m.box.set.Store(set)
 	now := time.Now()
 	m.lastOK.Store(now.UnixNano())
 	zone := m.Zones[0]
