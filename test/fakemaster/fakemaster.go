@@ -50,6 +50,12 @@ type Master struct {
 	legacy   bool
 	hits     map[string]int
 	lastAuth string
+	// cache of the last rendered body (and its gzip form): a large synthetic state
+	// takes seconds to render, far longer than a real master takes to answer.
+	version  int
+	cacheKey string
+	body     []byte
+	gzBody   []byte
 }
 
 // Start listens on addr (such as 127.0.0.1:0) and serves an empty cluster until
@@ -128,6 +134,7 @@ func (m *Master) SetState(js []byte) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.state = js
+	m.version++
 }
 
 // SetFault makes the master play f; delay is how long Slow waits.
@@ -233,7 +240,8 @@ func (m *Master) serveState(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	body, err := withLeader(state, fault == NoLeader, leader, self)
+	gz := strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") && fault != Truncated
+	body, err := m.render(state, fault == NoLeader, leader, self, gz)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -252,17 +260,44 @@ func (m *Master) serveState(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+	if gz {
 		m.mu.Lock()
 		m.hits["gzip"]++
 		m.mu.Unlock()
 		w.Header().Set("Content-Encoding", "gzip")
-		gz := gzip.NewWriter(w)
-		gz.Write(body)
-		gz.Close()
-		return
 	}
 	w.Write(body)
+}
+
+// render returns the body to serve (gzip-encoded when gz), from the cache when the
+// state and leadership are unchanged.
+func (m *Master) render(state []byte, noLeader bool, leader, self string, gz bool) ([]byte, error) {
+	m.mu.Lock()
+	key := fmt.Sprintf("%d|%v|%s|%s", m.version, noLeader, leader, self)
+	if key == m.cacheKey {
+		body := m.body
+		if gz {
+			body = m.gzBody
+		}
+		m.mu.Unlock()
+		return body, nil
+	}
+	m.mu.Unlock()
+	body, err := withLeader(state, noLeader, leader, self)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&b, gzip.BestSpeed)
+	zw.Write(body)
+	zw.Close()
+	m.mu.Lock()
+	m.cacheKey, m.body, m.gzBody = key, body, b.Bytes()
+	m.mu.Unlock()
+	if gz {
+		return b.Bytes(), nil
+	}
+	return body, nil
 }
 
 // withLeader sets the top-level leader, pid and leader_info of a state document.
