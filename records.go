@@ -157,9 +157,8 @@ func Build(ctx context.Context, st *state.State, opts Options, prev *Set) *Set {
 }
 
 type agentInfo struct {
-	ips  []netip.Addr
-	s    string
-	port uint16
+	ips []netip.Addr
+	s   string
 }
 
 type builder struct {
@@ -241,11 +240,8 @@ func (b *builder) agents(st *state.State) {
 		if i := strings.LastIndexByte(s, '-'); i >= 0 {
 			s = s[i+1:]
 		}
-		info := &agentInfo{
-			ips:  b.ips(a.PID.Host),
-			s:    cut(labeler{}.label(s), maxLabel-8),
-			port: a.PID.Port,
-		}
+		// S shares a label with "-H-" and at least one octet of the task name.
+		info := &agentInfo{ips: b.ips(a.PID.Host), s: cut(labeler{}.label(s), maxLabel-len("-xxxxx-")-1)}
 		b.agent[a.ID] = info
 		b.addAddrs(slave, info.ips)
 		b.addSRV(srvName, slave, a.PID.Port)
@@ -265,8 +261,7 @@ func (b *builder) masters(st *state.State) {
 	}
 	all := b.node0("master")
 	found := false
-	i := 0
-	for _, m := range b.o.Masters {
+	for i, m := range b.o.Masters {
 		host, port := splitHostPort(m)
 		ips := b.ips(host)
 		if !leader.IsZero() && (port == 0 || port == leader.Port) &&
@@ -275,11 +270,10 @@ func (b *builder) masters(st *state.State) {
 		}
 		b.addAddrs(all, ips)
 		b.addAddrs(b.node0("master"+strconv.Itoa(i)), ips)
-		i++
 	}
 	if !leader.IsZero() && !found {
 		b.addAddrs(all, leaderIPs)
-		b.addAddrs(b.node0("master"+strconv.Itoa(i)), leaderIPs)
+		b.addAddrs(b.node0("master"+strconv.Itoa(len(b.o.Masters))), leaderIPs)
 	}
 }
 
@@ -391,18 +385,22 @@ func (b *builder) taskNames(t *state.Task, tl, suffix, fl string, ips []netip.Ad
 	cs := b.name("", canon, "", fs)
 	if cs >= 0 {
 		b.addAddrs(cs, ag.ips)
-	}
-	if cs >= 0 {
-		for _, pr := range t.Ports {
-			for p := int(pr.Begin); p <= int(pr.End); p++ {
-				for _, proto := range [...]string{"._tcp", "._udp"} {
-					if t.Discovery == nil {
-						if n := b.name("", under, proto, f); n >= 0 {
+		if len(t.Ports) > 0 {
+			// The SRV owners do not depend on the port: find them once per task.
+			var owners [4]int32
+			k := 0
+			for _, proto := range [...]string{"._tcp", "._udp"} {
+				if t.Discovery == nil {
+					owners[k], k = b.name("", under, proto, f), k+1
+				}
+				owners[k], k = b.name("", under, proto, fs), k+1
+			}
+			for _, pr := range t.Ports {
+				for p := int(pr.Begin); p <= int(pr.End); p++ {
+					for _, n := range owners[:k] {
+						if n >= 0 {
 							b.addSRV(n, cs, uint16(p))
 						}
-					}
-					if n := b.name("", under, proto, fs); n >= 0 {
-						b.addSRV(n, cs, uint16(p))
 					}
 				}
 			}
