@@ -139,16 +139,12 @@ func (c *Client) redirect(ctx context.Context, m *url.URL) (*url.URL, error) {
 		return nil, fmt.Errorf("%s: %w", m.Host, err)
 	}
 	drain(resp)
-	switch resp.StatusCode {
-	case http.StatusTemporaryRedirect, http.StatusFound, http.StatusMovedPermanently, http.StatusPermanentRedirect, http.StatusSeeOther:
-		loc, err := location(resp)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", m.Host, err)
-		}
-		return &url.URL{Scheme: loc.Scheme, Host: loc.Host, Path: m.Path, User: m.User}, nil
-	case http.StatusNotFound:
+	switch {
+	case isRedirect(resp.StatusCode):
+		return redirected(resp, m)
+	case resp.StatusCode == http.StatusNotFound:
 		return m, nil
-	case http.StatusServiceUnavailable:
+	case resp.StatusCode == http.StatusServiceUnavailable:
 		return nil, fmt.Errorf("%s: %w (503)", m.Host, ErrNoLeader)
 	default:
 		return nil, fmt.Errorf("%s: /master/redirect: %w %d", m.Host, ErrStatus, resp.StatusCode)
@@ -188,15 +184,13 @@ func (c *Client) fetchOnce(ctx context.Context, base *url.URL) (*Result, *url.UR
 		}
 	}
 	defer drain(resp)
-	switch resp.StatusCode {
-	case http.StatusOK:
-	case http.StatusTemporaryRedirect, http.StatusFound, http.StatusMovedPermanently, http.StatusPermanentRedirect, http.StatusSeeOther:
-		loc, err := location(resp)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", base.Host, err)
-		}
-		return nil, &url.URL{Scheme: loc.Scheme, Host: loc.Host, Path: base.Path, User: base.User}, nil
-	case http.StatusServiceUnavailable:
+	switch {
+	case resp.StatusCode == http.StatusOK:
+	case isRedirect(resp.StatusCode):
+		// A master that stopped leading points at the new leader.
+		next, err := redirected(resp, base)
+		return nil, next, err
+	case resp.StatusCode == http.StatusServiceUnavailable:
 		return nil, nil, fmt.Errorf("%s: %w (503)", base.Host, ErrNoLeader)
 	default:
 		return nil, nil, fmt.Errorf("%s: %w %d", base.Host, ErrStatus, resp.StatusCode)
@@ -245,14 +239,23 @@ func (c *Client) get(ctx context.Context, u *url.URL) (*http.Response, error) {
 	return resp, nil
 }
 
-// location resolves a redirect's Location, which Mesos sends protocol-relative
-// ("//10.0.0.2:5050/master/state"), against the request URL.
-func location(resp *http.Response) (*url.URL, error) {
+func isRedirect(code int) bool {
+	switch code {
+	case http.StatusTemporaryRedirect, http.StatusFound, http.StatusMovedPermanently, http.StatusPermanentRedirect, http.StatusSeeOther:
+		return true
+	}
+	return false
+}
+
+// redirected is the master a redirect points to, with from's path prefix. Mesos sends
+// the Location protocol-relative ("//10.0.0.2:5050/master/state"): it is resolved
+// against the request URL, so the scheme stays.
+func redirected(resp *http.Response, from *url.URL) (*url.URL, error) {
 	loc, err := resp.Location()
 	if err != nil || loc.Host == "" {
-		return nil, fmt.Errorf("redirect without a usable Location")
+		return nil, fmt.Errorf("%s: redirect without a usable Location", from.Host)
 	}
-	return loc, nil
+	return &url.URL{Scheme: loc.Scheme, Host: loc.Host, Path: from.Path, User: from.User}, nil
 }
 
 func drain(resp *http.Response) {
