@@ -72,8 +72,7 @@ func (m *Mesos) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) 
 	var exists bool
 	if qtype == dns.TypeANY {
 		// RFC 8482: one small answer instead of everything the name has.
-		_, _, exists = set.Lookup(qname, zone, dns.TypeA)
-		if exists {
+		if exists = set.Exists(qname, zone); exists {
 			msg.Answer = []dns.RR{&dns.HINFO{
 				Hdr: dns.RR_Header{Name: qname, Rrtype: dns.TypeHINFO, Class: dns.ClassINET, Ttl: set.TTL()},
 				Cpu: "RFC8482",

@@ -659,6 +659,16 @@ func (s *Set) Lookup(qname, zone string, qtype uint16) (answer, extra []dns.RR, 
 	return s.LookupLimit(qname, zone, qtype, 0)
 }
 
+// Exists reports whether qname exists in zone (an empty non-terminal counts).
+func (s *Set) Exists(qname, zone string) bool {
+	rel, ok := relative(qname, zone)
+	if !ok {
+		return false
+	}
+	_, ok = s.find(rel)
+	return ok
+}
+
 // minRRLen is the smallest an answer record can be on the wire: a compression pointer,
 // type, class, TTL, length and four octets of address.
 const minRRLen = 16

@@ -107,6 +107,9 @@ func exists(t *testing.T, s *Set, qname string, expect bool) {
 	if _, _, ok := s.Lookup(qname, zoneOf(qname, s), dns.TypeA); ok != expect {
 		t.Errorf("%s exists = %v, want %v", qname, ok, expect)
 	}
+	if ok := s.Exists(qname, zoneOf(qname, s)); ok != expect {
+		t.Errorf("Exists(%s) = %v, want %v", qname, ok, expect)
+	}
 }
 
 // base is a two-agent cluster; tests add frameworks and tasks.
