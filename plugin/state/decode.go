@@ -236,7 +236,7 @@ func (d *decoder) task(f *Framework) error {
 	// Decoded in place: a Task is large and 100k of them would be copied twice.
 	f.Tasks = append(f.Tasks, Task{})
 	t := &f.Tasks[len(f.Tasks)-1]
-	var state string
+	knownState := false
 	bad, err := d.entity(SkipTaskMalformed, func(key []byte) error {
 		var err error
 		switch string(key) {
@@ -249,7 +249,9 @@ func (d *decoder) task(f *Framework) error {
 		case "slave_id", "agent_id":
 			t.AgentID, err = d.internStr()
 		case "state":
-			state, err = d.internStr()
+			var b []byte
+			b, err = d.strBytes()
+			t.State, knownState = parseTaskState(b)
 		case "resources":
 			err = d.object(func(key []byte) error {
 				if string(key) != "ports" {
@@ -288,11 +290,8 @@ func (d *decoder) task(f *Framework) error {
 	if bad == "" && t.ID == "" {
 		bad = SkipTaskMissingID
 	}
-	if bad == "" {
-		var ok bool
-		if t.State, ok = ParseTaskState(state); !ok {
-			bad = SkipTaskUnknownState
-		}
+	if bad == "" && !knownState {
+		bad = SkipTaskUnknownState
 	}
 	if bad != "" {
 		d.st.Skipped.Add(bad)
@@ -359,12 +358,13 @@ var errBadDiscovery = errors.New("bad discovery port")
 
 func (d *decoder) status() (Status, error) {
 	var s Status
-	var state string
 	err := d.object(func(key []byte) error {
 		var err error
 		switch string(key) {
 		case "state":
-			state, err = d.internStr()
+			var b []byte
+			b, err = d.strBytes()
+			s.State, _ = parseTaskState(b)
 		case "timestamp":
 			s.Timestamp, err = d.num()
 		case "healthy":
@@ -391,7 +391,6 @@ func (d *decoder) status() (Status, error) {
 		}
 		return err
 	})
-	s.State, _ = ParseTaskState(state)
 	return s, err
 }
 

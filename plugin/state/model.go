@@ -286,11 +286,39 @@ func (s TaskState) String() string {
 }
 
 // ParseTaskState maps a Mesos state name to a TaskState.
-func ParseTaskState(s string) (TaskState, bool) {
-	for i, n := range taskStateNames {
-		if n == s {
-			return TaskState(i), true
-		}
+func ParseTaskState(s string) (TaskState, bool) { return parseTaskState([]byte(s)) }
+
+// parseTaskState matches the name in place: the decoder calls it three times a task.
+func parseTaskState(b []byte) (TaskState, bool) {
+	switch string(b) {
+	case "TASK_RUNNING":
+		return TaskRunning, true
+	case "TASK_STARTING":
+		return TaskStarting, true
+	case "TASK_STAGING":
+		return TaskStaging, true
+	case "TASK_FINISHED":
+		return TaskFinished, true
+	case "TASK_FAILED":
+		return TaskFailed, true
+	case "TASK_KILLED":
+		return TaskKilled, true
+	case "TASK_KILLING":
+		return TaskKilling, true
+	case "TASK_LOST":
+		return TaskLost, true
+	case "TASK_ERROR":
+		return TaskError, true
+	case "TASK_DROPPED":
+		return TaskDropped, true
+	case "TASK_UNREACHABLE":
+		return TaskUnreachable, true
+	case "TASK_GONE":
+		return TaskGone, true
+	case "TASK_GONE_BY_OPERATOR":
+		return TaskGoneByOperator, true
+	case "TASK_UNKNOWN":
+		return TaskUnknown, true
 	}
 	return TaskUnknown, false
 }
