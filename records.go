@@ -673,9 +673,49 @@ func (s *Set) Exists(qname, zone string) bool {
 // type, class, TTL, length and four octets of address.
 const minRRLen = 16
 
-// minSRVLen is the smallest an SRV record can be: pointer, fixed fields, priority,
-// weight, port, and a target that is one compression pointer.
-const minSRVLen = 2 + 10 + 6 + 2
+// minAAAALen is minRRLen for sixteen octets of address.
+const minAAAALen = 28
+
+// srvLen is the least an SRV record can take: owner pointer, fixed fields, priority,
+// weight and port, and its target: a pointer when the record before named the same
+// target, else at least the target's first label and a pointer to the rest.
+func (s *Set) srvLen(r srv, prev int32) int {
+	if r.target == prev {
+		return 2 + 10 + 6 + 2
+	}
+	name := s.nodes[r.target].name
+	first := len(name)
+	if i := strings.IndexByte(name, '.'); i >= 0 {
+		first = i
+	}
+	return 2 + 10 + 6 + 1 + first + 2
+}
+
+// srvWindow returns the SRV records to build for a client with room octets (0: all)
+// and a lower bound of the octets they take. When they could all fit, all of them,
+// in order; otherwise, from a random record on (wrapping around), just enough to be
+// sure not to fit, so that the server truncates and sets TC, and every record is
+// served in turn.
+func (s *Set) srvWindow(srvs []srv, room int) ([]srv, int) {
+	used, prev := 0, int32(-1)
+	for _, r := range srvs {
+		used += s.srvLen(r, prev)
+		prev = r.target
+	}
+	if room <= 0 || used <= room {
+		return srvs, used
+	}
+	start := rand.IntN(len(srvs))
+	out := make([]srv, 0, 16)
+	used, prev = 0, -1
+	for k := 0; k < len(srvs) && used <= room; k++ {
+		r := srvs[(start+k)%len(srvs)]
+		used += s.srvLen(r, prev)
+		prev = r.target
+		out = append(out, r)
+	}
+	return out, used
+}
 
 // LookupLimit is Lookup for a client that can take size octets (0: no limit). An
 // RRset larger than could ever fit is cut to just over what fits, so the server still
@@ -703,9 +743,11 @@ func (s *Set) LookupLimit(qname, zone string, qtype uint16, size int) (answer, e
 	if !ok {
 		return nil, nil, false
 	}
-	limit := 0
+	// Lower bounds of the reply's size decide what could fit: the header and
+	// question, then each record as compressed as it could possibly be.
+	room := 0
 	if size > 0 {
-		limit = size/minRRLen + 1
+		room = max(size-(12+len(qname)+1+4), 1)
 	}
 	n := &s.nodes[i]
 	switch qtype {
@@ -715,23 +757,26 @@ func (s *Set) LookupLimit(qname, zone string, qtype uint16, size int) (answer, e
 		for v4 < len(addrs) && addrs[v4].Is4() {
 			v4++
 		}
+		per := minRRLen
 		if qtype == dns.TypeA {
 			addrs = addrs[:v4]
 		} else {
-			addrs = addrs[v4:]
+			addrs, per = addrs[v4:], minAAAALen
+		}
+		limit := 0
+		if room > 0 {
+			limit = room/per + 1
 		}
 		answer = s.addrRRs(nil, qname, window(addrs, limit), qtype)
 	case dns.TypeSRV:
-		srvs := window(n.srvs, limit)
+		srvs, used := s.srvWindow(n.srvs, room)
 		if len(srvs) == 0 {
 			break
 		}
 		answer = make([]dns.RR, len(srvs))
 		slab := make([]dns.SRV, len(srvs))
-		// A lower bound of the reply's size: header, question, every SRV with its
-		// target compressed away. Additional records past the client's size would be
-		// dropped by truncation anyway, so they are not built.
-		used := 12 + len(qname) + 4 + len(srvs)*minSRVLen
+		// Additional records past the client's size would be dropped by truncation
+		// anyway, so they are not built.
 		last := int32(-1)
 		var target string
 		for k, r := range srvs {
@@ -740,7 +785,7 @@ func (s *Set) LookupLimit(qname, zone string, qtype uint16, size int) (answer, e
 				target = t.name + "." + zone
 				last = r.target
 				// A wrapped window can end with the target it began with.
-				if (k == 0 || r.target != srvs[0].target) && (size <= 0 || used+minRRLen*len(t.addrs) <= size) {
+				if (k == 0 || r.target != srvs[0].target) && (room <= 0 || used+minRRLen*len(t.addrs) <= room) {
 					extra = s.addrRRs(extra, target, t.addrs, 0)
 					used += minRRLen * len(t.addrs)
 				}
