@@ -69,7 +69,9 @@ conf() {
     esac
 }
 
-run() { # server -> "qps latency_ms"
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+run() { # server -> "qps latency_ms cpu_us_per_query"
     conf "$1" > "$work/Corefile.$1"
     taskset -c 0 "$work/coredns" -conf "$work/Corefile.$1" > "$work/coredns.$1.log" 2>&1 &
     local pid=$!
@@ -79,26 +81,36 @@ run() { # server -> "qps latency_ms"
         sleep 0.2
     done
     sleep 1
-    local out
+    local out t0 t1
+    t0=$(cpu_ticks $pid)
     out=$(taskset -c 1 dnsperf -s 127.0.0.1 -p $port -d "$work/queries.txt" -c 16 -T 1 -q 100 -l "$SECS" 2>&1)
+    t1=$(cpu_ticks $pid)
     kill $pid; wait $pid 2>/dev/null || true
-    local qps lat
+    local qps lat done_ cpu
     qps=$(echo "$out" | awk '/Queries per second/ {print $4}')
     lat=$(echo "$out" | awk '/Average Latency/ {print $4 * 1000}')
-    echo "$qps $lat"
+    done_=$(echo "$out" | awk '/Queries completed/ {print $3}')
+    # Server CPU time a query: stolen time on a shared host is not counted, so this
+    # moves less between runs than queries per second does.
+    cpu=$(awk -v t=$((t1 - t0)) -v n="$done_" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+    echo "$qps $lat $cpu"
 }
 
 echo "mix=$MIX tasks=$TASKS records=$records queries=$(wc -l < "$work/queries.txt") rounds=$ROUNDS secs=$SECS"
-printf '%-6s %-8s %12s %14s\n' round server qps avg_lat_ms
-declare -A all
+printf '%-6s %-8s %12s %12s %14s\n' round server qps avg_lat_ms cpu_us_query
+declare -A all cpus
 for r in $(seq 1 "$ROUNDS"); do
     for s in mesos whoami file; do
-        read -r qps lat < <(run $s)
+        read -r qps lat cpu < <(run $s)
         all[$s]+="$qps "
-        printf '%-6s %-8s %12s %14s\n' "$r" "$s" "$qps" "$lat"
+        cpus[$s]+="$cpu "
+        printf '%-6s %-8s %12s %12s %14s\n' "$r" "$s" "$qps" "$lat" "$cpu"
     done
 done
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 m=$(echo "${all[mesos]}" | median); w=$(echo "${all[whoami]}" | median); f=$(echo "${all[file]}" | median)
 echo "median qps: mesos $m, whoami $w, file $f"
 awk -v m="$m" -v w="$w" -v f="$f" 'BEGIN { printf "mesos/whoami %.2fx   mesos/file %.2fx\n", m / w, m / f }'
+cm=$(echo "${cpus[mesos]}" | median); cw=$(echo "${cpus[whoami]}" | median); cf=$(echo "${cpus[file]}" | median)
+echo "median CPU us a query: mesos $cm, whoami $cw, file $cf"
+awk -v m="$cm" -v w="$cw" -v f="$cf" 'BEGIN { printf "by CPU a query: mesos/whoami %.2fx   mesos/file %.2fx\n", w / m, f / m }'
