@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -142,11 +143,7 @@ func Build(ctx context.Context, st *state.State, opts Options, prev *Set) *Set {
 		tasks += len(st.Frameworks[i].Tasks)
 	}
 	b := newBuilder(&opts, 2*tasks+tasks/4+2*len(st.Frameworks)+len(st.Agents)+64)
-	for r, n := range st.Skipped {
-		for range n {
-			b.stats.Skipped.Add(r)
-		}
-	}
+	b.stats.Skipped = maps.Clone(st.Skipped)
 	b.resolve(ctx, st)
 	b.agents(st)
 	b.masters(st)

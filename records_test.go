@@ -694,3 +694,18 @@ func TestLookupLimitAdditional(t *testing.T) {
 		t.Errorf("built %d additional, %d fit", built, len(m.Extra))
 	}
 }
+
+// TestStatsCarryDecoderSkips: the set counts what the decoder left out beside what the
+// builder did, without writing into the state's own counts.
+func TestStatsCarryDecoderSkips(t *testing.T) {
+	st := decode(t, `{"leader": "master@10.0.0.2:5050", "slaves": [{"id": "a-S0", "pid": "bad"}],
+		"frameworks": [{"id": "f", "name": "m", "tasks": [{"id": "t", "name": "t", "slave_id": "a-S0", "state": "TASK_RUNNING"}]}]}`)
+	s := Build(context.Background(), st, DefaultOptions(), nil)
+	got := s.Stats().Skipped
+	if got[state.SkipAgentBadPID] != 1 || got[SkipTaskUnknownAgent] != 1 || got.Total() != 2 {
+		t.Errorf("set skips %v", got)
+	}
+	if st.Skipped.Total() != 1 || st.Skipped[SkipTaskUnknownAgent] != 0 {
+		t.Errorf("the state's own skips changed: %v", st.Skipped)
+	}
+}

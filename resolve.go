@@ -61,26 +61,22 @@ func (c *HostCache) Resolve(ctx context.Context, names []string) map[string][]ne
 	}
 	now := c.now()
 	var miss []string
+	seen := make(map[string]bool, len(names))
 	c.mu.Lock()
 	for _, n := range names {
-		if _, dup := out[n]; dup {
+		if seen[n] {
 			continue
 		}
+		seen[n] = true
 		if e, ok := c.m[n]; ok && now.Before(e.exp) {
 			if len(e.addrs) > 0 {
 				out[n] = e.addrs
 			}
 			continue
 		}
-		out[n] = nil
 		miss = append(miss, n)
 	}
 	c.mu.Unlock()
-	for n, a := range out {
-		if a == nil {
-			delete(out, n)
-		}
-	}
 	if len(miss) == 0 {
 		return out
 	}
