@@ -1,6 +1,8 @@
 package mesos
 
 import (
+	"errors"
+
 	"github.com/coredns/coredns/plugin/transfer"
 
 	"github.com/miekg/dns"
@@ -47,8 +49,4 @@ func (m *Mesos) Transfer(zone string, serial uint32) (<-chan []dns.RR, error) {
 // serialLess compares SOA serials with RFC 1982 arithmetic.
 func serialLess(a, b uint32) bool { return a != b && b-a < 1<<31 }
 
-type notLoaded struct{}
-
-func (notLoaded) Error() string { return "mesos: no state loaded yet" }
-
-var errNotLoaded error = notLoaded{}
+var errNotLoaded = errors.New("mesos: no state loaded yet")

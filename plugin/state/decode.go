@@ -426,8 +426,7 @@ func (d *decoder) networkInfo(s *Status) error {
 // labels reads a flat array of {key,value}, or the {"labels":[...]} wrapper.
 func (d *decoder) labels() ([]Label, error) {
 	var out []Label
-	var elems func() error
-	elems = func() error {
+	elems := func() error {
 		return d.array(func() error {
 			var l Label
 			err := d.object(func(key []byte) error {
