@@ -15,7 +15,7 @@ import (
 	clog "github.com/coredns/coredns/plugin/pkg/log"
 	"github.com/coredns/coredns/request"
 
-	"github.com/coredns-mesos/mesos/plugin/master"
+	"github.com/coredns-mesos/mesos/internal/master"
 
 	"github.com/miekg/dns"
 )

@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/coredns-mesos/mesos/plugin/state"
+	"github.com/coredns-mesos/mesos/internal/state"
 
 	"github.com/miekg/dns"
 )

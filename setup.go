@@ -20,7 +20,7 @@ import (
 	"github.com/coredns/coredns/plugin"
 	ctls "github.com/coredns/coredns/plugin/pkg/tls"
 
-	"github.com/coredns-mesos/mesos/plugin/master"
+	"github.com/coredns-mesos/mesos/internal/master"
 
 	"github.com/miekg/dns"
 )

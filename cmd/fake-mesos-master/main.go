@@ -14,7 +14,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/coredns-mesos/mesos/plugin/synth"
+	"github.com/coredns-mesos/mesos/internal/synth"
 	"github.com/coredns-mesos/mesos/test/fakemaster"
 )
 

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/coredns-mesos/mesos"
-	"github.com/coredns-mesos/mesos/plugin/state"
-	"github.com/coredns-mesos/mesos/plugin/synth"
+	"github.com/coredns-mesos/mesos/internal/state"
+	"github.com/coredns-mesos/mesos/internal/synth"
 
 	"github.com/miekg/dns"
 )

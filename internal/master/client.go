@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/coredns-mesos/mesos/plugin/state"
+	"github.com/coredns-mesos/mesos/internal/state"
 )
 
 // Config configures a Client.

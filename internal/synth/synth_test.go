@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/coredns-mesos/mesos/plugin/state"
+	"github.com/coredns-mesos/mesos/internal/state"
 )
 
 func TestWriteDecodes(t *testing.T) {
