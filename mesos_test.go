@@ -2,14 +2,12 @@ package mesos
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/pkg/fall"
 	"github.com/coredns/coredns/plugin/test"
-	"github.com/coredns/coredns/plugin/transfer"
 
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
@@ -176,41 +174,6 @@ func TestServeDNSBeforeLoad(t *testing.T) {
 	}
 	if _, err := m.Transfer("mesos.", 0); err == nil {
 		t.Error("transfer before load")
-	}
-}
-
-func TestTransfer(t *testing.T) {
-	m := handler(t, []string{"mesos."})
-	set := m.set.Load()
-	if _, err := m.Transfer("example.org.", 0); !errors.Is(err, transfer.ErrNotAuthoritative) {
-		t.Errorf("other zone: %v", err)
-	}
-	if _, err := m.Transfer("marathon.mesos.", 0); !errors.Is(err, transfer.ErrNotAuthoritative) {
-		t.Errorf("sub zone: %v", err)
-	}
-	collect := func(serial uint32) []dns.RR {
-		ch, err := m.Transfer("mesos.", serial)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []dns.RR
-		for batch := range ch {
-			out = append(out, batch...)
-		}
-		return out
-	}
-	axfr := collect(0)
-	if len(axfr) != set.Len()+3 || axfr[0].Header().Rrtype != dns.TypeSOA || axfr[len(axfr)-1].Header().Rrtype != dns.TypeSOA {
-		t.Errorf("AXFR: %d records (set %d), first %v last %v", len(axfr), set.Len(), axfr[0], axfr[len(axfr)-1])
-	}
-	if up := collect(set.Serial()); len(up) != 1 || up[0].Header().Rrtype != dns.TypeSOA {
-		t.Errorf("IXFR from the current serial: %v", up)
-	}
-	if newer := collect(set.Serial() + 5); len(newer) != 1 {
-		t.Errorf("IXFR from a newer serial: %d records", len(newer))
-	}
-	if old := collect(set.Serial() - 1); len(old) != len(axfr) {
-		t.Errorf("IXFR from an older serial: %d records, want AXFR's %d", len(old), len(axfr))
 	}
 }
 

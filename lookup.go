@@ -1,0 +1,277 @@
+package mesos
+
+import (
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// Lookup answers qname (inside zone, any case) for qtype. exists reports whether the
+// name exists at all, empty non-terminals included, so that an empty answer can be told
+// apart as NODATA or NXDOMAIN. The records are new on every call; answer owners are
+// qname as asked. SRV answers carry their targets' addresses in extra.
+func (s *Set) Lookup(qname, zone string, qtype uint16) (answer, extra []dns.RR, exists bool) {
+	return s.LookupLimit(qname, zone, qtype, 0)
+}
+
+// Exists reports whether qname exists in zone (an empty non-terminal counts).
+func (s *Set) Exists(qname, zone string) bool {
+	rel, ok := relative(qname, zone)
+	if !ok {
+		return false
+	}
+	_, ok = s.find(rel)
+	return ok
+}
+
+// minRRLen is the smallest an answer record can be on the wire: a compression pointer,
+// type, class, TTL, length and four octets of address.
+const minRRLen = 16
+
+// minAAAALen is minRRLen for sixteen octets of address.
+const minAAAALen = 28
+
+// srvLen is the least an SRV record can take: owner pointer, fixed fields, priority,
+// weight and port, and its target: a pointer when the record before named the same
+// target, else at least the target's first label and a pointer to the rest.
+func (s *Set) srvLen(r srv, prev int32) int {
+	if r.target == prev {
+		return 2 + 10 + 6 + 2
+	}
+	name := s.nodes[r.target].name
+	first := len(name)
+	if i := strings.IndexByte(name, '.'); i >= 0 {
+		first = i
+	}
+	return 2 + 10 + 6 + 1 + first + 2
+}
+
+// srvWindow returns the SRV records to build for a client with room octets (0: all)
+// and a lower bound of the octets they take. When they could all fit, all of them,
+// in order; otherwise, from a random record on (wrapping around), just enough to be
+// sure not to fit, so that the server truncates and sets TC, and every record is
+// served in turn.
+func (s *Set) srvWindow(srvs []srv, room int) ([]srv, int) {
+	used, prev := 0, int32(-1)
+	for _, r := range srvs {
+		used += s.srvLen(r, prev)
+		prev = r.target
+	}
+	if room <= 0 || used <= room {
+		return srvs, used
+	}
+	start := rand.IntN(len(srvs))
+	out := make([]srv, 0, 16)
+	used, prev = 0, -1
+	for k := 0; k < len(srvs) && used <= room; k++ {
+		r := srvs[(start+k)%len(srvs)]
+		used += s.srvLen(r, prev)
+		prev = r.target
+		out = append(out, r)
+	}
+	return out, used
+}
+
+// LookupLimit is Lookup for a client that can take size octets (0: no limit). An
+// RRset larger than could ever fit is cut to just over what fits, so the server still
+// truncates it and sets TC, without building records it would throw away; the part
+// kept starts at a random record, so that every record of a large RRset is served
+// over UDP in turn, as with shuffling before truncation.
+func (s *Set) LookupLimit(qname, zone string, qtype uint16, size int) (answer, extra []dns.RR, exists bool) {
+	rel, ok := relative(qname, zone)
+	if !ok {
+		return nil, nil, false
+	}
+	if rel == "" {
+		switch qtype {
+		case dns.TypeSOA:
+			soa := s.SOA(zone)
+			soa.Hdr.Name = qname
+			return []dns.RR{soa}, nil, true
+		case dns.TypeNS:
+			ns := s.NS(zone)
+			ns.Hdr.Name = qname
+			return []dns.RR{ns}, nil, true
+		}
+	}
+	i, ok := s.find(rel)
+	if !ok {
+		return nil, nil, false
+	}
+	// Lower bounds of the reply's size decide what could fit: the header and
+	// question, then each record as compressed as it could possibly be.
+	room := 0
+	if size > 0 {
+		room = max(size-(12+len(qname)+1+4), 1)
+	}
+	n := &s.nodes[i]
+	switch qtype {
+	case dns.TypeA, dns.TypeAAAA:
+		addrs := n.addrs
+		v4 := 0
+		for v4 < len(addrs) && addrs[v4].Is4() {
+			v4++
+		}
+		per := minRRLen
+		if qtype == dns.TypeA {
+			addrs = addrs[:v4]
+		} else {
+			addrs, per = addrs[v4:], minAAAALen
+		}
+		limit := 0
+		if room > 0 {
+			limit = room/per + 1
+		}
+		answer = s.addrRRs(nil, qname, window(addrs, limit), qtype)
+	case dns.TypeSRV:
+		srvs, used := s.srvWindow(n.srvs, room)
+		if len(srvs) == 0 {
+			break
+		}
+		answer = make([]dns.RR, len(srvs))
+		slab := make([]dns.SRV, len(srvs))
+		// Additional records past the client's size would be dropped by truncation
+		// anyway, so they are not built.
+		last := int32(-1)
+		var target string
+		for k, r := range srvs {
+			t := &s.nodes[r.target]
+			if r.target != last {
+				target = t.name + "." + zone
+				last = r.target
+				// A wrapped window can end with the target it began with.
+				if (k == 0 || r.target != srvs[0].target) && (room <= 0 || used+minRRLen*len(t.addrs) <= room) {
+					extra = s.addrRRs(extra, target, t.addrs, 0)
+					used += minRRLen * len(t.addrs)
+				}
+			}
+			slab[k] = dns.SRV{
+				Hdr:    dns.RR_Header{Name: qname, Rrtype: dns.TypeSRV, Class: dns.ClassINET, Ttl: s.ttl},
+				Weight: s.srvW,
+				Port:   r.port,
+				Target: target,
+			}
+			answer[k] = &slab[k]
+		}
+	}
+	return answer, extra, true
+}
+
+// window returns all of rs, or, when there are more than limit, limit of them
+// starting at a random one (wrapping around).
+func window[T any](rs []T, limit int) []T {
+	if limit <= 0 || len(rs) <= limit {
+		return rs
+	}
+	start := rand.IntN(len(rs))
+	out := make([]T, 0, limit)
+	out = append(out, rs[start:min(len(rs), start+limit)]...)
+	return append(out, rs[:limit-len(out)]...)
+}
+
+// addrRRs appends A and/or AAAA records (qtype 0: both). The records and their
+// addresses come from one allocation each, however many there are.
+func (s *Set) addrRRs(out []dns.RR, owner string, addrs []netip.Addr, qtype uint16) []dns.RR {
+	n4, n6 := 0, 0
+	for _, a := range addrs {
+		if a.Is4() {
+			n4++
+		} else {
+			n6++
+		}
+	}
+	if qtype == dns.TypeAAAA {
+		n4 = 0
+	}
+	if qtype == dns.TypeA {
+		n6 = 0
+	}
+	if n4+n6 == 0 {
+		return out
+	}
+	if out == nil {
+		out = make([]dns.RR, 0, n4+n6)
+	}
+	ips := make([]byte, 4*n4+16*n6)
+	var as []dns.A
+	var aaaas []dns.AAAA
+	if n4 > 0 {
+		as = make([]dns.A, 0, n4)
+	}
+	if n6 > 0 {
+		aaaas = make([]dns.AAAA, 0, n6)
+	}
+	for _, a := range addrs {
+		is4 := a.Is4()
+		if is4 && n4 == 0 || !is4 && n6 == 0 {
+			continue
+		}
+		v := a.As16()
+		raw := v[:]
+		if is4 {
+			raw = v[12:]
+		}
+		ip := net.IP(ips[:len(raw):len(raw)])
+		ips = ips[len(raw):]
+		copy(ip, raw)
+		hdr := dns.RR_Header{Name: owner, Rrtype: dns.TypeAAAA, Class: dns.ClassINET, Ttl: s.ttl}
+		if is4 {
+			hdr.Rrtype = dns.TypeA
+			as = append(as, dns.A{Hdr: hdr, A: ip})
+			out = append(out, &as[len(as)-1])
+		} else {
+			aaaas = append(aaaas, dns.AAAA{Hdr: hdr, AAAA: ip})
+			out = append(out, &aaaas[len(aaaas)-1])
+		}
+	}
+	return out
+}
+
+// relative strips zone from qname; ok is false when qname is not inside zone. The
+// result keeps qname's case: find lowercases it without allocating.
+func relative(qname, zone string) (string, bool) {
+	if len(qname) < len(zone) || !strings.EqualFold(qname[len(qname)-len(zone):], zone) {
+		return "", false
+	}
+	rel := qname[:len(qname)-len(zone)]
+	if rel == "" {
+		return "", true
+	}
+	if rel[len(rel)-1] != '.' {
+		return "", false
+	}
+	return rel[:len(rel)-1], true
+}
+
+// find looks rel up case-insensitively. Mixed-case names (DNS 0x20 resolvers send
+// them) are lowered in a stack buffer, so a lookup still allocates nothing.
+func (s *Set) find(rel string) (int32, bool) {
+	upper := false
+	for i := 0; i < len(rel); i++ {
+		if c := rel[i]; c >= 'A' && c <= 'Z' {
+			upper = true
+			break
+		}
+	}
+	if !upper {
+		i, ok := s.idx[rel]
+		return i, ok
+	}
+	var buf [maxName + 1]byte
+	if len(rel) > len(buf) {
+		return 0, false
+	}
+	b := buf[:len(rel)]
+	for i := 0; i < len(rel); i++ {
+		c := rel[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	i, ok := s.idx[string(b)]
+	return i, ok
+}

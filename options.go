@@ -1,0 +1,59 @@
+package mesos
+
+import (
+	"time"
+)
+
+// IPSource names one place a task's addresses may come from.
+type IPSource string
+
+// The IP sources of naming.md, "Task addresses".
+const (
+	SourceNetInfo IPSource = "netinfo"
+	SourceMesos   IPSource = "mesos"
+	SourceDocker  IPSource = "docker"
+	SourceHost    IPSource = "host"
+)
+
+// SOAOptions are the zone's SOA fields. Empty names mean ns1.ZONE and root.ns1.ZONE.
+type SOAOptions struct {
+	Mname   string
+	Mbox    string
+	Refresh uint32
+	Retry   uint32
+	Expire  uint32
+	Minimum uint32
+}
+
+// Options configure the record set of one plugin block.
+type Options struct {
+	// Zones are the fully qualified, lowercase origins served; each gets the same names.
+	Zones     []string
+	TTL       uint32
+	SOA       SOAOptions
+	IPSources []IPSource
+	RFC952    bool
+	SRVWeight uint16
+	// CompatNames also publishes dotted DiscoveryInfo names as Mesos-DNS did.
+	CompatNames bool
+	// HealthyOnly leaves out tasks whose latest status reports a failed health check.
+	HealthyOnly bool
+	// Masters are the configured masters, "host:port", in the order that numbers masterN.
+	Masters []string
+	// Hosts resolves host names found where addresses are expected; nil leaves them out.
+	Hosts *HostCache
+	// Now stamps the SOA serial; time.Now when nil.
+	Now func() time.Time
+}
+
+// DefaultOptions are Mesos-DNS's defaults for the zone mesos.
+func DefaultOptions() Options {
+	return Options{
+		Zones:       []string{"mesos."},
+		TTL:         60,
+		SOA:         SOAOptions{Refresh: 60, Retry: 600, Expire: 86400, Minimum: 60},
+		IPSources:   []IPSource{SourceNetInfo, SourceMesos, SourceHost},
+		SRVWeight:   1,
+		CompatNames: true,
+	}
+}

@@ -1,0 +1,121 @@
+package mesos
+
+import (
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/coredns/coredns/plugin/transfer"
+
+	"github.com/miekg/dns"
+)
+
+// Walk calls fn with every record of zone in canonical order: SOA, NS, then every name
+// from the apex down. It stops when fn returns false.
+func (s *Set) Walk(zone string, fn func(dns.RR) bool) {
+	s.sortOnce.Do(func() {
+		s.sorted = make([]int32, 0, len(s.nodes))
+		for i := range s.nodes {
+			if len(s.nodes[i].addrs)+len(s.nodes[i].srvs) > 0 {
+				s.sorted = append(s.sorted, int32(i))
+			}
+		}
+		slices.SortFunc(s.sorted, func(a, b int32) int {
+			return canonicalCompare(s.nodes[a].name, s.nodes[b].name)
+		})
+	})
+	if !fn(s.SOA(zone)) || !fn(s.NS(zone)) {
+		return
+	}
+	for _, i := range s.sorted {
+		n := &s.nodes[i]
+		owner := zone
+		if n.name != "" {
+			owner = n.name + "." + zone
+		}
+		for _, rr := range s.addrRRs(nil, owner, n.addrs, 0) {
+			if !fn(rr) {
+				return
+			}
+		}
+		for _, r := range n.srvs {
+			rr := &dns.SRV{
+				Hdr:    dns.RR_Header{Name: owner, Rrtype: dns.TypeSRV, Class: dns.ClassINET, Ttl: s.ttl},
+				Weight: s.srvW, Port: r.port, Target: s.nodes[r.target].name + "." + zone,
+			}
+			if !fn(rr) {
+				return
+			}
+		}
+	}
+}
+
+// canonicalCompare orders names as RFC 4034 §6.1 does: label by label from the right.
+func canonicalCompare(a, b string) int {
+	for a != "" || b != "" {
+		if a == "" {
+			return -1
+		}
+		if b == "" {
+			return 1
+		}
+		var la, lb string
+		la, a = lastLabel(a)
+		lb, b = lastLabel(b)
+		if c := strings.Compare(la, lb); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// lastLabel splits "a.b.c" into "c" and "a.b".
+func lastLabel(s string) (label, rest string) {
+	if i := strings.LastIndexByte(s, '.'); i >= 0 {
+		return s[i+1:], s[:i]
+	}
+	return s, ""
+}
+
+// Transfer implements transfer.Transferer: AXFR of the current record set, and IXFR
+// answered with the SOA alone when the client is up to date.
+func (m *Mesos) Transfer(zone string, serial uint32) (<-chan []dns.RR, error) {
+	z := ""
+	for _, mz := range m.Zones {
+		if mz == zone {
+			z = mz
+		}
+	}
+	if z == "" {
+		return nil, transfer.ErrNotAuthoritative
+	}
+	set := m.set.Load()
+	if set == nil {
+		return nil, errNotLoaded
+	}
+	ch := make(chan []dns.RR)
+	go func() {
+		defer close(ch)
+		soa := set.SOA(z)
+		if serial != 0 && !serialLess(serial, soa.Serial) {
+			ch <- []dns.RR{soa}
+			return
+		}
+		batch := make([]dns.RR, 0, 256)
+		set.Walk(z, func(rr dns.RR) bool {
+			batch = append(batch, rr)
+			if len(batch) == cap(batch) {
+				ch <- batch
+				batch = make([]dns.RR, 0, 256)
+			}
+			return true
+		})
+		ch <- append(batch, soa)
+	}()
+	return ch, nil
+}
+
+// serialLess compares SOA serials with RFC 1982 arithmetic.
+func serialLess(a, b uint32) bool { return a != b && b-a < 1<<31 }
+
+var errNotLoaded = errors.New("mesos: no state loaded yet")
