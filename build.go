@@ -23,10 +23,10 @@ const (
 
 // Reasons the builder leaves a task or record out, counted beside the decoder's.
 const (
-	SkipTaskUnknownAgent   = "task_unknown_agent"
-	SkipTaskEmptyName      = "task_empty_name"
-	SkipFrameworkEmptyName = "framework_empty_name"
-	SkipNameTooLong        = "name_too_long"
+	skipTaskUnknownAgent   = "task_unknown_agent"
+	skipTaskEmptyName      = "task_empty_name"
+	skipFrameworkEmptyName = "framework_empty_name"
+	skipNameTooLong        = "name_too_long"
 )
 
 // Build turns a decoded state into a record set. prev, when not nil, is the set it
@@ -193,7 +193,7 @@ func splitHostPort(s string) (string, uint16) {
 func (b *builder) framework(f *state.Framework) {
 	fl := b.lab.labels(f.Name)
 	if fl == "" {
-		b.stats.Skipped.Add(SkipFrameworkEmptyName)
+		b.stats.Skipped.Add(skipFrameworkEmptyName)
 		return
 	}
 	b.stats.Frameworks++
@@ -223,7 +223,7 @@ func (b *builder) task(t *state.Task, fl string) {
 	}
 	ag, ok := b.agent[t.AgentID]
 	if !ok {
-		b.stats.Skipped.Add(SkipTaskUnknownAgent)
+		b.stats.Skipped.Add(skipTaskUnknownAgent)
 		return
 	}
 	if b.o.HealthyOnly {
@@ -238,7 +238,7 @@ func (b *builder) task(t *state.Task, fl string) {
 	}
 	tl := b.lab.label(name)
 	if tl == "" {
-		b.stats.Skipped.Add(SkipTaskEmptyName)
+		b.stats.Skipped.Add(skipTaskEmptyName)
 		return
 	}
 	b.stats.Tasks++
@@ -374,7 +374,7 @@ func (b *builder) name(pre, part, post, rest string) int32 {
 	k = append(k, rest...)
 	b.key = k
 	if len(k) > b.maxRel {
-		b.stats.Skipped.Add(SkipNameTooLong)
+		b.stats.Skipped.Add(skipNameTooLong)
 		return -1
 	}
 	if i, ok := b.idx[string(k)]; ok {

@@ -296,7 +296,7 @@ func TestDuplicatesAndSkips(t *testing.T) {
 		exists(t, s, n+".marathon.mesos.", false)
 	}
 	st := s.Stats()
-	if st.Skipped[SkipTaskUnknownAgent] != 1 || st.Skipped[SkipTaskEmptyName] != 1 || st.Tasks != 2 {
+	if st.Skipped[skipTaskUnknownAgent] != 1 || st.Skipped[skipTaskEmptyName] != 1 || st.Tasks != 2 {
 		t.Errorf("stats = %+v", st)
 	}
 }
@@ -412,11 +412,11 @@ func TestSerial(t *testing.T) {
 	now = now.Add(time.Hour)
 	// Same records in another order: same content, same serial.
 	s2 := Build(context.Background(), decode(t, stateWith(b+","+a)), opts, s1)
-	if s2.Serial() != s1.Serial() || s2.Hash() != s1.Hash() {
+	if s2.Serial() != s1.Serial() || s2.hash != s1.hash {
 		t.Errorf("serial %d -> %d for the same records", s1.Serial(), s2.Serial())
 	}
 	s3 := Build(context.Background(), decode(t, stateWith(a)), opts, s2)
-	if s3.Serial() <= s2.Serial() || s3.Hash() == s2.Hash() {
+	if s3.Serial() <= s2.Serial() || s3.hash == s2.hash {
 		t.Errorf("serial %d -> %d after a change", s2.Serial(), s3.Serial())
 	}
 	// A clock that went backwards still never lowers the serial.
@@ -434,10 +434,10 @@ func TestStatsCarryDecoderSkips(t *testing.T) {
 		"frameworks": [{"id": "f", "name": "m", "tasks": [{"id": "t", "name": "t", "slave_id": "a-S0", "state": "TASK_RUNNING"}]}]}`)
 	s := Build(context.Background(), st, DefaultOptions(), nil)
 	got := s.Stats().Skipped
-	if got[state.SkipAgentBadPID] != 1 || got[SkipTaskUnknownAgent] != 1 || got.Total() != 2 {
+	if got[state.SkipAgentBadPID] != 1 || got[skipTaskUnknownAgent] != 1 || got.Total() != 2 {
 		t.Errorf("set skips %v", got)
 	}
-	if st.Skipped.Total() != 1 || st.Skipped[SkipTaskUnknownAgent] != 0 {
+	if st.Skipped.Total() != 1 || st.Skipped[skipTaskUnknownAgent] != 0 {
 		t.Errorf("the state's own skips changed: %v", st.Skipped)
 	}
 }

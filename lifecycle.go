@@ -138,7 +138,7 @@ func (m *Mesos) failed(err error, took time.Duration) {
 	reason := refreshReason(err)
 	refreshDuration.WithLabelValues(zone, "error").Observe(took.Seconds())
 	refreshCount.WithLabelValues(zone, "error", reason).Inc()
-	if age := m.Staleness(); age >= 0 {
+	if age := m.staleness(); age >= 0 {
 		log.Warningf("refresh failed (%s), serving records %v old: %v", reason, age.Round(time.Second), err)
 	} else {
 		log.Errorf("refresh failed (%s), no records yet (answering SERVFAIL): %v", reason, err)

@@ -110,8 +110,8 @@ func qtypeLabel(t uint16) string {
 	return "other"
 }
 
-// Staleness is how long ago the records were last refreshed, or -1 before the first.
-func (m *Mesos) Staleness() time.Duration {
+// staleness is how long ago the records were last refreshed, or -1 before the first.
+func (m *Mesos) staleness() time.Duration {
 	t := m.lastOK.Load()
 	if t == 0 {
 		return -1

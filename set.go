@@ -3,7 +3,6 @@ package mesos
 import (
 	"fmt"
 	"net/netip"
-	"slices"
 	"sync"
 
 	"github.com/coredns-mesos/mesos/internal/state"
@@ -58,14 +57,8 @@ type srv struct {
 // Serial is the SOA serial: it changes only when the records change, and only grows.
 func (s *Set) Serial() uint32 { return s.serial }
 
-// Hash fingerprints the records' content.
-func (s *Set) Hash() uint64 { return s.hash }
-
 // Stats describe the build that produced s.
 func (s *Set) Stats() Stats { return s.stats }
-
-// Zones are the origins s answers for.
-func (s *Set) Zones() []string { return slices.Clone(s.zones) }
 
 // TTL is the records' TTL.
 func (s *Set) TTL() uint32 { return s.ttl }
