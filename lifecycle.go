@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,19 +15,57 @@ import (
 
 // handoff carries record sets across a reload: caddy starts the new instance before
 // it shuts the old one down, so the new one can serve the old records at once instead
-// of answering SERVFAIL until its first fetch. Each instance publishes its own box and
-// removes it on stop only if no newer instance has replaced it, so a block that is
-// removed from the Corefile does not keep its records alive.
-var handoff sync.Map // key → *handed
+// of answering SERVFAIL until its first fetch, also when the reload changed the masters
+// or the options. Each instance publishes its own box and removes it on stop only if
+// no newer instance has replaced it, so a block that is removed from the Corefile does
+// not keep its records alive.
+var handoff sync.Map // handoffKey → *handed
+
+// handoffKey names a block across reloads: its zones on its server, so that two server
+// blocks serving the same zones never share an entry.
+type handoffKey struct{ zones, server string }
 
 type handed struct{ set atomic.Pointer[Set] }
 
-func (m *Mesos) handoffKey() string {
-	var hosts []string
-	for _, u := range m.cfg.masters {
-		hosts = append(hosts, u.String())
+// running lists the instances whose background work is started, in start order. It lets
+// a reload that fails after the new instances started (a port in use) stop them: caddy
+// drops such an instance without calling its OnShutdown.
+var running struct {
+	sync.Mutex
+	seq  uint64
+	list map[*Mesos]uint64
+}
+
+// restarting is the old instance's OnRestart: it marks where the new instances' starts
+// begin.
+func (m *Mesos) restarting() error {
+	running.Lock()
+	defer running.Unlock()
+	m.restartMark = running.seq
+	return nil
+}
+
+// restartFailed is the old instance's OnRestartFailed: caddy keeps the old instance, so
+// every instance started since the restart began is stopped and the old one publishes
+// its records again.
+func (m *Mesos) restartFailed() error {
+	running.Lock()
+	var orphans []*Mesos
+	for o, seq := range running.list {
+		if seq > m.restartMark {
+			orphans = append(orphans, o)
+		}
 	}
-	return strings.Join(m.Zones, ",") + "|" + strings.Join(hosts, ",")
+	running.Unlock()
+	for _, o := range orphans {
+		o.stop()
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.box != nil {
+		handoff.Store(m.key, m.box)
+	}
+	return nil
 }
 
 func (m *Mesos) start() error {
@@ -56,13 +93,20 @@ func (m *Mesos) start() error {
 		m.cfg.opts.Hosts = NewHostCache(nil)
 	}
 	m.box = &handed{}
-	if prev, ok := handoff.Load(m.handoffKey()); ok {
+	if prev, ok := handoff.Load(m.key); ok {
 		if set := prev.(*handed).set.Load(); set != nil {
 			m.set.Store(set)
 			m.box.set.Store(set)
 		}
 	}
-	handoff.Store(m.handoffKey(), m.box)
+	handoff.Store(m.key, m.box)
+	running.Lock()
+	running.seq++
+	if running.list == nil {
+		running.list = make(map[*Mesos]uint64)
+	}
+	running.list[m] = running.seq
+	running.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel, m.done = cancel, make(chan struct{})
 	p := &master.Poller{
@@ -88,7 +132,10 @@ func (m *Mesos) stop() error {
 	m.cancel()
 	<-m.done
 	m.cancel = nil
-	handoff.CompareAndDelete(m.handoffKey(), m.box)
+	handoff.CompareAndDelete(m.key, m.box)
+	running.Lock()
+	delete(running.list, m)
+	running.Unlock()
 	if m.client != nil {
 		m.client.CloseIdleConnections()
 	}

@@ -126,3 +126,154 @@ func TestLifecycleInProcess(t *testing.T) {
 		t.Errorf("%d goroutines after stop, %d before start:\n%s", n, base, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+// startInProcess starts CoreDNS in this process with corefile (a format with one %d
+// for the port) and returns the instance and the server's address.
+func startInProcess(t *testing.T, corefile string, args ...any) (*caddy.Instance, string, func(extra ...any) caddy.Input) {
+	t.Helper()
+	saved := dnsserver.Directives
+	dnsserver.Directives = []string{"bind", "mesos"}
+	t.Cleanup(func() { dnsserver.Directives = saved })
+	caddy.Quiet, dnsserver.Quiet = true, true
+	port := freeTCPPort(t)
+	input := func(extra ...any) caddy.Input {
+		return corefileInput(fmt.Sprintf(corefile, append([]any{port}, extra...)...))
+	}
+	inst, err := caddy.Start(input(args...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		inst.ShutdownCallbacks()
+		inst.Stop()
+	})
+	return inst, fmt.Sprintf("127.0.0.1:%d", port), input
+}
+
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func answers(addr, name string) int {
+	q := new(dns.Msg)
+	q.SetQuestion(name, dns.TypeA)
+	c := &dns.Client{Timeout: 2 * time.Second}
+	r, _, err := c.Exchange(q, addr)
+	if err != nil || r.Rcode != dns.RcodeSuccess {
+		return -1
+	}
+	return len(r.Answer)
+}
+
+// TestReloadChangingMasters: a reload that points the block at other masters keeps
+// serving the old records until the new instance has its own.
+func TestReloadChangingMasters(t *testing.T) {
+	js, err := fakemaster.ReadCapture("testdata/mesos/state-1.5.0-dcos.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := fakemaster.StartT(t, js), fakemaster.StartT(t, js)
+	b.SetFault(fakemaster.Slow, 500*time.Millisecond) // the new instance's first state comes late
+	conf := ".:%d {\n    bind 127.0.0.1\n    mesos {\n        masters %s\n        refresh 100ms\n    }\n}\n"
+	inst, addr, input := startInProcess(t, conf, a.URL())
+	deadline := time.Now().Add(10 * time.Second)
+	for answers(addr, "test123.marathon.mesos.") != 1 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	var sent, failed atomic.Int64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			sent.Add(1)
+			if answers(addr, "test123.marathon.mesos.") != 1 {
+				failed.Add(1)
+			}
+		}
+	}()
+	next, err := inst.Restart(input(b.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { next.ShutdownCallbacks(); next.Stop() })
+	for b.Hits("/master/state") == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	close(stop)
+	<-done
+	if failed.Load() != 0 || sent.Load() < 10 {
+		t.Errorf("%d of %d queries failed across a reload that changed the masters", failed.Load(), sent.Load())
+	}
+}
+
+// TestFailedReloadStopsNewInstances: caddy runs the new instance's OnStartup and then
+// fails to start its servers (a port in use); that instance must not keep polling, and
+// the live instance's records stay the ones handed on.
+func TestFailedReloadStopsNewInstances(t *testing.T) {
+	js, err := fakemaster.ReadCapture("testdata/mesos/state-1.5.0-dcos.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := fakemaster.StartT(t, js)
+	busy, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	busyPort := busy.LocalAddr().(*net.UDPAddr).Port
+	block := ".:%d {\n    bind 127.0.0.1\n    mesos {\n        masters %s\n        refresh 100ms\n    }\n}\n"
+	inst, addr, input := startInProcess(t, block+"%s", m.URL(), "")
+	deadline := time.Now().Add(10 * time.Second)
+	for answers(addr, "test123.marathon.mesos.") != 1 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	live := liveInstances()
+	if len(live) != 1 {
+		t.Fatalf("%d instances running, want 1", len(live))
+	}
+	box := live[0].box
+	bad := fmt.Sprintf("example.org:%d {\n    bind 127.0.0.1\n    mesos {\n        masters %s\n    }\n}\n", busyPort, m.URL())
+	for range 3 {
+		if _, err := inst.Restart(input(m.URL(), bad)); err == nil {
+			t.Fatal("restart onto a port in use succeeded")
+		}
+	}
+	if got := liveInstances(); len(got) != 1 || got[0] != live[0] {
+		t.Errorf("after 3 failed reloads %d instances run, want the 1 live one", len(got))
+	}
+	if v, ok := handoff.Load(live[0].key); !ok || v.(*handed) != box {
+		t.Errorf("the hand-off entry is not the live instance's box")
+	}
+	before := m.Hits("/master/state")
+	time.Sleep(time.Second)
+	// One instance polling every 100ms (±10%) makes about 10 requests a second.
+	if n := m.Hits("/master/state") - before; n > 15 {
+		t.Errorf("%d polls in a second after failed reloads: the new instances still poll", n)
+	}
+	if answers(addr, "test123.marathon.mesos.") != 1 {
+		t.Errorf("the live instance stopped answering")
+	}
+}
+
+func liveInstances() []*Mesos {
+	running.Lock()
+	defer running.Unlock()
+	var out []*Mesos
+	for m := range running.list {
+		out = append(out, m)
+	}
+	return out
+}

@@ -34,8 +34,12 @@ type Mesos struct {
 	leader atomic.Pointer[url.URL]
 	lastOK atomic.Int64 // unix nanoseconds of the last good refresh
 
-	mu     sync.Mutex
-	box    *handed
+	key  handoffKey
+	bind []string // the server block's listen addresses
+
+	mu          sync.Mutex
+	box         *handed
+	restartMark uint64
 	cancel context.CancelFunc
 	done   chan struct{}
 	client *master.Client

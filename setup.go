@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,15 +48,34 @@ func setup(c *caddy.Controller) error {
 	if err != nil {
 		return plugin.Error("mesos", err)
 	}
+	cfg := dnsserver.GetConfig(c)
+	m.key = handoffKey{zones: strings.Join(m.Zones, ","), server: serverAddr(cfg)}
+	m.bind = cfg.ListenHosts
 	// Background work starts with the server, not here: a reload whose Corefile fails
 	// later would otherwise leak it.
 	c.OnStartup(m.start)
 	c.OnShutdown(m.stop)
-	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
+	c.OnRestart(m.restarting)
+	c.OnRestartFailed(m.restartFailed)
+	cfg.AddPlugin(func(next plugin.Handler) plugin.Handler {
 		m.Next = next
 		return m
 	})
 	return nil
+}
+
+// serverAddr names a server block's first listener the way CoreDNS's own metrics
+// label it ("dns://:53").
+func serverAddr(cfg *dnsserver.Config) string {
+	host := ""
+	if len(cfg.ListenHosts) > 0 {
+		host = cfg.ListenHosts[0]
+	}
+	transport := cfg.Transport
+	if transport == "" {
+		transport = "dns"
+	}
+	return transport + "://" + net.JoinHostPort(host, cfg.Port)
 }
 
 func parse(c *caddy.Controller) (*Mesos, error) {
@@ -67,14 +87,15 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 		maxBytes: defaultMaxBytes,
 	}
 	m.cfg = cfg
-	var tlsArgs []string
+	var tlsCfg *tls.Config
 	tlsSet, timeoutSet, serverName := false, false, ""
+	root := dnsserver.GetConfig(c).Root
 	blocks := 0
 	for c.Next() {
 		if blocks++; blocks > 1 {
 			return nil, plugin.ErrOnce
 		}
-		zones, err := zonesFrom(c, c.RemainingArgs())
+		zones, err := zonesFrom(c, c.RemainingArgs(), c.ServerBlockKeys)
 		if err != nil {
 			return nil, err
 		}
@@ -203,7 +224,15 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 				if len(args) > 3 {
 					return nil, c.Errf("tls takes [CERT KEY] [CA]")
 				}
-				tlsArgs, tlsSet = args, true
+				for i := range args {
+					args[i] = inRoot(root, args[i])
+				}
+				// Loaded here, so that a missing file is reported at this line.
+				t, err := ctls.NewTLSConfigFromArgs(args...)
+				if err != nil {
+					return nil, c.Errf("tls: %v", err)
+				}
+				tlsCfg, tlsSet = t, true
 			case "tls_servername":
 				if len(args) != 1 {
 					return nil, c.Errf("tls_servername needs one name")
@@ -213,7 +242,11 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 				if len(args) != 3 || (args[1] != "file" && args[1] != "env") {
 					return nil, c.Errf("basic_auth needs PRINCIPAL file PATH, or PRINCIPAL env VARIABLE")
 				}
-				secret, err := readSecret(args[1], args[2])
+				src := args[2]
+				if args[1] == "file" {
+					src = inRoot(root, src)
+				}
+				secret, err := readSecret(args[1], src)
 				if err != nil {
 					return nil, c.Errf("basic_auth: %v", err)
 				}
@@ -248,9 +281,12 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 		return nil, c.Err("insecure_skip_verify and tls_servername need an https master")
 	}
 	if anyHTTPS {
-		t, err := ctls.NewTLSConfigFromArgs(tlsArgs...)
-		if err != nil {
-			return nil, c.Errf("tls: %v", err)
+		t := tlsCfg
+		if t == nil {
+			var err error
+			if t, err = ctls.NewTLSConfigFromArgs(); err != nil {
+				return nil, c.Errf("tls: %v", err)
+			}
 		}
 		t.ServerName = serverName
 		t.InsecureSkipVerify = cfg.insecure
@@ -263,29 +299,53 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 		// Polls never overlap, so a long timeout only delays the next one; unset, it
 		// stays within the interval.
 		cfg.timeout = min(defaultTimeout, cfg.refresh)
+	} else if cfg.timeout > cfg.refresh {
+		log.Warningf("timeout %v is longer than refresh %v: a hanging master delays the next refresh by up to the timeout", cfg.timeout, cfg.refresh)
+	}
+	for _, z := range m.Fall.Zones {
+		if plugin.Zones(m.Zones).Matches(z) == "" && plugin.Zones([]string{z}).Matches(m.Zones[0]) == "" {
+			log.Warningf("fallthrough zone %s is outside the zones %v: it never applies", z, m.Zones)
+		}
 	}
 	return m, nil
 }
 
-// zonesFrom normalises the block's zones; without any, the zone is mesos., as in
-// Mesos-DNS, whatever the server block serves.
-func zonesFrom(c *caddy.Controller, args []string) ([]string, error) {
-	if len(args) == 0 {
-		return []string{"mesos."}, nil
-	}
+// zonesFrom takes the block's zones, or else the server block's, as every CoreDNS
+// plugin does. A root server block (".:53") serves mesos., Mesos-DNS's default, since
+// the plugin cannot answer for every name.
+func zonesFrom(c *caddy.Controller, args, serverBlock []string) ([]string, error) {
+	explicit := len(args) > 0
 	var zones []string
-	for _, a := range args {
-		for _, z := range plugin.Host(a).NormalizeExact() {
-			if z == "." {
-				return nil, c.Errf("zone %q would answer for every name", a)
+	for _, z := range plugin.OriginsFromArgsOrServerBlock(args, serverBlock) {
+		z = strings.ToLower(z)
+		if z == "." {
+			if explicit {
+				return nil, c.Errf("zone %q would answer for every name", z)
 			}
-			if _, ok := dns.IsDomainName(z); !ok {
-				return nil, c.Errf("%q is not a zone", a)
-			}
-			zones = append(zones, strings.ToLower(z))
+			z = "mesos."
+		}
+		if _, ok := dns.IsDomainName(z); !ok {
+			return nil, c.Errf("%q is not a zone", z)
+		}
+		if !slices.Contains(zones, z) {
+			zones = append(zones, z)
 		}
 	}
+	if explicit && len(zones) < len(args) {
+		return nil, c.Errf("%q: not a zone", strings.Join(args, " "))
+	}
+	if len(zones) == 0 {
+		zones = []string{"mesos."}
+	}
 	return zones, nil
+}
+
+// inRoot joins a relative path with the root plugin's directory, as forward and etcd do.
+func inRoot(root, path string) string {
+	if root == "" || filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(root, path)
 }
 
 // masterURL accepts http(s)://host[:port][/path] and host[:port]; the port defaults to 5050.
@@ -313,16 +373,31 @@ func masterURL(s string) (*url.URL, error) {
 		return nil, fmt.Errorf("%q: bad port", s)
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
+	for _, ep := range endpoints {
+		if u.Path == ep || strings.HasSuffix(u.Path, ep) {
+			base := *u
+			base.Path = strings.TrimSuffix(u.Path, ep)
+			return nil, fmt.Errorf("%q names an endpoint, not a master: write %s", s, strings.TrimPrefix(base.String(), "//"))
+		}
+	}
 	return u, nil
 }
+
+// endpoints are paths of the master's API that users paste by mistake; the plugin
+// adds them itself.
+var endpoints = []string{"/master/state.json", "/master/state", "/master/redirect", "/state.json", "/state", "/redirect", "/api/v1", "/master/api/v1"}
 
 func duration(c *caddy.Controller, opt string, args []string) (time.Duration, error) {
 	if len(args) != 1 {
 		return 0, c.Errf("%s needs one duration, such as 30s", opt)
 	}
 	d, err := time.ParseDuration(args[0])
+	if n, nerr := strconv.ParseUint(args[0], 10, 32); nerr == nil {
+		// Bare seconds, as route53 and azure take them.
+		d, err = time.Duration(n)*time.Second, nil
+	}
 	if err != nil {
-		return 0, c.Errf("%s: %q is not a duration, such as 30s", opt, args[0])
+		return 0, c.Errf("%s: %q is not a duration, such as 30s or 30", opt, args[0])
 	}
 	if d < 100*time.Millisecond || d > 24*time.Hour {
 		return 0, c.Errf("%s: %v is out of range (100ms to 24h)", opt, d)
@@ -372,7 +447,7 @@ func readSecret(kind, src string) (string, error) {
 	case "file":
 		b, err := os.ReadFile(src)
 		if err != nil {
-			return "", fmt.Errorf("reading secret file: %w", errors.Unwrap(err))
+			return "", fmt.Errorf("reading secret file %s: %w", src, errors.Unwrap(err))
 		}
 		v = strings.TrimRight(string(b), "\r\n")
 	case "env":

@@ -1,6 +1,8 @@
 package mesos
 
 import (
+	"bytes"
+	golog "log"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/core/dnsserver"
 )
 
 func parseBlock(t *testing.T, in string) (*Mesos, error) {
@@ -213,4 +216,105 @@ func writeCA(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+func TestZonesFromServerBlock(t *testing.T) {
+	cases := []struct {
+		keys []string
+		args string
+		want string
+	}{
+		{[]string{"mesos.example.org:53"}, "", "mesos.example.org."},
+		{[]string{"dns://Mesos.Example.org.:1053", "other.org"}, "", "mesos.example.org.,other.org."},
+		{[]string{".:53"}, "", "mesos."},
+		{nil, "", "mesos."},
+		{[]string{".:53"}, "cluster.local", "cluster.local."},
+		{[]string{"mesos.example.org:53"}, "mesos", "mesos."},
+	}
+	for _, tc := range cases {
+		c := caddy.NewTestController("dns", "mesos "+tc.args+" {\n masters 10.0.0.1\n}")
+		c.ServerBlockKeys = tc.keys
+		m, err := parse(c)
+		if err != nil {
+			t.Errorf("%v %q: %v", tc.keys, tc.args, err)
+			continue
+		}
+		if got := strings.Join(m.Zones, ","); got != tc.want {
+			t.Errorf("%v %q: zones %s, want %s", tc.keys, tc.args, got, tc.want)
+		}
+	}
+}
+
+func TestParseBareSeconds(t *testing.T) {
+	m, err := parseBlock(t, "mesos {\n masters 10.0.0.1\n refresh 45\n timeout 3\n}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.cfg.refresh != 45*time.Second || m.cfg.timeout != 3*time.Second {
+		t.Errorf("refresh %v timeout %v", m.cfg.refresh, m.cfg.timeout)
+	}
+}
+
+func TestParseRefusesEndpointURLs(t *testing.T) {
+	for in, base := range map[string]string{
+		"http://10.0.0.1:5050/master/state":         "http://10.0.0.1:5050",
+		"https://m.example.org/mesos/master/state":  "https://m.example.org:5050/mesos",
+		"10.0.0.1:5050/state.json":                  "10.0.0.1:5050",
+		"http://10.0.0.1:5050/master/redirect":      "http://10.0.0.1:5050",
+		"http://10.0.0.1:5050/api/v1":               "http://10.0.0.1:5050",
+		"https://m.example.org:443/x/master/api/v1": "https://m.example.org:443/x",
+	} {
+		_, err := parseBlock(t, "mesos {\n masters "+in+"\n}")
+		if err == nil || !strings.Contains(err.Error(), "endpoint") || !strings.Contains(err.Error(), "write "+base) {
+			t.Errorf("%s: %v, want it refused with the base URL %s", in, err, base)
+		}
+	}
+}
+
+func TestParseRelativePathsUseRoot(t *testing.T) {
+	dir := t.TempDir()
+	writeCA(t, dir)
+	os.WriteFile(filepath.Join(dir, "secret"), []byte("hunter2\n"), 0o600)
+	c := caddy.NewTestController("dns", "mesos {\n masters https://10.0.0.1:5050\n tls ca.pem\n basic_auth dns file secret\n}")
+	dnsserver.GetConfig(c).Root = dir
+	m, err := parse(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.cfg.secret != "hunter2" || m.cfg.tls == nil || m.cfg.tls.RootCAs == nil {
+		t.Errorf("secret %q, tls %v", m.cfg.secret, m.cfg.tls)
+	}
+}
+
+func TestParseMissingFileNamesFileAndLine(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ opt, file string }{
+		{"tls " + filepath.Join(dir, "nope.pem"), "nope.pem"},
+		{"basic_auth p file " + filepath.Join(dir, "nosecret"), "nosecret"},
+	} {
+		_, err := parseBlock(t, "mesos {\n masters https://10.0.0.1\n "+tc.opt+"\n refresh 30s\n}")
+		if err == nil || !strings.Contains(err.Error(), "Testfile:3") || !strings.Contains(err.Error(), tc.file) {
+			t.Errorf("%s: error %v, want line 3 and the file", tc.opt, err)
+		}
+	}
+}
+
+func TestParseWarnings(t *testing.T) {
+	var buf bytes.Buffer
+	golog.SetOutput(&buf)
+	t.Cleanup(func() { golog.SetOutput(os.Stderr) })
+	if _, err := parseBlock(t, "mesos {\n masters 10.0.0.1\n refresh 5s\n timeout 20s\n fallthrough example.org mesos\n}"); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if !strings.Contains(out, "timeout 20s is longer than refresh 5s") || !strings.Contains(out, "fallthrough zone example.org. is outside") {
+		t.Errorf("warnings: %q", out)
+	}
+	if strings.Contains(out, "fallthrough zone mesos.") {
+		t.Errorf("warned about a fallthrough zone inside the zones: %q", out)
+	}
+	buf.Reset()
+	if _, err := parseBlock(t, "mesos {\n masters 10.0.0.1\n fallthrough\n}"); err != nil || buf.Len() != 0 {
+		t.Errorf("plain block warned: %v %q", err, buf.String())
+	}
 }
