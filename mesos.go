@@ -40,9 +40,9 @@ type Mesos struct {
 	mu          sync.Mutex
 	box         *handed
 	restartMark uint64
-	cancel context.CancelFunc
-	done   chan struct{}
-	client *master.Client
+	cancel      context.CancelFunc
+	done        chan struct{}
+	client      *master.Client
 }
 
 // Name implements plugin.Handler.
