@@ -27,6 +27,8 @@ const (
 	skipTaskEmptyName      = "task_empty_name"
 	skipFrameworkEmptyName = "framework_empty_name"
 	skipNameTooLong        = "name_too_long"
+	skipReservedName       = "reserved_name"
+	skipSRVOverLimit       = "srv_over_limit"
 )
 
 // Build turns a decoded state into a record set. prev, when not nil, is the set it

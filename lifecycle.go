@@ -2,8 +2,11 @@ package mesos
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -89,6 +92,7 @@ func (m *Mesos) start() error {
 		return plugin.Error("mesos", err)
 	}
 	m.client = client
+	initMetrics(m.key.server, m.Zones[0])
 	if m.cfg.opts.Hosts == nil {
 		m.cfg.opts.Hosts = NewHostCache(nil)
 	}
@@ -151,25 +155,28 @@ func (m *Mesos) loaded(ctx context.Context, r *master.Result, took time.Duration
 	m.box.set.Store(set)
 	now := time.Now()
 	m.lastOK.Store(now.UnixNano())
-	zone := m.Zones[0]
+	server, zone := m.key.server, m.Zones[0]
 	if old := m.leader.Swap(r.Leader); old != nil && old.Host != r.Leader.Host {
-		leaderChanges.WithLabelValues(zone).Inc()
+		leaderChanges.WithLabelValues(server, zone).Inc()
 		log.Infof("leading master is now %s (was %s)", r.Leader.Host, old.Host)
 	}
 	took += now.Sub(start)
-	refreshDuration.WithLabelValues(zone, "success").Observe(took.Seconds())
-	refreshCount.WithLabelValues(zone, "success", "ok").Inc()
-	lastSuccess.WithLabelValues(zone).Set(float64(now.Unix()))
+	refreshDuration.WithLabelValues(server, zone, "success").Observe(took.Seconds())
+	refreshCount.WithLabelValues(server, zone, "success", "ok").Inc()
+	lastSuccess.WithLabelValues(server, zone).Set(float64(now.Unix()))
 	st := set.Stats()
-	recordCount.WithLabelValues(zone).Set(float64(st.Records))
-	taskCount.WithLabelValues(zone).Set(float64(st.Tasks))
-	agentCount.WithLabelValues(zone).Set(float64(st.Agents))
-	frameworkCount.WithLabelValues(zone).Set(float64(st.Frameworks))
-	stateSize.WithLabelValues(zone).Set(float64(r.Bytes))
-	serialGauge.WithLabelValues(zone).Set(float64(set.Serial()))
-	skippedCount.DeletePartialMatch(map[string]string{"zone": zone})
-	for reason, n := range st.Skipped {
-		skippedCount.WithLabelValues(zone, reason).Set(float64(n))
+	recordCount.WithLabelValues(server, zone).Set(float64(st.Records))
+	taskCount.WithLabelValues(server, zone).Set(float64(st.Tasks))
+	agentCount.WithLabelValues(server, zone).Set(float64(st.Agents))
+	frameworkCount.WithLabelValues(server, zone).Set(float64(st.Frameworks))
+	stateSize.WithLabelValues(server, zone).Set(float64(r.Bytes))
+	serialGauge.WithLabelValues(server, zone).Set(float64(set.Serial()))
+	for _, reason := range skipReasons {
+		skippedCount.WithLabelValues(server, zone, reason).Set(float64(st.Skipped[reason]))
+	}
+	if m.failures > 0 {
+		log.Infof("refresh from %s works again after %d failed refreshes", r.Leader.Host, m.failures)
+		m.failures = 0
 	}
 	if prev == nil || prev.Serial() != set.Serial() {
 		log.Infof("%v from %s: %s", m.Zones, r.Leader.Host, set)
@@ -181,22 +188,35 @@ func (m *Mesos) loaded(ctx context.Context, r *master.Result, took time.Duration
 
 // failed records a refresh that did not produce records; the last good ones stay.
 func (m *Mesos) failed(err error, took time.Duration) {
-	zone := m.Zones[0]
+	server, zone := m.key.server, m.Zones[0]
 	reason := refreshReason(err)
-	refreshDuration.WithLabelValues(zone, "error").Observe(took.Seconds())
-	refreshCount.WithLabelValues(zone, "error", reason).Inc()
+	m.failures++
+	refreshDuration.WithLabelValues(server, zone, "error").Observe(took.Seconds())
+	refreshCount.WithLabelValues(server, zone, "error", reason).Inc()
+	// One master's error a line would split one event over several log lines.
+	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
 	if age := m.staleness(); age >= 0 {
-		log.Warningf("refresh failed (%s), serving records %v old: %v", reason, age.Round(time.Second), err)
+		log.Warningf("refresh failed (%s), serving records %v old: %s", reason, age.Round(time.Second), msg)
 	} else {
-		log.Errorf("refresh failed (%s), no records yet (answering SERVFAIL): %v", reason, err)
+		log.Errorf("refresh failed (%s), no records yet (answering SERVFAIL): %s", reason, msg)
 	}
 }
 
+// refreshReason classifies a failed refresh. With several masters the first cause in
+// this order wins: a timeout or a certificate problem says more than the refused
+// connections to the masters that were down.
 func refreshReason(err error) string {
 	var ne net.Error
+	var certErr *tls.CertificateVerificationError
+	var unknownCA x509.UnknownAuthorityError
+	var badHost x509.HostnameError
+	var badCert x509.CertificateInvalidError
+	var header tls.RecordHeaderError
 	switch {
 	case errors.Is(err, master.ErrTooLarge):
 		return "too_large"
+	case errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &badHost), errors.As(err, &badCert), errors.As(err, &header):
+		return "tls"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
 	case errors.Is(err, master.ErrDecode):

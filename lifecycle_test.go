@@ -1,9 +1,13 @@
 package mesos
 
 import (
+	"context"
 	"fmt"
 	"net"
+	"net/http/httptest"
+	neturl "net/url"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +17,7 @@ import (
 	"github.com/coredns/coredns/core/dnsserver"
 	_ "github.com/coredns/coredns/plugin/bind"
 
+	"github.com/coredns-mesos/mesos/internal/master"
 	"github.com/coredns-mesos/mesos/test/fakemaster"
 
 	"github.com/miekg/dns"
@@ -276,4 +281,49 @@ func liveInstances() []*Mesos {
 		out = append(out, m)
 	}
 	return out
+}
+
+// TestRefreshReasons: each failure is counted under the reason an operator would look
+// for; a certificate the client does not trust is "tls", not "other".
+func TestRefreshReasons(t *testing.T) {
+	js, err := fakemaster.ReadCapture("testdata/mesos/state-1.5.0-dcos.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fm := fakemaster.StartT(t, js)
+	srv := httptest.NewTLSServer(fm.Handler())
+	t.Cleanup(srv.Close)
+	fetch := func(url string, timeout time.Duration) error {
+		t.Helper()
+		u, _ := masterURL(url)
+		c, err := master.New(master.Config{Masters: []*neturl.URL{u}, Timeout: timeout})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Fetch(context.Background())
+		if err == nil {
+			t.Fatalf("%s: fetch succeeded", url)
+		}
+		return err
+	}
+	if err := fetch(srv.URL, 2*time.Second); refreshReason(err) != "tls" {
+		t.Errorf("untrusted certificate: reason %s (%v)", refreshReason(err), err)
+	}
+	// Plain http to a TLS port.
+	if err := fetch("http://"+srv.Listener.Addr().String(), 2*time.Second); refreshReason(err) != "http_status" && refreshReason(err) != "tls" {
+		t.Errorf("http to a TLS port: reason %s (%v)", refreshReason(err), err)
+	}
+	fm.SetFault(fakemaster.Hang, 0)
+	err = fetch(fm.URL(), 300*time.Millisecond)
+	if refreshReason(err) != "timeout" || strings.Contains(err.Error(), "does not decode") {
+		t.Errorf("hang: reason %s, error %v", refreshReason(err), err)
+	}
+	fm.SetFault(fakemaster.Malformed, 0)
+	if err := fetch(fm.URL(), time.Second); refreshReason(err) != "decode" {
+		t.Errorf("malformed: reason %s (%v)", refreshReason(err), err)
+	}
+	fm.Close()
+	if err := fetch(fm.URL(), time.Second); refreshReason(err) != "connection" {
+		t.Errorf("closed: reason %s (%v)", refreshReason(err), err)
+	}
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/coredns/coredns/plugin"
-	"github.com/coredns/coredns/plugin/metrics"
 	"github.com/coredns/coredns/plugin/pkg/fall"
 	clog "github.com/coredns/coredns/plugin/pkg/log"
 	"github.com/coredns/coredns/request"
@@ -33,6 +32,9 @@ type Mesos struct {
 	set    atomic.Pointer[Set]
 	leader atomic.Pointer[url.URL]
 	lastOK atomic.Int64 // unix nanoseconds of the last good refresh
+	// failures counts the refreshes that failed since the last good one; only the
+	// poller's goroutine touches it.
+	failures int
 
 	key  handoffKey
 	bind []string // the server block's listen addresses
@@ -51,6 +53,11 @@ func (m *Mesos) Name() string { return "mesos" }
 // Ready implements ready.Readiness: ready once a first state is loaded.
 func (m *Mesos) Ready() bool { return m.set.Load() != nil }
 
+// maxUDP is the largest DNS message one UDP datagram over IPv4 carries (65535 less
+// the IPv4 and UDP headers). A client may offer an EDNS0 size of 65535; a reply sized
+// to that could not be sent at all.
+const maxUDP = 65535 - 20 - 8
+
 // ServeDNS implements plugin.Handler.
 func (m *Mesos) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	state := request.Request{W: w, Req: r}
@@ -59,14 +66,19 @@ func (m *Mesos) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) 
 	if zone == "" {
 		return plugin.NextOrFailure(m.Name(), m.Next, ctx, w, r)
 	}
-	server := metrics.WithServer(ctx)
+	if r.Opcode != dns.OpcodeQuery {
+		// NOTIFY, UPDATE and the rest: this zone has no primary to hear from.
+		return dns.RcodeNotImplemented, nil
+	}
 	qtype := state.QType()
-	requestCount.WithLabelValues(server, zone, qtypeLabel(qtype)).Inc()
+	if qtype == dns.TypeAXFR || qtype == dns.TypeIXFR {
+		// Only the transfer plugin, in front of this one, may hand out the zone.
+		return dns.RcodeRefused, nil
+	}
 
 	set := m.set.Load()
 	if set == nil {
 		// Not loaded yet: an NXDOMAIN now would be cached as a lie.
-		responseCount.WithLabelValues(server, zone, "SERVFAIL").Inc()
 		return dns.RcodeServerFailure, nil
 	}
 
@@ -74,6 +86,10 @@ func (m *Mesos) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) 
 	msg.SetReply(r)
 	msg.Authoritative = true
 	var exists bool
+	size, clamped := state.Size(), false
+	if size > maxUDP && state.Proto() == "udp" {
+		size, clamped = maxUDP, true
+	}
 	if qtype == dns.TypeANY {
 		// RFC 8482: one small answer instead of everything the name has.
 		if exists = set.Exists(qname, zone); exists {
@@ -83,7 +99,7 @@ func (m *Mesos) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) 
 			}}
 		}
 	} else {
-		msg.Answer, msg.Extra, exists = set.LookupLimit(qname, zone, qtype, state.Size())
+		msg.Answer, msg.Extra, exists = set.LookupLimit(qname, zone, qtype, size)
 	}
 	if !exists {
 		if m.Fall.Through(qname) {
@@ -94,7 +110,10 @@ func (m *Mesos) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) 
 	if len(msg.Answer) == 0 {
 		msg.Ns = []dns.RR{negativeSOA(set, zone)}
 	}
-	responseCount.WithLabelValues(server, zone, dns.RcodeToString[msg.Rcode]).Inc()
+	if clamped {
+		// The server truncates to the client's size, which a datagram cannot carry.
+		msg.Truncate(size)
+	}
 	w.WriteMsg(msg)
 	return dns.RcodeSuccess, nil
 }
@@ -104,14 +123,6 @@ func negativeSOA(set *Set, zone string) dns.RR {
 	soa := set.SOA(zone)
 	soa.Hdr.Ttl = min(soa.Hdr.Ttl, soa.Minttl)
 	return soa
-}
-
-func qtypeLabel(t uint16) string {
-	switch t {
-	case dns.TypeA, dns.TypeAAAA, dns.TypeSRV, dns.TypeSOA, dns.TypeNS, dns.TypeANY, dns.TypeTXT, dns.TypePTR, dns.TypeMX, dns.TypeCNAME, dns.TypeHTTPS, dns.TypeAXFR, dns.TypeIXFR:
-		return dns.TypeToString[t]
-	}
-	return "other"
 }
 
 // staleness is how long ago the records were last refreshed, or -1 before the first.

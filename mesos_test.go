@@ -2,12 +2,14 @@ package mesos
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/pkg/fall"
 	"github.com/coredns/coredns/plugin/test"
+	"github.com/coredns/coredns/request"
 
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,70 +48,122 @@ func serve(t *testing.T, m *Mesos, name string, qtype uint16) (*dns.Msg, int) {
 func TestServeDNS(t *testing.T) {
 	m := handler(t, []string{"mesos."})
 	c := "web-" + taskHash("web.1") + "-s0"
-	cases := []struct {
-		name    string
-		qtype   uint16
-		rcode   int
-		answers []string // rdata of the answer section
-		extra   int
-		soa     bool // SOA in authority
-	}{
-		{"web.marathon.mesos.", dns.TypeA, dns.RcodeSuccess, []string{"10.9.0.1"}, 0, false},
-		{"web.marathon.mesos.", dns.TypeAAAA, dns.RcodeSuccess, []string{"fd00::1"}, 0, false},
-		{"WEB.Marathon.MESOS.", dns.TypeA, dns.RcodeSuccess, []string{"10.9.0.1"}, 0, false},
-		{"_web._tcp.marathon.mesos.", dns.TypeSRV, dns.RcodeSuccess, []string{"0 1 8080 " + c + ".marathon.slave.mesos."}, 1, false},
-		{"leader.mesos.", dns.TypeA, dns.RcodeSuccess, []string{"10.0.0.2"}, 0, false},
-		{"mesos.", dns.TypeSOA, dns.RcodeSuccess, []string{"ns1.mesos. root.ns1.mesos. 1700000000 60 600 86400 10"}, 0, false},
-		{"mesos.", dns.TypeNS, dns.RcodeSuccess, []string{"ns1.mesos."}, 0, false},
+	soa := test.SOA("mesos. 10 IN SOA ns1.mesos. root.ns1.mesos. 1700000000 60 600 86400 10")
+	cases := []test.Case{
+		{Qname: "web.marathon.mesos.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("web.marathon.mesos. 60 IN A 10.9.0.1")}},
+		{Qname: "web.marathon.mesos.", Qtype: dns.TypeAAAA, Answer: []dns.RR{test.AAAA("web.marathon.mesos. 60 IN AAAA fd00::1")}},
+		{Qname: c + ".marathon.mesos.", Qtype: dns.TypeA, Answer: []dns.RR{test.A(c + ".marathon.mesos. 60 IN A 10.9.0.1")}},
+		{Qname: "web.marathon.slave.mesos.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("web.marathon.slave.mesos. 60 IN A 10.0.1.1")}},
+		{
+			Qname: "_web._tcp.marathon.mesos.", Qtype: dns.TypeSRV,
+			Answer: []dns.RR{test.SRV("_web._tcp.marathon.mesos. 60 IN SRV 0 1 8080 " + c + ".marathon.slave.mesos.")},
+			Extra:  []dns.RR{test.A(c + ".marathon.slave.mesos. 60 IN A 10.0.1.1")},
+		},
+		{Qname: "leader.mesos.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("leader.mesos. 60 IN A 10.0.0.2")}},
+		{Qname: "marathon.mesos.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("marathon.mesos. 60 IN A 10.0.0.9")}},
+		{Qname: "mesos.", Qtype: dns.TypeSOA, Answer: []dns.RR{test.SOA("mesos. 60 IN SOA ns1.mesos. root.ns1.mesos. 1700000000 60 600 86400 10")}},
+		{Qname: "mesos.", Qtype: dns.TypeNS, Answer: []dns.RR{test.NS("mesos. 60 IN NS ns1.mesos.")}},
 		// NODATA: the name exists, the type does not.
-		{"leader.mesos.", dns.TypeAAAA, dns.RcodeSuccess, nil, 0, true},
-		{"web.marathon.mesos.", dns.TypeTXT, dns.RcodeSuccess, nil, 0, true},
-		{"web.marathon.mesos.", dns.TypeSRV, dns.RcodeSuccess, nil, 0, true},
-		{"marathon.mesos.", dns.TypeSRV, dns.RcodeSuccess, nil, 0, true},
-		{"_tcp.marathon.mesos.", dns.TypeA, dns.RcodeSuccess, nil, 0, true},
-		{"mesos.", dns.TypeA, dns.RcodeSuccess, nil, 0, true},
-		{"mesos.", dns.TypeMX, dns.RcodeSuccess, nil, 0, true},
+		{Qname: "leader.mesos.", Qtype: dns.TypeAAAA, Ns: []dns.RR{soa}},
+		{Qname: "web.marathon.mesos.", Qtype: dns.TypeTXT, Ns: []dns.RR{soa}},
+		{Qname: "web.marathon.mesos.", Qtype: dns.TypeSRV, Ns: []dns.RR{soa}},
+		{Qname: "marathon.mesos.", Qtype: dns.TypeSRV, Ns: []dns.RR{soa}},
+		{Qname: "marathon.slave.mesos.", Qtype: dns.TypeA, Ns: []dns.RR{soa}}, // empty non-terminal
+		{Qname: "_tcp.marathon.mesos.", Qtype: dns.TypeA, Ns: []dns.RR{soa}},
+		{Qname: "mesos.", Qtype: dns.TypeA, Ns: []dns.RR{soa}},
+		{Qname: "mesos.", Qtype: dns.TypeMX, Ns: []dns.RR{soa}},
 		// NXDOMAIN, SRV included.
-		{"nope.mesos.", dns.TypeA, dns.RcodeNameError, nil, 0, true},
-		{"_nope._tcp.marathon.mesos.", dns.TypeSRV, dns.RcodeNameError, nil, 0, true},
-		{"x.web.marathon.mesos.", dns.TypeAAAA, dns.RcodeNameError, nil, 0, true},
+		{Qname: "nope.mesos.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{soa}},
+		{Qname: "_nope._tcp.marathon.mesos.", Qtype: dns.TypeSRV, Rcode: dns.RcodeNameError, Ns: []dns.RR{soa}},
+		{Qname: "x.web.marathon.mesos.", Qtype: dns.TypeAAAA, Rcode: dns.RcodeNameError, Ns: []dns.RR{soa}},
+		{Qname: "ns1.mesos.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{soa}}, // no address known
 		// ANY gets one small HINFO (RFC 8482), not everything.
-		{"web.marathon.mesos.", dns.TypeANY, dns.RcodeSuccess, []string{`"RFC8482" ""`}, 0, false},
-		{"nope.mesos.", dns.TypeANY, dns.RcodeNameError, nil, 0, true},
+		{Qname: "web.marathon.mesos.", Qtype: dns.TypeANY, Answer: []dns.RR{test.HINFO(`web.marathon.mesos. 60 IN HINFO "RFC8482" ""`)}},
+		{Qname: "nope.mesos.", Qtype: dns.TypeANY, Rcode: dns.RcodeNameError, Ns: []dns.RR{soa}},
 	}
 	for _, tc := range cases {
-		msg, rc := serve(t, m, tc.name, tc.qtype)
-		label := tc.name + " " + dns.TypeToString[tc.qtype]
-		if rc != dns.RcodeSuccess || msg == nil {
-			t.Errorf("%s: plugin returned %d, msg %v", label, rc, msg)
-			continue
-		}
-		if msg.Rcode != tc.rcode || !msg.Authoritative {
-			t.Errorf("%s: rcode %s aa %v", label, dns.RcodeToString[msg.Rcode], msg.Authoritative)
-		}
-		// The question keeps the client's case (DNS 0x20); owners are the lowercase name.
-		if msg.Question[0].Name != tc.name {
-			t.Errorf("%s: question became %s", label, msg.Question[0].Name)
-		}
-		var got []string
-		for _, rr := range msg.Answer {
-			if rr.Header().Name != strings.ToLower(tc.name) {
-				t.Errorf("%s: answer owner %s", label, rr.Header().Name)
+		for _, qname := range []string{tc.Qname, mixCase(tc.Qname)} {
+			msg, rc := serve(t, m, qname, tc.Qtype)
+			label := qname + " " + dns.TypeToString[tc.Qtype]
+			if rc != dns.RcodeSuccess || msg == nil {
+				t.Errorf("%s: plugin returned %d, msg %v", label, rc, msg)
+				continue
 			}
-			got = append(got, strings.SplitN(rr.String(), "\t", 5)[4])
-		}
-		if strings.Join(got, "|") != strings.Join(tc.answers, "|") {
-			t.Errorf("%s: answers %q, want %q", label, got, tc.answers)
-		}
-		if len(msg.Extra) != tc.extra {
-			t.Errorf("%s: %d extra", label, len(msg.Extra))
-		}
-		if tc.soa {
-			if len(msg.Ns) != 1 || msg.Ns[0].Header().Rrtype != dns.TypeSOA || msg.Ns[0].Header().Name != "mesos." || msg.Ns[0].Header().Ttl != 10 {
-				t.Errorf("%s: authority %v, want the SOA with TTL min(ttl, minttl)", label, msg.Ns)
+			if !msg.Authoritative {
+				t.Errorf("%s: not authoritative", label)
 			}
-		} else if len(msg.Ns) != 0 {
-			t.Errorf("%s: authority %v", label, msg.Ns)
+			// The question keeps the client's case (DNS 0x20); owners are the lowercase name.
+			if msg.Question[0].Name != qname {
+				t.Errorf("%s: question became %s", label, msg.Question[0].Name)
+			}
+			if err := test.SortAndCheck(msg, tc); err != nil {
+				t.Errorf("%s: %v", label, err)
+			}
+		}
+	}
+}
+
+// mixCase spells name the way a DNS 0x20 resolver might.
+func mixCase(name string) string {
+	b := []byte(name)
+	for i := 0; i < len(b); i += 2 {
+		if b[i] >= 'a' && b[i] <= 'z' {
+			b[i] -= 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// TestServeDNSRefusesWhatIsNotAQuery: transfers that reach the plugin (no transfer
+// plugin, or one that refused the client) are REFUSED as file and kubernetes do, and
+// NOTIFY or UPDATE are not implemented, instead of being answered like a query.
+func TestServeDNSRefusesWhatIsNotAQuery(t *testing.T) {
+	m := handler(t, []string{"mesos."})
+	for _, qt := range []uint16{dns.TypeAXFR, dns.TypeIXFR} {
+		if msg, rc := serve(t, m, "mesos.", qt); rc != dns.RcodeRefused || msg != nil {
+			t.Errorf("%s: rcode %d msg %v, want REFUSED from the server", dns.TypeToString[qt], rc, msg)
+		}
+	}
+	for _, op := range []int{dns.OpcodeNotify, dns.OpcodeUpdate, dns.OpcodeStatus} {
+		r := new(dns.Msg)
+		r.SetQuestion("web.marathon.mesos.", dns.TypeSOA)
+		r.Opcode = op
+		w := dnstest.NewRecorder(&test.ResponseWriter{})
+		if rc, _ := m.ServeDNS(context.Background(), w, r); rc != dns.RcodeNotImplemented || w.Msg != nil {
+			t.Errorf("opcode %s: rcode %d msg %v, want NOTIMP", dns.OpcodeToString[op], rc, w.Msg)
+		}
+	}
+}
+
+// TestServeDNSHugeEDNS0OverUDP: a client offering 65535 octets over UDP gets a reply
+// that fits one datagram, with TC set, not a reply the kernel cannot send.
+func TestServeDNSHugeEDNS0OverUDP(t *testing.T) {
+	var tasks []string
+	for i := range 5000 {
+		tasks = append(tasks, fmt.Sprintf(`{"id": "big.%d", "name": "big", "slave_id": "20160107-001256-134875658-5050-27524-S0", "state": "TASK_RUNNING",
+			"statuses": [{"state": "TASK_RUNNING", "timestamp": 1, "container_status": {"network_infos": [{"ip_addresses": [{"ip_address": "10.%d.%d.%d"}]}]}}]}`, i, 10+i>>16, i>>8&255, i&255))
+	}
+	s := build(t, stateWith(strings.Join(tasks, ",")), nil)
+	m := &Mesos{Zones: []string{"mesos."}, Next: test.NextHandler(nextRcode, nil)}
+	m.set.Store(s)
+	for _, proto := range []string{"udp", "tcp"} {
+		r := new(dns.Msg)
+		r.SetQuestion("big.marathon.mesos.", dns.TypeA)
+		r.SetEdns0(65535, false)
+		tw := &test.ResponseWriter{}
+		if proto == "tcp" {
+			tw.TCP = true
+		}
+		w := dnstest.NewRecorder(request.NewScrubWriter(r, tw))
+		if _, err := m.ServeDNS(context.Background(), w, r); err != nil {
+			t.Fatal(err)
+		}
+		size := w.Msg.Len()
+		if proto == "udp" && (size > maxUDP || !w.Msg.Truncated || len(w.Msg.Answer) < 3000) {
+			t.Errorf("udp: %d octets, %d answers, TC %v: want at most %d octets, as many answers as fit, TC", size, len(w.Msg.Answer), w.Msg.Truncated, maxUDP)
+		}
+		if proto == "tcp" && (size > dns.MaxMsgSize || len(w.Msg.Answer) <= 4000) {
+			t.Errorf("tcp: %d octets, %d answers", size, len(w.Msg.Answer))
 		}
 	}
 }
@@ -177,19 +231,28 @@ func TestServeDNSBeforeLoad(t *testing.T) {
 	}
 }
 
+// TestMetricsLint: every series of a block exists at zero from the start, so that
+// alerts see it before the first event, and promlint finds nothing.
 func TestMetricsLint(t *testing.T) {
-	m := handler(t, []string{"mesos."})
-	serve(t, m, "web.marathon.mesos.", dns.TypeA)
+	initMetrics("dns://:53", "lint.mesos.")
 	mfs, err := prometheus.DefaultGatherer.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := 0
+	seen := map[string]bool{}
 	for _, mf := range mfs {
 		if !strings.HasPrefix(mf.GetName(), "coredns_mesos_") {
 			continue
 		}
-		seen++
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["zone"] == "lint.mesos." && labels["server"] == "dns://:53" {
+				seen[mf.GetName()] = true
+			}
+		}
 		problems, err := promlint.NewWithMetricFamilies([]*dto.MetricFamily{mf}).Lint()
 		if err != nil {
 			t.Fatal(err)
@@ -198,7 +261,16 @@ func TestMetricsLint(t *testing.T) {
 			t.Errorf("promlint: %s: %s", p.Metric, p.Text)
 		}
 	}
-	if seen < 2 {
-		t.Errorf("only %d coredns_mesos_ families gathered", seen)
+	for _, name := range []string{"refresh_duration_seconds", "refreshes_total", "last_success_timestamp_seconds", "records", "tasks", "agents", "frameworks", "skipped_entities", "leader_changes_total", "state_size_bytes", "zone_serial"} {
+		if !seen["coredns_mesos_"+name] {
+			t.Errorf("coredns_mesos_%s has no series before the first refresh", name)
+		}
+	}
+	if seen["coredns_mesos_requests_total"] || seen["coredns_mesos_responses_total"] {
+		t.Error("per-query counters that duplicate CoreDNS's own are back")
+	}
+	var tlsErrors dto.Metric
+	if err := refreshCount.WithLabelValues("dns://:53", "lint.mesos.", "error", "tls").Write(&tlsErrors); err != nil || tlsErrors.GetCounter().GetValue() != 0 {
+		t.Errorf("tls errors start at %v (%v)", tlsErrors.GetCounter().GetValue(), err)
 	}
 }

@@ -218,6 +218,28 @@ func TestMasterFaults(t *testing.T) {
 	if s.metric("coredns_mesos_refreshes_total", `outcome="success"`) < 2 {
 		t.Error("no success counted")
 	}
+	// The log: a timeout is not a document that "does not decode"; every failure is one
+	// line, however many masters failed; a recovery is logged once, not on every refresh.
+	eventually(t, "the recovery logged", 5*time.Second, func() bool { return strings.Contains(s.log.String(), "works again") })
+	time.Sleep(time.Second)
+	var events []string
+	for _, line := range strings.Split(s.log.String(), "\n") {
+		if strings.HasPrefix(line, m.Addr()) {
+			t.Errorf("a log message spans lines: %q", line)
+		}
+		if strings.Contains(line, "refresh failed (timeout)") && strings.Contains(line, "does not decode") {
+			t.Errorf("a timeout logged as a decode error: %q", line)
+		}
+		switch {
+		case strings.Contains(line, "refresh failed"):
+			events = append(events, "failed")
+		case strings.Contains(line, "works again"):
+			if len(events) > 0 && events[len(events)-1] == "recovered" {
+				t.Errorf("a recovery logged twice: %q", line)
+			}
+			events = append(events, "recovered")
+		}
+	}
 }
 
 // TestNotReadyBeforeFirstState: with no master reachable, SERVFAIL, never NXDOMAIN.

@@ -201,6 +201,10 @@ func (c *Client) fetchOnce(ctx context.Context, base *url.URL) (*Result, *url.UR
 		return nil, nil, fmt.Errorf("%s: %w (%d bytes)", base.Host, ErrTooLarge, c.cfg.MaxBytes)
 	}
 	if err != nil {
+		if ctx.Err() != nil {
+			// The body stopped coming: a timeout, not a document that does not decode.
+			return nil, nil, fmt.Errorf("%s: reading the state: %w", base.Host, ctx.Err())
+		}
 		return nil, nil, fmt.Errorf("%s: %w: %w", base.Host, ErrDecode, err)
 	}
 	if st.Leader.IsZero() {

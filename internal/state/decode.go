@@ -25,6 +25,11 @@ const (
 	SkipTaskUnknownState   = "task_unknown_state"
 	SkipTaskBadDiscovery   = "task_bad_discovery"
 	SkipLeaderBadPID       = "leader_bad_pid"
+	// SkipStatusMalformed counts status entries left out of a task that is kept.
+	SkipStatusMalformed = "status_malformed"
+	// SkipBadAddress counts addresses that no record may carry (unspecified,
+	// multicast, broadcast), left out.
+	SkipBadAddress = "bad_address"
 )
 
 // errType marks a JSON value of the wrong type inside an entity: the value has been
