@@ -1,6 +1,7 @@
 package mesos
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"hash/maphash"
@@ -46,6 +47,10 @@ func Build(ctx context.Context, st *state.State, opts Options, prev *Set) *Set {
 	b.resolve(ctx, st)
 	b.agents(st)
 	b.masters(st)
+	if b.o.SOA.Mname == "" && len(b.o.NSAddrs) > 0 {
+		// The default SOA primary and NS target; its addresses are the server's own.
+		b.addAddrs(b.node0("ns1"), b.o.NSAddrs)
+	}
 	for i := range st.Frameworks {
 		b.framework(&st.Frameworks[i])
 	}
@@ -55,6 +60,9 @@ func Build(ctx context.Context, st *state.State, opts Options, prev *Set) *Set {
 type agentInfo struct {
 	ips []netip.Addr
 	s   string
+	// noPID marks an agent whose pid did not parse: it has no address, and its tasks
+	// lose only the records that would point at one.
+	noPID bool
 }
 
 type builder struct {
@@ -137,10 +145,12 @@ func (b *builder) agents(st *state.State) {
 			s = s[i+1:]
 		}
 		// S shares a label with "-H-" and at least one octet of the task name.
-		info := &agentInfo{ips: b.ips(a.PID.Host), s: cut(labeler{}.label(s), maxLabel-len("-xxxxx-")-1)}
+		info := &agentInfo{ips: b.ips(a.PID.Host), s: cut(labeler{}.label(s), maxLabel-len("-xxxxx-")-1), noPID: a.PID.IsZero()}
 		b.agent[a.ID] = info
 		b.addAddrs(slave, info.ips)
-		b.addSRV(srvName, slave, a.PID.Port)
+		if !info.noPID {
+			b.addSRV(srvName, slave, a.PID.Port)
+		}
 	}
 	b.stats.Agents = len(st.Agents)
 }
@@ -205,11 +215,11 @@ func (b *builder) framework(f *state.Framework) {
 	} else {
 		ips = b.ips(f.Hostname)
 	}
-	fn := b.name("", fl, "", "")
+	fn := b.public("", fl, "", "")
 	if fn >= 0 {
 		b.addAddrs(fn, ips)
 		if !f.PID.IsZero() {
-			if s := b.name("_framework._tcp.", "", "", fl); s >= 0 {
+			if s := b.public("_framework._tcp.", "", "", fl); s >= 0 {
 				b.addSRV(s, fn, f.PID.Port)
 			}
 		}
@@ -245,7 +255,11 @@ func (b *builder) task(t *state.Task, fl string) {
 	}
 	b.stats.Tasks++
 	ips := b.taskIPs(t, ag)
-	suffix := "-" + taskHash(t.ID) + "-" + ag.s
+	suffix := "-" + taskHash(t.ID)
+	if ag.s != "" {
+		// An agent id ending in "-" has no S: the label must not end in a dash.
+		suffix += "-" + ag.s
+	}
 	b.taskNames(t, tl, suffix, fl, ips, ag)
 	if b.o.CompatNames && t.Discovery != nil && strings.IndexByte(t.Discovery.Name, '.') >= 0 {
 		if dl := b.lab.labels(t.Discovery.Name); dl != "" && dl != tl {
@@ -268,39 +282,15 @@ func (b *builder) taskNames(t *state.Task, tl, suffix, fl string, ips []netip.Ad
 	f := "." + fl
 	fs := "." + fl + ".slave"
 
-	if n := b.name("", tl, "", f); n >= 0 {
+	if n := b.public("", tl, "", f); n >= 0 {
 		b.addAddrs(n, ips)
 	}
-	cf := b.name("", canon, "", f)
+	cf := b.public("", canon, "", f)
 	if cf >= 0 {
 		b.addAddrs(cf, ips)
 	}
-	if n := b.name("", tl, "", fs); n >= 0 {
-		b.addAddrs(n, ag.ips)
-	}
-	cs := b.name("", canon, "", fs)
-	if cs >= 0 {
-		b.addAddrs(cs, ag.ips)
-		if len(t.Ports) > 0 {
-			// The SRV owners do not depend on the port: find them once per task.
-			var owners [4]int32
-			k := 0
-			for _, proto := range [...]string{"._tcp", "._udp"} {
-				if t.Discovery == nil {
-					owners[k], k = b.name("", under, proto, f), k+1
-				}
-				owners[k], k = b.name("", under, proto, fs), k+1
-			}
-			for _, pr := range t.Ports {
-				for p := int(pr.Begin); p <= int(pr.End); p++ {
-					for _, n := range owners[:k] {
-						if n >= 0 {
-							b.addSRV(n, cs, uint16(p))
-						}
-					}
-				}
-			}
-		}
+	if !ag.noPID {
+		b.agentNames(t, tl, canon, under, f, fs, ag)
 	}
 	if t.Discovery == nil || cf < 0 {
 		return
@@ -322,13 +312,61 @@ func (b *builder) taskNames(t *state.Task, tl, suffix, fl string, ips []netip.Ad
 			}
 		}
 		for _, proto := range protos[:np] {
-			if n := b.name("", under, proto, f); n >= 0 {
+			if n := b.public("", under, proto, f); n >= 0 {
 				b.addSRV(n, cf, dp.Number)
 			}
 			if named != "" {
-				if n := b.name(named, under, proto, f); n >= 0 {
+				if n := b.public(named, under, proto, f); n >= 0 {
 					b.addSRV(n, cf, dp.Number)
 				}
+			}
+		}
+	}
+}
+
+// agentNames publishes the names of a task that carry its agent's address, and the
+// SRV records of its resource ports, which point at them; at most MaxTaskSRV of those.
+func (b *builder) agentNames(t *state.Task, tl, canon, under, f, fs string, ag *agentInfo) {
+	if n := b.name("", tl, "", fs); n >= 0 {
+		b.addAddrs(n, ag.ips)
+	}
+	cs := b.name("", canon, "", fs)
+	if cs < 0 {
+		return
+	}
+	b.addAddrs(cs, ag.ips)
+	if len(t.Ports) == 0 {
+		return
+	}
+	// The SRV owners do not depend on the port: find them once per task.
+	var owners [4]int32
+	k := 0
+	for _, proto := range [...]string{"._tcp", "._udp"} {
+		if t.Discovery == nil {
+			if n := b.public("", under, proto, f); n >= 0 {
+				owners[k], k = n, k+1
+			}
+		}
+		if n := b.name("", under, proto, fs); n >= 0 {
+			owners[k], k = n, k+1
+		}
+	}
+	if k == 0 {
+		return
+	}
+	ports := 0
+	for _, pr := range t.Ports {
+		ports += int(pr.End) - int(pr.Begin) + 1
+	}
+	// A task holding a huge range would otherwise make 4 records a port.
+	if limit := b.o.MaxTaskSRV; limit > 0 && ports*k > limit {
+		b.stats.Skipped.AddN(skipSRVOverLimit, ports*k-limit/k*k)
+		ports = limit / k
+	}
+	for _, pr := range t.Ports {
+		for p := int(pr.Begin); p <= int(pr.End) && ports > 0; p, ports = p+1, ports-1 {
+			for _, n := range owners[:k] {
+				b.addSRV(n, cs, uint16(p))
 			}
 		}
 	}
@@ -370,11 +408,30 @@ func (b *builder) taskIPs(t *state.Task, ag *agentInfo) []netip.Addr {
 // limit; it returns -1 when the name cannot fit. The key is assembled in a reused
 // buffer so that names already present cost no allocation.
 func (b *builder) name(pre, part, post, rest string) int32 {
+	return b.node(b.compose(pre, part, post, rest))
+}
+
+// public is name for the names that frameworks and tasks choose (all but the agent
+// names T.F.slave): those that would fall on a reserved name are left out and counted.
+func (b *builder) public(pre, part, post, rest string) int32 {
+	k := b.compose(pre, part, post, rest)
+	if b.reserved(k) {
+		b.stats.Skipped.Add(skipReservedName)
+		return -1
+	}
+	return b.node(k)
+}
+
+func (b *builder) compose(pre, part, post, rest string) []byte {
 	k := append(b.key[:0], pre...)
 	k = append(k, part...)
 	k = append(k, post...)
 	k = append(k, rest...)
 	b.key = k
+	return k
+}
+
+func (b *builder) node(k []byte) int32 {
 	if len(k) > b.maxRel {
 		b.stats.Skipped.Add(skipNameTooLong)
 		return -1
@@ -383,6 +440,28 @@ func (b *builder) name(pre, part, post, rest string) int32 {
 		return i
 	}
 	return b.insert(string(k))
+}
+
+// reserved reports whether rel belongs to the masters, the agents or the zone
+// (naming.md, "Reserved names"): leader, master, masterN, slave, their SRV names, the
+// default SOA primary ns1, and every name that could be an agent name X.F.slave.
+func (b *builder) reserved(rel []byte) bool {
+	switch string(rel) {
+	case "leader", "master", "slave", "_leader._tcp", "_leader._udp", "_slave._tcp":
+		return true
+	case "ns1":
+		return b.o.SOA.Mname == ""
+	}
+	if n, ok := bytes.CutPrefix(rel, []byte("master")); ok && len(n) > 0 {
+		digits := true
+		for _, c := range n {
+			digits = digits && c >= '0' && c <= '9'
+		}
+		if digits {
+			return true
+		}
+	}
+	return bytes.HasSuffix(rel, []byte(".slave")) && bytes.Count(rel, []byte(".")) >= 2
 }
 
 // node0 is name for fixed, known-short names.

@@ -430,8 +430,8 @@ func TestSerial(t *testing.T) {
 // TestStatsCarryDecoderSkips: the set counts what the decoder left out beside what the
 // builder did, without writing into the state's own counts.
 func TestStatsCarryDecoderSkips(t *testing.T) {
-	st := decode(t, `{"leader": "master@10.0.0.2:5050", "slaves": [{"id": "a-S0", "pid": "bad"}],
-		"frameworks": [{"id": "f", "name": "m", "tasks": [{"id": "t", "name": "t", "slave_id": "a-S0", "state": "TASK_RUNNING"}]}]}`)
+	st := decode(t, `{"leader": "master@10.0.0.2:5050", "slaves": [{"id": "a-S0", "pid": "bad"}, {"id": "a-S1", "pid": "slave(1)@10.0.1.1:5051"}],
+		"frameworks": [{"id": "f", "name": "m", "tasks": [{"id": "t", "name": "t", "slave_id": "a-S9", "state": "TASK_RUNNING"}]}]}`)
 	s := Build(context.Background(), st, DefaultOptions(), nil)
 	got := s.Stats().Skipped
 	if got[state.SkipAgentBadPID] != 1 || got[skipTaskUnknownAgent] != 1 || got.Total() != 2 {

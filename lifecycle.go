@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"net"
+	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +16,7 @@ import (
 	"github.com/coredns/coredns/plugin"
 
 	"github.com/coredns-mesos/mesos/internal/master"
+	"github.com/coredns-mesos/mesos/internal/state"
 )
 
 // handoff carries record sets across a reload: caddy starts the new instance before
@@ -93,6 +96,9 @@ func (m *Mesos) start() error {
 	}
 	m.client = client
 	initMetrics(m.key.server, m.Zones[0])
+	if len(m.cfg.opts.NSAddrs) == 0 {
+		m.cfg.opts.NSAddrs = bindAddrs(m.bind)
+	}
 	if m.cfg.opts.Hosts == nil {
 		m.cfg.opts.Hosts = NewHostCache(nil)
 	}
@@ -144,6 +150,18 @@ func (m *Mesos) stop() error {
 		m.client.CloseIdleConnections()
 	}
 	return nil
+}
+
+// bindAddrs are the concrete addresses among the server block's listen addresses:
+// where the default NS target ns1.ZONE can be reached.
+func bindAddrs(hosts []string) []netip.Addr {
+	var out []netip.Addr
+	for _, h := range hosts {
+		if a, ok := state.ParseIP(h); ok && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // loaded builds and swaps in the records of a good state.

@@ -1,8 +1,13 @@
 package mesos
 
 import (
+	"net/netip"
 	"time"
 )
+
+// defaultMaxTaskSRV allows 1024 ports a task on the four SRV names of a task without
+// DiscoveryInfo: far more than any real task holds, far less than [1-65535] would make.
+const defaultMaxTaskSRV = 4096
 
 // IPSource names one place a task's addresses may come from.
 type IPSource string
@@ -38,6 +43,10 @@ type Options struct {
 	CompatNames bool
 	// HealthyOnly leaves out tasks whose latest status reports a failed health check.
 	HealthyOnly bool
+	// MaxTaskSRV bounds the SRV records one task's resource ports make (0: no bound).
+	MaxTaskSRV int
+	// NSAddrs are the addresses of the default SOA primary ns1.ZONE: the server's own.
+	NSAddrs []netip.Addr
 	// Masters are the configured masters, "host:port", in the order that numbers masterN.
 	Masters []string
 	// Hosts resolves host names found where addresses are expected; nil leaves them out.
@@ -55,5 +64,6 @@ func DefaultOptions() Options {
 		IPSources:   []IPSource{SourceNetInfo, SourceMesos, SourceHost},
 		SRVWeight:   1,
 		CompatNames: true,
+		MaxTaskSRV:  defaultMaxTaskSRV,
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/coredns-mesos/mesos/internal/state"
 )
 
 // Resolver looks up a host name's addresses; *net.Resolver is one, tests inject fakes.
@@ -145,8 +147,8 @@ func (c *HostCache) Resolve(ctx context.Context, names []string) map[string][]ne
 func usable(in []netip.Addr) []netip.Addr {
 	out := in[:0:0]
 	for _, a := range in {
-		if a.IsValid() && !a.IsUnspecified() {
-			out = append(out, a.Unmap().WithZone(""))
+		if a = a.Unmap().WithZone(""); state.Usable(a) {
+			out = append(out, a)
 		}
 	}
 	return out

@@ -18,6 +18,8 @@ import (
 	"github.com/coredns/coredns/plugin"
 	ctls "github.com/coredns/coredns/plugin/pkg/tls"
 
+	"github.com/coredns-mesos/mesos/internal/state"
+
 	"github.com/miekg/dns"
 )
 
@@ -251,6 +253,26 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 					return nil, c.Errf("basic_auth: %v", err)
 				}
 				cfg.principal, cfg.secret = args[0], secret
+			case "ns_addr":
+				if len(args) == 0 {
+					return nil, c.Errf("ns_addr needs at least one IP address")
+				}
+				for _, a := range args {
+					ip, ok := state.ParseIP(a)
+					if !ok {
+						return nil, c.Errf("ns_addr: %q is not a usable IP address", a)
+					}
+					cfg.opts.NSAddrs = append(cfg.opts.NSAddrs, ip)
+				}
+			case "max_srv_per_task":
+				if len(args) != 1 {
+					return nil, c.Errf("max_srv_per_task needs one number")
+				}
+				n, err := strconv.ParseUint(args[0], 10, 31)
+				if err != nil || n == 0 {
+					return nil, c.Errf("max_srv_per_task: %q is not a positive number", args[0])
+				}
+				cfg.opts.MaxTaskSRV = int(n)
 			case "fallthrough":
 				m.Fall.SetZonesFromArgs(args)
 			default:

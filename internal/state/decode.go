@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -43,8 +44,13 @@ var errType = errors.New("unexpected JSON type")
 // State.Skipped; invalid or truncated JSON, or a document that is not an object, is an
 // error and no State is returned.
 func Decode(r io.Reader) (*State, error) {
+	br := bufio.NewReader(r)
+	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
+		// A proxy that re-encodes the body may prepend one; JSON allows none.
+		br.Discard(3)
+	}
 	d := &decoder{
-		d:      jsontext.NewDecoder(r, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)),
+		d:      jsontext.NewDecoder(br, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)),
 		st:     &State{},
 		intern: make(map[string]string),
 	}
@@ -60,10 +66,17 @@ func Decode(r io.Reader) (*State, error) {
 	if _, err := d.d.ReadToken(); err != io.EOF {
 		return nil, fmt.Errorf("mesos state: unexpected data after the document at offset %d", d.d.InputOffset())
 	}
+	if d.agentsSeen > 0 && d.agentsGood == 0 {
+		// Not an empty cluster: a master or proxy that mangles every agent.
+		return nil, fmt.Errorf("mesos state: every one of the %d agents is malformed", d.agentsSeen)
+	}
 	return d.st, nil
 }
 
 type decoder struct {
+	// agentsSeen and agentsGood count the agents listed and those with a usable pid.
+	agentsSeen, agentsGood int
+
 	d      *jsontext.Decoder
 	st     *State
 	intern map[string]string
@@ -176,14 +189,16 @@ func (d *decoder) agent() error {
 	if bad == "" && a.ID == "" {
 		bad = SkipAgentMissingID
 	}
-	if bad == "" {
-		if a.PID, err = ParsePID(pid); err != nil {
-			bad = SkipAgentBadPID
-		}
-	}
+	d.agentsSeen++
 	if bad != "" {
 		d.st.Skipped.Add(bad)
 		return nil
+	}
+	// A bad pid costs the agent its address, not its tasks: they may carry their own.
+	if a.PID, err = ParsePID(pid); err != nil {
+		d.st.Skipped.Add(SkipAgentBadPID)
+	} else {
+		d.agentsGood++
 	}
 	a.ID = d.internString(a.ID)
 	d.st.Agents = append(d.st.Agents, a)
@@ -279,6 +294,12 @@ func (d *decoder) task(f *Framework) error {
 			}
 			err = d.array(func() error {
 				s, err := d.status()
+				if isSoft(err) {
+					// One bad entry loses itself, not the task: another may give
+					// what is needed.
+					d.st.Skipped.Add(SkipStatusMalformed)
+					return nil
+				}
 				if err == nil {
 					t.Statuses = append(t.Statuses, s)
 				}
@@ -403,6 +424,8 @@ func (d *decoder) networkInfo(s *Status) error {
 	add := func(ip string) {
 		if a, ok := ParseIP(ip); ok {
 			s.IPs = append(s.IPs, a)
+		} else if a.IsValid() {
+			d.st.Skipped.Add(SkipBadAddress)
 		}
 	}
 	return d.object(func(key []byte) error {

@@ -93,7 +93,9 @@ func TestDecodeSkipsMalformedEntities(t *testing.T) {
 			{"name": "noid", "tasks": [{"id": "lost", "state": "TASK_RUNNING"}]},
 			{"id": "g", "name": "chronos", "tasks": {"not": "an array"}},
 			{"id": "h", "name": "last"}]}`)
-	if len(st.Agents) != 2 || st.Agents[0].ID != "good" || st.Agents[1].PID.Host != "agent.example" {
+	// Agents with a bad pid stay, without an address: their tasks may carry their own.
+	if len(st.Agents) != 4 || st.Agents[0].ID != "good" || st.Agents[1].ID != "badpid" || !st.Agents[1].PID.IsZero() ||
+		!st.Agents[2].PID.IsZero() || st.Agents[3].PID.Host != "agent.example" {
 		t.Errorf("agents %+v", st.Agents)
 	}
 	if len(st.Frameworks) != 2 || st.Frameworks[0].ID != "f" || st.Frameworks[1].ID != "h" {
@@ -254,8 +256,17 @@ func TestParsePID(t *testing.T) {
 
 func TestParsePorts(t *testing.T) {
 	got, err := ParsePorts("[31000-31001, 31005-31005,8080]")
-	if err != nil || len(got) != 3 || got[2] != (PortRange{8080, 8080}) {
+	if err != nil || len(got) != 3 || got[0] != (PortRange{8080, 8080}) || got[1] != (PortRange{31000, 31001}) {
 		t.Errorf("got %v %v", got, err)
+	}
+	// Overlapping and repeated ranges are merged before anything expands them.
+	got, err = ParsePorts("[1-65535, 1-65535, 80-90, 65535-65535]")
+	if err != nil || len(got) != 1 || got[0] != (PortRange{1, 65535}) {
+		t.Errorf("overlapping: %v %v", got, err)
+	}
+	got, err = ParsePorts("[10-20, 5-12, 21-22, 30-30]")
+	if err != nil || len(got) != 2 || got[0] != (PortRange{5, 22}) || got[1] != (PortRange{30, 30}) {
+		t.Errorf("overlapping and adjacent: %v %v", got, err)
 	}
 	if got, err := ParsePorts("[]"); err != nil || got != nil {
 		t.Errorf("empty: %v %v", got, err)
@@ -318,4 +329,44 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDecodeHostileDocuments: each odd document ends in a clear error or a counted
+// skip, in bounded time, never a hang or a partial state passed off as whole.
+func TestDecodeHostileDocuments(t *testing.T) {
+	agent := `{"id": "a", "pid": "slave(1)@10.0.1.1:5051"}`
+	deep := strings.Repeat("[", 20000) + strings.Repeat("]", 20000)
+	cases := []struct {
+		name, doc string
+		err       string // a substring of the error, or "" for a state
+		skip      string // a reason counted, with a state
+	}{
+		{"every agent malformed", `{"leader": "master@10.0.0.2:5050", "slaves": [{"id": "a", "pid": "x"}, {"id": "b", "pid": "slave(1)@0.0.0.0:1"}, "junk"]}`, "every one of the 3 agents is malformed", ""},
+		{"no agents at all", `{"leader": "master@10.0.0.2:5050", "slaves": []}`, "", ""},
+		{"byte order mark", "\xef\xbb\xbf{\"leader\": \"master@10.0.0.2:5050\", \"slaves\": [" + agent + "]}", "", ""},
+		{"number for a string", `{"leader": "master@10.0.0.2:5050", "slaves": [{"id": 5, "pid": "slave(1)@10.0.1.1:5051"}, ` + agent + `]}`, "", SkipAgentMalformed},
+		{"nulls", `{"leader": null, "slaves": null, "frameworks": [{"id": "f", "name": null, "tasks": null}]}`, "", ""},
+		{"duplicate keys", `{"leader": "master@10.0.0.9:5050", "leader": "master@10.0.0.2:5050", "slaves": [` + agent + `]}`, "", ""},
+		{"trailing garbage", `{"slaves": []} {"slaves": []}`, "unexpected data after the document", ""},
+		{"html", `<html><body>502 Bad Gateway</body></html>`, "mesos state", ""},
+		{"deep nesting", `{"slaves": [` + agent + `], "x": ` + deep + `}`, "mesos state", ""},
+		{"huge string", `{"slaves": [` + agent + `], "x": "` + strings.Repeat("a", 8<<20) + `"}`, "", ""},
+		{"not an object", `[1, 2]`, "not a JSON object", ""},
+		{"truncated", `{"slaves": [` + agent, "mesos state", ""},
+	}
+	for _, tc := range cases {
+		st, err := Decode(strings.NewReader(tc.doc))
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%s: error %v, want one saying %q", tc.name, err, tc.err)
+		case tc.err == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.skip != "" && st.Skipped[tc.skip] == 0:
+			t.Errorf("%s: skips %v, want %s counted", tc.name, st.Skipped, tc.skip)
+		}
+	}
+	st := mustDecode(t, `{"leader": "master@10.0.0.9:5050", "leader": "master@10.0.0.2:5050", "slaves": [`+agent+`]}`)
+	if st.Leader.Host != "10.0.0.2" {
+		t.Errorf("duplicate keys: the last one wins as in Mesos's own JSON, got leader %v", st.Leader)
+	}
 }

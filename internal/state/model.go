@@ -8,6 +8,7 @@ package state
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -35,6 +36,14 @@ func (s *Skips) Add(reason string) {
 		*s = make(Skips)
 	}
 	(*s)[reason]++
+}
+
+// AddN counts n skipped entities or records.
+func (s *Skips) AddN(reason string, n int) {
+	if *s == nil {
+		*s = make(Skips)
+	}
+	(*s)[reason] += n
 }
 
 // Total is the number of skipped entities over all reasons.
@@ -109,8 +118,9 @@ func validHost(h string) bool {
 	if h == "" || len(h) > 253 {
 		return false
 	}
-	if _, ok := ParseIP(h); ok {
-		return true
+	if a, err := netip.ParseAddr(h); err == nil {
+		// An IP literal no record may carry (0.0.0.0) is no host name either.
+		return Usable(a)
 	}
 	for i := 0; i < len(h); i++ {
 		c := h[i]
@@ -121,14 +131,23 @@ func validHost(h string) bool {
 	return true
 }
 
-// ParseIP parses an IP literal usable in an address record: not unspecified, no zone,
-// IPv4-mapped IPv6 unmapped.
+// ParseIP parses an IP literal usable in an address record (see Usable), IPv4-mapped
+// IPv6 unmapped.
 func ParseIP(s string) (netip.Addr, bool) {
 	a, err := netip.ParseAddr(s)
-	if err != nil || a.Zone() != "" || a.IsUnspecified() {
+	if err != nil {
 		return netip.Addr{}, false
 	}
-	return a.Unmap(), true
+	a = a.Unmap()
+	return a, Usable(a)
+}
+
+var broadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
+
+// Usable reports whether an address record may carry a (already unmapped): not
+// unspecified, multicast or broadcast, and without a zone.
+func Usable(a netip.Addr) bool {
+	return a.IsValid() && a.Zone() == "" && !a.IsUnspecified() && !a.IsMulticast() && a != broadcast
 }
 
 // Agent is a Mesos agent (formerly slave).
@@ -334,6 +353,7 @@ func ParsePorts(s string) ([]PortRange, error) {
 		return nil, nil
 	}
 	var out []PortRange
+	sorted := true
 	for part := range strings.SplitSeq(s, ",") {
 		lo, hi, ok := strings.Cut(strings.TrimSpace(part), "-")
 		if !ok {
@@ -344,9 +364,31 @@ func ParsePorts(s string) ([]PortRange, error) {
 		if err1 != nil || err2 != nil || b == 0 || b > e {
 			return nil, errBadPorts
 		}
-		out = append(out, PortRange{uint16(b), uint16(e)})
+		r := PortRange{uint16(b), uint16(e)}
+		if n := len(out); n > 0 && r.Begin <= out[n-1].End {
+			sorted = false
+		}
+		out = append(out, r)
+	}
+	if !sorted {
+		out = MergePorts(out)
 	}
 	return out, nil
+}
+
+// MergePorts sorts ranges and merges those that overlap, so that a port listed twice
+// ("[1-65535, 1-65535]") is one port and never expanded twice.
+func MergePorts(rs []PortRange) []PortRange {
+	slices.SortFunc(rs, func(a, b PortRange) int { return int(a.Begin) - int(b.Begin) })
+	out := rs[:0]
+	for _, r := range rs {
+		if n := len(out); n > 0 && int(r.Begin) <= int(out[n-1].End)+1 {
+			out[n-1].End = max(out[n-1].End, r.End)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 var errBadPorts = errors.New("malformed ports range")
