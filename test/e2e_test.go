@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -47,6 +48,8 @@ func expected(t *testing.T, m *fakemaster.Master) *mesos.Set {
 	}
 	o := mesos.DefaultOptions()
 	o.Masters = []string{m.Addr()}
+	// The server binds 127.0.0.1: the default NS target ns1 answers with it.
+	o.NSAddrs = []netip.Addr{netip.MustParseAddr("127.0.0.1")}
 	return mesos.Build(context.Background(), st, o, nil)
 }
 

@@ -5,12 +5,14 @@ package master
 import (
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,6 +53,7 @@ var (
 	ErrTooLarge  = errors.New("state larger than the configured bound")
 	ErrDecode    = errors.New("state does not decode")
 	ErrRedirects = errors.New("too many redirects")
+	ErrDowngrade = errors.New("redirect to plain http")
 )
 
 // Client fetches state from the leading master. It is not safe for concurrent use:
@@ -59,6 +62,9 @@ type Client struct {
 	cfg    Config
 	http   *http.Client
 	leader *url.URL
+	// trusted are the hosts that may see the credentials: the configured masters,
+	// and leaders that a configured master named over verified TLS.
+	trusted map[string]bool
 }
 
 // New returns a Client for cfg.
@@ -80,8 +86,13 @@ func New(cfg Config) (*Client, error) {
 		t.ResponseHeaderTimeout = cfg.Timeout
 		rt = t
 	}
+	trusted := make(map[string]bool, len(cfg.Masters))
+	for _, m := range cfg.Masters {
+		trusted[strings.ToLower(m.Host)] = true
+	}
 	return &Client{
-		cfg: cfg,
+		cfg:     cfg,
+		trusted: trusted,
 		http: &http.Client{
 			Transport: rt,
 			// Redirects are followed by hand: the standard client would drop the
@@ -111,7 +122,13 @@ func (c *Client) Fetch(ctx context.Context) (*Result, error) {
 		if ctx.Err() != nil {
 			break
 		}
-		leader, err := c.redirect(ctx, m)
+		// A master behind a path prefix is a proxy that routes to the leader itself
+		// (as DC/OS's /mesos does): its /master/redirect would name an address that
+		// has no such prefix, and that may not even be reachable.
+		leader, err := m, error(nil)
+		if m.Path == "" {
+			leader, err = c.redirect(ctx, m)
+		}
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -141,7 +158,7 @@ func (c *Client) redirect(ctx context.Context, m *url.URL) (*url.URL, error) {
 	drain(resp)
 	switch {
 	case isRedirect(resp.StatusCode):
-		return redirected(resp, m)
+		return c.redirected(resp, m)
 	case resp.StatusCode == http.StatusNotFound:
 		return m, nil
 	case resp.StatusCode == http.StatusServiceUnavailable:
@@ -156,6 +173,7 @@ func (c *Client) redirect(ctx context.Context, m *url.URL) (*url.URL, error) {
 func (c *Client) fetchFrom(ctx context.Context, base *url.URL) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
+	seen := []string{base.Host}
 	for hop := 0; hop < 4; hop++ {
 		r, next, err := c.fetchOnce(ctx, base)
 		if err != nil {
@@ -165,9 +183,13 @@ func (c *Client) fetchFrom(ctx context.Context, base *url.URL) (*Result, error) 
 			c.leader = base
 			return r, nil
 		}
+		if slices.Contains(seen, next.Host) {
+			return nil, fmt.Errorf("%s: %w: a redirect loop (%s → %s)", base.Host, ErrRedirects, strings.Join(seen, " → "), next.Host)
+		}
+		seen = append(seen, next.Host)
 		base = next
 	}
-	return nil, fmt.Errorf("%s: %w", base.Host, ErrRedirects)
+	return nil, fmt.Errorf("%s: %w (%s)", base.Host, ErrRedirects, strings.Join(seen, " → "))
 }
 
 // fetchOnce returns either a result, or the base URL to try next.
@@ -186,9 +208,12 @@ func (c *Client) fetchOnce(ctx context.Context, base *url.URL) (*Result, *url.UR
 	defer drain(resp)
 	switch {
 	case resp.StatusCode == http.StatusOK:
+		if ct := resp.Header.Get("Content-Type"); strings.HasPrefix(ct, "text/html") {
+			return nil, nil, fmt.Errorf("%s: %w: the answer is %s, not a JSON state (a proxy's page?)", base.Host, ErrDecode, ct)
+		}
 	case isRedirect(resp.StatusCode):
 		// A master that stopped leading points at the new leader.
-		next, err := redirected(resp, base)
+		next, err := c.redirected(resp, base)
 		return nil, next, err
 	case resp.StatusCode == http.StatusServiceUnavailable:
 		return nil, nil, fmt.Errorf("%s: %w (503)", base.Host, ErrNoLeader)
@@ -201,6 +226,9 @@ func (c *Client) fetchOnce(ctx context.Context, base *url.URL) (*Result, *url.UR
 		return nil, nil, fmt.Errorf("%s: %w (%d bytes)", base.Host, ErrTooLarge, c.cfg.MaxBytes)
 	}
 	if err != nil {
+		if errors.Is(err, ErrBlank) {
+			return nil, nil, fmt.Errorf("%s: %w: %w", base.Host, ErrDecode, ErrBlank)
+		}
 		if ctx.Err() != nil {
 			// The body stopped coming: a timeout, not a document that does not decode.
 			return nil, nil, fmt.Errorf("%s: reading the state: %w", base.Host, ctx.Err())
@@ -211,8 +239,15 @@ func (c *Client) fetchOnce(ctx context.Context, base *url.URL) (*Result, *url.UR
 		return nil, nil, fmt.Errorf("%s: %w: the state names none", base.Host, ErrNoLeader)
 	}
 	if !st.Self.IsZero() && !samePID(st.Self, st.Leader) {
-		// A pre-1.0 non-leader answers with its own state: go to the leader it names.
-		return nil, &url.URL{Scheme: base.Scheme, Host: net.JoinHostPort(st.Leader.Host, strconv.Itoa(int(st.Leader.Port))), Path: base.Path, User: base.User}, nil
+		// A pre-1.0 non-leader answers with its own state: go to the leader it names,
+		// unless that is where this came from (a leader that spells itself once by
+		// address and once by name).
+		host := net.JoinHostPort(st.Leader.Host, strconv.Itoa(int(st.Leader.Port)))
+		if !strings.EqualFold(host, base.Host) {
+			next := &url.URL{Scheme: base.Scheme, Host: host, Path: base.Path}
+			c.trust(base, next)
+			return nil, next, nil
+		}
 	}
 	return &Result{State: st, Leader: base, Bytes: c.cfg.MaxBytes - body.left}, nil, nil
 }
@@ -228,7 +263,7 @@ func (c *Client) get(ctx context.Context, u *url.URL) (*http.Response, error) {
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "coredns-mesos")
-	if c.cfg.Principal != "" {
+	if c.cfg.Principal != "" && c.trusted[strings.ToLower(u.Host)] {
 		req.SetBasicAuth(c.cfg.Principal, c.cfg.Secret)
 	}
 	resp, err := c.http.Do(req)
@@ -251,15 +286,37 @@ func isRedirect(code int) bool {
 	return false
 }
 
-// redirected is the master a redirect points to, with from's path prefix. Mesos sends
-// the Location protocol-relative ("//10.0.0.2:5050/master/state"): it is resolved
-// against the request URL, so the scheme stays.
-func redirected(resp *http.Response, from *url.URL) (*url.URL, error) {
+// redirected is the master a redirect points to. Mesos sends the Location
+// protocol-relative ("//10.0.0.2:5050/master/state"): it is resolved against the
+// request URL, so the scheme stays. The path prefix stays when the redirect stays on
+// the same host (a proxy); another host is a master's own address, without one. A
+// redirect from https to http is refused: it would send the state, and the
+// credentials, in the clear.
+func (c *Client) redirected(resp *http.Response, from *url.URL) (*url.URL, error) {
 	loc, err := resp.Location()
 	if err != nil || loc.Host == "" {
 		return nil, fmt.Errorf("%s: redirect without a usable Location", from.Host)
 	}
-	return &url.URL{Scheme: loc.Scheme, Host: loc.Host, Path: from.Path, User: from.User}, nil
+	if from.Scheme == "https" && loc.Scheme != "https" {
+		return nil, fmt.Errorf("%s: %w: refusing a redirect from https to %s://%s", from.Host, ErrDowngrade, loc.Scheme, loc.Host)
+	}
+	next := &url.URL{Scheme: loc.Scheme, Host: loc.Host}
+	if strings.EqualFold(loc.Host, from.Host) {
+		next.Path = from.Path
+	}
+	c.trust(from, next)
+	return next, nil
+}
+
+// trust lets next see the credentials when a trusted master named it over verified
+// TLS: the operator trusts that master to name the leader. Over plain http anyone on
+// the path could have named it.
+func (c *Client) trust(from, next *url.URL) {
+	host := strings.ToLower(from.Host)
+	verified := c.cfg.TLS == nil || !c.cfg.TLS.InsecureSkipVerify
+	if from.Scheme == "https" && next.Scheme == "https" && verified && c.trusted[host] {
+		c.trusted[strings.ToLower(next.Host)] = true
+	}
 }
 
 func drain(resp *http.Response) {
@@ -268,11 +325,56 @@ func drain(resp *http.Response) {
 }
 
 // limitReader fails a body that goes past the bound instead of silently cutting it,
-// so an oversized state is an error of its own and not a truncated document.
+// so an oversized state is an error of its own and not a truncated document. It also
+// refuses a run of whitespace longer than maxBlank: the JSON decoder buffers a run
+// whole, so a gzip-encoded state of nothing but blanks would otherwise cost several
+// times the bound in memory; no master writes one.
 type limitReader struct {
-	r    io.Reader
-	left int64
-	over bool
+	r     io.Reader
+	left  int64
+	over  bool
+	blank int // length of the whitespace run the body ends in so far
+}
+
+// maxBlank is the longest run of whitespace a state may hold.
+const maxBlank = 64 << 10
+
+// ErrBlank ends a body with a run of whitespace over maxBlank.
+var ErrBlank = errors.New("state holds a run of whitespace over 64 KiB")
+
+// blankRun returns the length of the whitespace run p ends in, continuing one of run
+// octets, or -1 when a run exceeds maxBlank. Eight octets are tested at once for any
+// below '!' (the JSON whitespace and control characters): compact JSON rarely has one.
+func blankRun(p []byte, run int) int {
+	const ones, highs = 0x2121212121212121, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(p); i += 8 {
+		if x := binary.LittleEndian.Uint64(p[i:]); (x-ones)&^x&highs == 0 {
+			run = 0
+			continue
+		}
+		for _, c := range p[i : i+8] {
+			if c > ' ' {
+				run = 0
+			} else {
+				run++
+			}
+		}
+		if run > maxBlank {
+			return -1
+		}
+	}
+	for _, c := range p[i:] {
+		if c > ' ' {
+			run = 0
+		} else {
+			run++
+		}
+	}
+	if run > maxBlank {
+		return -1
+	}
+	return run
 }
 
 func (l *limitReader) Read(p []byte) (int, error) {
@@ -291,6 +393,9 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	}
 	n, err := l.r.Read(p)
 	l.left -= int64(n)
+	if l.blank = blankRun(p[:n], l.blank); l.blank < 0 {
+		return 0, ErrBlank
+	}
 	return n, err
 }
 

@@ -1,13 +1,18 @@
 package master
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -193,18 +198,176 @@ func TestBodyBound(t *testing.T) {
 	}
 }
 
+// TestBasicAuthFollowsRedirect: the credentials go to the configured masters, and to
+// a leader that a configured master names over verified TLS; never to a host named over
+// plain http, which anyone on the path could have done.
 func TestBasicAuthFollowsRedirect(t *testing.T) {
 	js := capture(t)
-	leader := startMaster(t, js)
-	follower := startMaster(t, js)
+	want := "Basic " + base64.StdEncoding.EncodeToString([]byte("dns:s3cret"))
+	auth := Config{Principal: "dns", Secret: "s3cret"}
+
+	leader, follower := startMaster(t, js), startMaster(t, js)
 	follower.FollowLeader(leader.Addr())
-	c := client(t, Config{Principal: "dns", Secret: "s3cret"}, follower)
+	if _, err := client(t, auth, follower).Fetch(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if leader.LastAuthorization() != "" || follower.LastAuthorization() != want {
+		t.Errorf("http, leader not configured: leader got %q, follower %q", leader.LastAuthorization(), follower.LastAuthorization())
+	}
+	leader, follower = startMaster(t, js), startMaster(t, js)
+	follower.FollowLeader(leader.Addr())
+	if _, err := client(t, auth, follower, leader).Fetch(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if leader.LastAuthorization() != want {
+		t.Errorf("http, leader configured: leader got %q", leader.LastAuthorization())
+	}
+
+	leader, follower = startMaster(t, js), startMaster(t, js)
+	lt, ft := httptest.NewTLSServer(leader.Handler()), httptest.NewTLSServer(follower.Handler())
+	t.Cleanup(lt.Close)
+	t.Cleanup(ft.Close)
+	leader.Advertise(lt.Listener.Addr().String())
+	follower.FollowLeader(lt.Listener.Addr().String())
+	roots := x509.NewCertPool()
+	roots.AddCert(lt.Certificate())
+	u, _ := url.Parse(ft.URL)
+	c, _ := New(Config{Masters: []*url.URL{u}, TLS: &tls.Config{RootCAs: roots}, Timeout: 2 * time.Second, Principal: "dns", Secret: "s3cret"})
 	if _, err := c.Fetch(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	want := "Basic " + base64.StdEncoding.EncodeToString([]byte("dns:s3cret"))
-	if leader.LastAuthorization() != want || follower.LastAuthorization() != want {
-		t.Errorf("authorization: leader %q follower %q", leader.LastAuthorization(), follower.LastAuthorization())
+	if leader.LastAuthorization() != want {
+		t.Errorf("https: the leader a configured master named got %q", leader.LastAuthorization())
+	}
+}
+
+// TestNoDowngrade: an https master that redirects to http is not followed.
+func TestNoDowngrade(t *testing.T) {
+	js := capture(t)
+	plain := startMaster(t, js)
+	follower := startMaster(t, js)
+	ft := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "http://"+plain.Addr()+r.URL.Path)
+		w.WriteHeader(http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(ft.Close)
+	_ = follower
+	roots := x509.NewCertPool()
+	roots.AddCert(ft.Certificate())
+	u, _ := url.Parse(ft.URL)
+	c, _ := New(Config{Masters: []*url.URL{u}, TLS: &tls.Config{RootCAs: roots}, Timeout: 2 * time.Second, Principal: "dns", Secret: "s3cret"})
+	_, err := c.Fetch(context.Background())
+	if !errors.Is(err, ErrDowngrade) {
+		t.Errorf("error %v, want ErrDowngrade", err)
+	}
+	if plain.Hits("/master/state") != 0 || plain.LastAuthorization() != "" {
+		t.Errorf("the http master was asked")
+	}
+}
+
+// TestOddMasters: masters that answer oddly end in a clear error or the right state,
+// each within the timeout.
+func TestOddMasters(t *testing.T) {
+	js := capture(t)
+	serve := func(h http.HandlerFunc) *url.URL {
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		u, _ := url.Parse(srv.URL)
+		return u
+	}
+	fetch := func(u *url.URL) error {
+		c, _ := New(Config{Masters: []*url.URL{u}, Timeout: time.Second})
+		_, err := c.Fetch(context.Background())
+		return err
+	}
+	m := startMaster(t, js)
+	// Behind a proxy with a path prefix that routes to the leader itself: the state
+	// is fetched through the prefix, never from the address /master/redirect names.
+	proxy := serve(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/mesos/") {
+			http.NotFound(w, r)
+			return
+		}
+		r.URL.Path = strings.TrimPrefix(r.URL.Path, "/mesos")
+		m.Handler().ServeHTTP(w, r)
+	})
+	if err := fetch(proxy.JoinPath("mesos")); err != nil {
+		t.Errorf("behind a path prefix: %v", err)
+	}
+	if m.Hits("/master/redirect") != 0 {
+		t.Errorf("asked /master/redirect through a proxy")
+	}
+	// A redirect loop, a redirect without a Location, an HTML page with 200.
+	var loopB *url.URL
+	loopA := serve(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "//"+loopB.Host+r.URL.Path)
+		w.WriteHeader(http.StatusTemporaryRedirect)
+	})
+	loopB = serve(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/master/redirect" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Location", "//"+loopA.Host+r.URL.Path)
+		w.WriteHeader(http.StatusTemporaryRedirect)
+	})
+	if err := fetch(loopB); !errors.Is(err, ErrRedirects) || !strings.Contains(err.Error(), "loop") {
+		t.Errorf("redirect loop: %v", err)
+	}
+	noLoc := serve(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTemporaryRedirect) })
+	if err := fetch(noLoc); err == nil || !strings.Contains(err.Error(), "Location") {
+		t.Errorf("307 without Location: %v", err)
+	}
+	html := serve(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/master/redirect" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte("<html><body>Welcome to nginx!</body></html>"))
+	})
+	if err := fetch(html); !errors.Is(err, ErrDecode) || !strings.Contains(err.Error(), "text/html") {
+		t.Errorf("HTML page: %v", err)
+	}
+	// A body that never ends is cut by the timeout.
+	endless := serve(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/master/redirect" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write([]byte(`{"slaves": [`))
+		for r.Context().Err() == nil {
+			if _, err := w.Write([]byte(`{"id": "a", "pid": "slave(1)@10.0.0.1:1"},`)); err != nil {
+				return
+			}
+		}
+	})
+	start := time.Now()
+	if err := fetch(endless); !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrTooLarge) {
+		t.Errorf("endless body: %v", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Errorf("endless body took %v", time.Since(start))
+	}
+}
+
+// TestLeaderSpelledTwoWays: a legacy master whose pid names it by address and whose
+// leader field names it by host name is the leader, not a redirect loop.
+func TestLeaderSpelledTwoWays(t *testing.T) {
+	js := capture(t)
+	m := startMaster(t, js)
+	m.SetLegacy(true)
+	_, port, _ := net.SplitHostPort(m.Addr())
+	// The state names the leader "localhost:port", the pid 127.0.0.1:port.
+	m.FollowLeader(net.JoinHostPort("localhost", port))
+	u, _ := url.Parse("http://127.0.0.1:" + port)
+	c, _ := New(Config{Masters: []*url.URL{u}, Timeout: 2 * time.Second})
+	r, err := c.Fetch(context.Background())
+	if err != nil {
+		t.Fatalf("fetch: %v", err)
+	}
+	if r.State.Leader.Host != "localhost" {
+		t.Errorf("leader %v", r.State.Leader)
 	}
 }
 
@@ -283,5 +446,68 @@ func TestTLS(t *testing.T) {
 	c, _ = New(Config{Masters: []*url.URL{u}, TLS: &tls.Config{InsecureSkipVerify: true}, Timeout: 2 * time.Second})
 	if _, err := c.Fetch(context.Background()); err != nil {
 		t.Fatalf("insecure_skip_verify: %v", err)
+	}
+}
+
+// TestGzipBombMemory: a gzip-encoded state that inflates to a gigabyte of blanks is
+// refused within a small multiple of the bound in memory, however far it inflates.
+func TestGzipBombMemory(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/master/redirect" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Set("Content-Type", "application/json")
+		gz := gzip.NewWriter(w)
+		defer gz.Close()
+		gz.Write([]byte(`{"slaves": [`))
+		chunk := bytes.Repeat([]byte(" \n\t"), 1<<18)
+		for range 1400 { // about a gigabyte
+			if _, err := gz.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	for _, bound := range []int64{1 << 20, 16 << 20} {
+		c, err := New(Config{Masters: []*url.URL{u}, Timeout: 20 * time.Second, MaxBytes: bound})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err = c.Fetch(context.Background())
+		runtime.ReadMemStats(&after)
+		if !errors.Is(err, ErrDecode) {
+			t.Errorf("bound %d: error %v, want a decode error", bound, err)
+		}
+		// Everything allocated, garbage included, is an upper bound of the peak.
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > uint64(bound)+4<<20 {
+			t.Errorf("bound %d: %d bytes allocated", bound, alloc)
+		}
+	}
+}
+
+func TestBlankRun(t *testing.T) {
+	blanks := bytes.Repeat([]byte{' '}, maxBlank)
+	if blankRun(blanks, 0) != maxBlank || blankRun(blanks, 1) != -1 {
+		t.Error("a run at the bound, or one past it")
+	}
+	for split := range 17 {
+		doc := append(append([]byte(`{"a": "b"}`), blanks[:split]...), `x`...)
+		if got := blankRun(doc, 0); got != 0 {
+			t.Errorf("split %d: run %d after a non-blank", split, got)
+		}
+		if got := blankRun(doc[:len(doc)-1], 0); got != split {
+			t.Errorf("split %d: trailing run %d", split, got)
+		}
+	}
+	// A run across reads is one run.
+	half := blankRun(blanks[:maxBlank/2+1], 0)
+	if blankRun(blanks[:maxBlank/2], half) != -1 {
+		t.Error("a run split across reads was not added up")
 	}
 }
