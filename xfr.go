@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/coredns/coredns/plugin/transfer"
 
@@ -96,24 +97,44 @@ func (m *Mesos) Transfer(zone string, serial uint32) (<-chan []dns.RR, error) {
 	ch := make(chan []dns.RR)
 	go func() {
 		defer close(ch)
+		stall := time.NewTimer(xfrStall)
+		defer stall.Stop()
+		// A client that stops reading (allowed by transfer to, never reading) would
+		// hold this goroutine and the whole record set forever.
+		send := func(rrs []dns.RR) bool {
+			stall.Reset(xfrStall)
+			select {
+			case ch <- rrs:
+				return true
+			case <-stall.C:
+				log.Warningf("abandoned a transfer of %s that made no progress for %v", z, xfrStall)
+				return false
+			}
+		}
 		soa := set.SOA(z)
 		if serial != 0 && !serialLess(serial, soa.Serial) {
-			ch <- []dns.RR{soa}
+			send([]dns.RR{soa})
 			return
 		}
 		batch := make([]dns.RR, 0, 256)
+		ok := true
 		set.Walk(z, func(rr dns.RR) bool {
 			batch = append(batch, rr)
 			if len(batch) == cap(batch) {
-				ch <- batch
+				ok = send(batch)
 				batch = make([]dns.RR, 0, 256)
 			}
-			return true
+			return ok
 		})
-		ch <- append(batch, soa)
+		if ok {
+			send(append(batch, soa))
+		}
 	}()
 	return ch, nil
 }
+
+// xfrStall is how long a transfer may wait for the client to take the next batch.
+var xfrStall = 5 * time.Second
 
 // serialLess compares SOA serials with RFC 1982 arithmetic.
 func serialLess(a, b uint32) bool { return a != b && b-a < 1<<31 }

@@ -2,9 +2,11 @@ package mesos
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coredns/coredns/plugin/transfer"
 
@@ -89,5 +91,45 @@ func TestTransfer(t *testing.T) {
 	}
 	if old := collect(set.Serial() - 1); len(old) != len(axfr) {
 		t.Errorf("IXFR from an older serial: %d records, want AXFR's %d", len(old), len(axfr))
+	}
+}
+
+// TestTransferAbandonsStalledClient: a client that stops taking records does not hold
+// the transfer, and the record set, forever.
+func TestTransferAbandonsStalledClient(t *testing.T) {
+	saved := xfrStall
+	xfrStall = 100 * time.Millisecond
+	t.Cleanup(func() { xfrStall = saved })
+	var tasks []string
+	for i := range 300 {
+		tasks = append(tasks, fmt.Sprintf(`{"id": "web.%d", "name": "web%d", "slave_id": "20160107-001256-134875658-5050-27524-S0", "state": "TASK_RUNNING", "resources": {"ports": "[80-80]"}}`, i, i))
+	}
+	m := &Mesos{Zones: []string{"mesos."}}
+	m.set.Store(build(t, stateWith(strings.Join(tasks, ",")), nil))
+	ch, err := m.Transfer("mesos.", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first := <-ch; len(first) == 0 {
+		t.Fatal("no first batch")
+	}
+	time.Sleep(5 * xfrStall)
+	select {
+	case rrs, ok := <-ch:
+		if ok {
+			t.Fatalf("the transfer still waited with %d records after the client stalled", len(rrs))
+		}
+	case <-time.After(time.Second):
+		t.Fatal("the channel was never closed")
+	}
+	// A client that keeps reading gets everything.
+	ch, _ = m.Transfer("mesos.", 0)
+	n := 0
+	for rrs := range ch {
+		n += len(rrs)
+		time.Sleep(xfrStall / 4)
+	}
+	if n != m.set.Load().Len()+3 {
+		t.Errorf("a slow but steady client got %d records, want %d", n, m.set.Load().Len()+3)
 	}
 }
