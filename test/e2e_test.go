@@ -424,3 +424,62 @@ func TestTransferAXFR(t *testing.T) {
 		t.Errorf("AXFR: %d records, want %d", len(rrs), want.Len()+3)
 	}
 }
+
+// TestMalformedPackets: hostile packets get what CoreDNS gives (FORMERR, or nothing),
+// never a crash; NOTIFY is not taken for a query; the server answers on afterwards.
+func TestMalformedPackets(t *testing.T) {
+	m := startMaster(t, readCapture(t))
+	s := startCoreDNS(t, mesosBlock(m.URL(), ""))
+	s.waitReady()
+	q := new(dns.Msg)
+	q.SetQuestion("test123.marathon.mesos.", dns.TypeA)
+	good, _ := q.Pack()
+	two := new(dns.Msg)
+	two.Question = []dns.Question{q.Question[0], q.Question[0]}
+	twoQ, _ := two.Pack()
+	zero := append([]byte(nil), good[:12]...)
+	zero[5] = 0 // qdcount 0
+	loop := append([]byte(nil), good[:12]...)
+	loop = append(loop, 0xc0, 12, 0, 1, 0, 1) // a name that points at itself
+	packets := map[string][]byte{
+		"qdcount 0":        zero,
+		"qdcount 2":        twoQ,
+		"compression loop": loop,
+		"truncated header": good[:7],
+		"truncated name":   good[:20],
+		"empty":            {},
+	}
+	for name, p := range packets {
+		c, err := net.Dial("udp", s.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(time.Second))
+		c.Write(p)
+		buf := make([]byte, 4096)
+		n, err := c.Read(buf)
+		c.Close()
+		if err == nil {
+			r := new(dns.Msg)
+			if uerr := r.Unpack(buf[:n]); uerr == nil && r.Rcode != dns.RcodeFormatError && r.Rcode != dns.RcodeServerFailure {
+				t.Errorf("%s: answered %s, want FORMERR or nothing", name, dns.RcodeToString[r.Rcode])
+			}
+		}
+	}
+	// Odd class: answered as CoreDNS's file plugin does, without a crash.
+	ch := new(dns.Msg)
+	ch.SetQuestion("test123.marathon.mesos.", dns.TypeA)
+	ch.Question[0].Qclass = dns.ClassCHAOS
+	if _, _, err := (&dns.Client{Timeout: 2 * time.Second}).Exchange(ch, s.addr); err != nil {
+		t.Errorf("CHAOS class: %v", err)
+	}
+	// NOTIFY is not a query.
+	n := new(dns.Msg)
+	n.SetNotify("mesos.")
+	if r, _, err := (&dns.Client{Timeout: 2 * time.Second}).Exchange(n, s.addr); err != nil || r.Rcode != dns.RcodeNotImplemented || len(r.Answer) != 0 {
+		t.Errorf("NOTIFY: %v %v", r, err)
+	}
+	if r := ask(t, s.addr, "udp", "test123.marathon.mesos.", dns.TypeA, 1232); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
+		t.Errorf("after the hostile packets: %s %v", dns.RcodeToString[r.Rcode], r.Answer)
+	}
+}
