@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds CoreDNS with the mesos plugin and the fake Mesos master, then runs both on
 # loopback: the fake master serves testdata/demo/state.json (or $STATE) on
-# 127.0.0.1:5050 and CoreDNS answers on 127.0.0.1:1053. Ctrl-C stops both.
+# 127.0.0.1:5050 and CoreDNS answers on 127.0.0.1:1053. Both run in the foreground of
+# this terminal until Ctrl-C, which stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bin
@@ -23,6 +24,7 @@ CoreDNS is starting on 127.0.0.1:1053. In another terminal, try:
   dig @127.0.0.1 -p 1053 mesos AXFR
   curl -s 127.0.0.1:9153/metrics | grep coredns_mesos_
   curl '127.0.0.1:5050/fake/fault?f=503'   # make the master fail; answers stay
+  curl '127.0.0.1:5050/fake/fault?f=ok'    # and healthy again
 
 TRY
 bin/coredns -conf scripts/Corefile.quickstart

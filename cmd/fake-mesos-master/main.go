@@ -3,12 +3,15 @@
 // synthetic cluster. Faults can be scripted at run time:
 //
 //	curl 'http://127.0.0.1:5050/fake/fault?f=503'
-//	curl 'http://127.0.0.1:5050/fake/fault?f='      # healthy again
+//	curl 'http://127.0.0.1:5050/fake/fault?f=ok'    # healthy again
+//
+// It runs in the foreground until interrupted; -h lists the faults.
 package main
 
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"log"
 	"os"
 	"os/signal"
@@ -22,6 +25,15 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:5050", "loopback address to serve on")
 	stateFile := flag.String("state", "", "state capture to serve (JSON)")
 	synthN := flag.Int("synth", 0, "serve a synthetic cluster with this many running tasks instead")
+	flag.Usage = func() {
+		w := flag.CommandLine.Output()
+		fmt.Fprintf(w, "Usage: fake-mesos-master -state FILE | -synth N [-listen 127.0.0.1:5050]\n\n")
+		flag.PrintDefaults()
+		fmt.Fprintf(w, "\nFaults, at run time: curl 'http://LISTEN/fake/fault?f=FAULT[&delay=2s]'\n")
+		for _, f := range fakemaster.Faults {
+			fmt.Fprintf(w, "  %-10s %s\n", f.Fault, f.Does)
+		}
+	}
 	flag.Parse()
 	if err := fakemaster.CheckLoopback(*listen); err != nil {
 		log.Fatal(err)

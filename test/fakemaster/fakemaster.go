@@ -316,11 +316,58 @@ func withLeader(state []byte, noLeader bool, leader, self string) ([]byte, error
 	return json.Marshal(top)
 }
 
-// control lets a test in another process script faults: GET /fake/fault?f=503&delay=2s.
+// Faults lists every fault with what it does, for -h and for errors.
+var Faults = []struct {
+	Fault Fault
+	Does  string
+}{
+	{"ok", "healthy again (clears any fault; so does f= with nothing)"},
+	{Unavailable, "503: no leader elected / still recovering"},
+	{ServerError, "500: internal error"},
+	{Slow, "answers after delay (delay=2s)"},
+	{Hang, "sends the headers, then nothing until the client gives up"},
+	{Truncated, "the first half of the state, then closes"},
+	{Malformed, "an HTML page instead of JSON"},
+	{NoLeader, "a valid state that names no leader"},
+	{Empty, "200 with an empty body"},
+}
+
+// ParseFault returns the named fault; "ok" and "" are OK.
+func ParseFault(name string) (Fault, error) {
+	if name == "" || name == "ok" {
+		return OK, nil
+	}
+	var names []string
+	for _, f := range Faults {
+		if f.Fault == Fault(name) {
+			return f.Fault, nil
+		}
+		names = append(names, string(f.Fault))
+	}
+	return OK, fmt.Errorf("unknown fault %q (one of %s)", name, strings.Join(names, ", "))
+}
+
+// control lets a test in another process script faults: GET /fake/fault?f=503&delay=2s;
+// f=ok clears it.
 func (m *Master) control(w http.ResponseWriter, r *http.Request) {
-	d, _ := time.ParseDuration(r.URL.Query().Get("delay"))
-	m.SetFault(Fault(r.URL.Query().Get("f")), d)
-	fmt.Fprintln(w, "ok")
+	f, err := ParseFault(r.URL.Query().Get("f"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	var d time.Duration
+	if v := r.URL.Query().Get("delay"); v != "" {
+		if d, err = time.ParseDuration(v); err != nil {
+			http.Error(w, fmt.Sprintf("delay %q is not a duration such as 2s", v), http.StatusBadRequest)
+			return
+		}
+	}
+	m.SetFault(f, d)
+	if f == OK {
+		fmt.Fprintln(w, "ok: healthy")
+		return
+	}
+	fmt.Fprintf(w, "ok: playing %s; /fake/fault?f=ok clears it\n", f)
 }
 
 // Rewrite replaces the addresses of a captured state with loopback ones, so that
