@@ -44,6 +44,30 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// testAll is set by README's test command (and CI): a test that lacks what it needs
+// then fails instead of skipping, so that nothing skipped passes for tested.
+var testAll = os.Getenv("MESOS_TEST_ALL") != ""
+
+// missing skips t, or fails it under MESOS_TEST_ALL, for want of what.
+func missing(t *testing.T, what string) {
+	t.Helper()
+	if testAll {
+		t.Fatalf("needs %s (MESOS_TEST_ALL is set)", what)
+	}
+	t.Skipf("SKIPPED, not passed: needs %s; MESOS_TEST_ALL=1 makes this a failure", what)
+}
+
+// haveTool reports whether the command is on PATH; when it is not, t is skipped (or
+// failed under MESOS_TEST_ALL) and haveTool returns false.
+func haveTool(t *testing.T, cmd, pkg string) bool {
+	t.Helper()
+	if _, err := exec.LookPath(cmd); err != nil {
+		missing(t, cmd+" (Debian: apt-get install "+pkg+")")
+		return false
+	}
+	return true
+}
+
 func freePort(t *testing.T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -58,10 +58,10 @@ func recipeState(p1, p2 int) []byte {
 
 func TestShellRecipes(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("SKIPPED, not passed: needs root for unshare -m and port 53 on " + nsAddr + " (CI runs it as root)")
+		missing(t, "root, for unshare -m and port 53 on "+nsAddr)
 	}
-	if _, err := exec.LookPath("nginx"); err != nil {
-		t.Fatal("nginx is required (apt-get install nginx-light): ", err)
+	if !haveTool(t, "nginx", "nginx-light") || !haveTool(t, "dig", "dnsutils") || !haveTool(t, "unshare", "util-linux") {
+		return
 	}
 	p1, p2 := freePort(t), freePort(t)
 	backend(t, fmt.Sprintf("127.0.0.2:%d", p1), "backend-one")

@@ -1,0 +1,244 @@
+// Package migrate turns a Mesos-DNS config.json into the equivalent Corefile, so that
+// moving a cluster's DNS to CoreDNS is one command.
+package migrate
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// SecretFile is where the Corefile reads the basic-auth secret from: a config's
+// secret is never copied into a Corefile.
+const SecretFile = "/etc/coredns/mesos-secret"
+
+// Convert returns the Corefile for a Mesos-DNS config.json, and a warning for each key
+// that has no equivalent or needs the operator's hand.
+func Convert(configJSON []byte) (corefile string, warnings []string, err error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(configJSON, &raw); err != nil {
+		return "", nil, fmt.Errorf("config.json: %w", err)
+	}
+	// Mesos-DNS decodes with encoding/json, which matches keys without regard to case.
+	cfg := map[string]json.RawMessage{}
+	for k, v := range raw {
+		cfg[strings.ToLower(k)] = v
+	}
+	c := &converter{cfg: cfg}
+	out := c.convert()
+	if c.err != nil {
+		return "", nil, c.err
+	}
+	for k := range cfg {
+		if !c.used[k] {
+			c.warnf("%s: unknown key, left out", k)
+		}
+	}
+	slices.Sort(c.warnings)
+	return out, c.warnings, nil
+}
+
+type converter struct {
+	cfg      map[string]json.RawMessage
+	used     map[string]bool
+	warnings []string
+	err      error
+}
+
+func (c *converter) warnf(format string, args ...any) {
+	c.warnings = append(c.warnings, fmt.Sprintf(format, args...))
+}
+
+// get decodes key into v and reports whether it was present.
+func (c *converter) get(key string, v any) bool {
+	if c.used == nil {
+		c.used = map[string]bool{}
+	}
+	c.used[key] = true
+	r, ok := c.cfg[key]
+	if !ok || string(r) == "null" {
+		return false
+	}
+	if err := json.Unmarshal(r, v); err != nil && c.err == nil {
+		c.err = fmt.Errorf("config.json: %s: %w", key, err)
+	}
+	return c.err == nil
+}
+
+func (c *converter) str(key string) string {
+	var s string
+	c.get(key, &s)
+	return s
+}
+
+func (c *converter) num(key string) (int64, bool) {
+	var n json.Number
+	if !c.get(key, &n) {
+		return 0, false
+	}
+	v, err := n.Int64()
+	if err != nil && c.err == nil {
+		c.err = fmt.Errorf("config.json: %s: %q is not a whole number", key, n)
+	}
+	return v, err == nil
+}
+
+func (c *converter) boolean(key string, def bool) bool {
+	b := def
+	c.get(key, &b)
+	return b
+}
+
+func (c *converter) convert() string {
+	var opts []string
+	opt := func(format string, args ...any) { opts = append(opts, fmt.Sprintf(format, args...)) }
+
+	https := c.boolean("mesoshttpson", false)
+	var masters []string
+	c.get("masters", &masters)
+	if zk := c.str("zk"); zk != "" {
+		if len(masters) == 0 {
+			c.warnf("zk: ZooKeeper is not supported yet and no masters are listed: list them in masters (any one finds the leader)")
+		} else {
+			c.warnf("zk: ZooKeeper is not supported yet: the masters listed find the leader instead")
+		}
+	}
+	if _, ok := c.num("zkdetectiontimeout"); ok {
+		c.warnf("zkDetectionTimeout: no equivalent (the plugin never exits for want of a leader)")
+	}
+	if len(masters) == 0 {
+		masters = []string{"MASTER:5050"}
+		c.warnf("masters: none listed: replace MASTER:5050 with your masters")
+	}
+	for i, m := range masters {
+		if https && !strings.Contains(m, "://") {
+			masters[i] = "https://" + m
+		}
+	}
+	opt("masters %s", strings.Join(masters, " "))
+	if n, ok := c.num("refreshseconds"); ok {
+		opt("refresh %ds", n)
+	}
+	if n, ok := c.num("statetimeoutseconds"); ok {
+		opt("timeout %ds", n)
+	}
+	if n, ok := c.num("ttl"); ok {
+		opt("ttl %d", n)
+	}
+	for _, k := range []string{"soamname", "soarname"} {
+		if v := c.str(k); v != "" {
+			opt("soa_%s %s", strings.TrimPrefix(k, "soa"), v)
+		}
+	}
+	if v := c.str("email"); v != "" && c.str("soarname") == "" {
+		opt("soa_rname %s", v)
+	}
+	for _, k := range []string{"soarefresh", "soaretry", "soaexpire", "soaminttl"} {
+		if n, ok := c.num(k); ok {
+			opt("soa_%s %d", strings.TrimPrefix(k, "soa"), n)
+		}
+	}
+	if _, ok := c.num("soaserial"); ok {
+		c.warnf("SOASerial: no equivalent: the serial follows the records' content and only grows")
+	}
+	var sources []string
+	if c.get("ipsources", &sources) {
+		var kept []string
+		for _, s := range sources {
+			switch s = strings.ToLower(s); s {
+			case "netinfo", "mesos", "docker", "host":
+				kept = append(kept, s)
+			default:
+				c.warnf("IPSources: %q has no equivalent, left out", s)
+			}
+		}
+		if len(kept) > 0 {
+			opt("ip_sources %s", strings.Join(kept, " "))
+		}
+	}
+	if c.boolean("enforcerfc952", false) {
+		opt("rfc952")
+	}
+	if n, ok := c.num("srvrecorddefaultweight"); ok {
+		opt("srv_weight %d", n)
+	}
+	ca, cert, key := c.str("cacertfile"), c.str("certfile"), c.str("keyfile")
+	switch {
+	case cert != "" && key != "":
+		opt("tls %s", strings.TrimSpace(cert+" "+key+" "+ca))
+	case ca != "":
+		opt("tls %s", ca)
+	}
+	var creds struct{ Principal, Secret string }
+	c.get("mesoscredentials", &creds)
+	if auth := strings.ToLower(c.str("mesosauthentication")); auth == "basic" || creds.Principal != "" {
+		opt("basic_auth %s file %s", creds.Principal, SecretFile)
+		c.warnf("mesosCredentials: write the secret to %s (mode 0600); it is not copied into the Corefile", SecretFile)
+	} else if auth != "" {
+		c.warnf("mesosAuthentication: %q has no equivalent", auth)
+	}
+	if c.boolean("httpon", true) || c.boolean("enumerationon", true) {
+		c.warnf("httpon, httpport, enumerationOn: no HTTP API: AXFR (the transfer plugin) lists every record, prometheus and ready serve the rest")
+	}
+	c.num("httpport")
+	if !c.boolean("dnson", true) {
+		c.warnf("dnson: false in config.json: the Corefile below serves DNS all the same")
+	}
+	c.boolean("settruncatebit", true)
+
+	domain := strings.TrimSuffix(c.str("domain"), ".")
+	if domain == "" {
+		domain = "mesos"
+	}
+	port := int64(53)
+	if n, ok := c.num("port"); ok {
+		port = n
+	}
+	var resolvers []string
+	c.get("resolvers", &resolvers)
+	external := c.boolean("externalon", true)
+	if !c.boolean("recurseon", true) {
+		c.warnf("recurseon: no equivalent: forward always asks the resolvers for the whole answer")
+	}
+	if _, ok := c.num("timeout"); ok {
+		c.warnf("timeout: no equivalent: forward adapts its timeouts to the resolvers")
+	}
+
+	var b bytes.Buffer
+	addr := domain + ":" + strconv.FormatInt(port, 10)
+	forward := external && len(resolvers) > 0
+	if forward {
+		// Mesos-DNS answered every name: the zone itself, the rest from the resolvers.
+		addr = ".:" + strconv.FormatInt(port, 10)
+	}
+	fmt.Fprintf(&b, "# From a Mesos-DNS config.json by mesos-records -from-config.\n%s {\n", addr)
+	if l := c.str("listener"); l != "" && l != "0.0.0.0" && l != "::" {
+		fmt.Fprintf(&b, "    bind %s\n", l)
+	}
+	b.WriteString("    errors\n")
+	if forward {
+		fmt.Fprintf(&b, "    mesos %s {\n", domain)
+	} else {
+		b.WriteString("    mesos {\n")
+	}
+	for _, o := range opts {
+		fmt.Fprintf(&b, "        %s\n", o)
+	}
+	b.WriteString("    }\n")
+	if forward {
+		var to []string
+		for _, r := range resolvers {
+			if _, _, err := net.SplitHostPort(r); err != nil {
+				r = net.JoinHostPort(r, "53")
+			}
+			to = append(to, r)
+		}
+		fmt.Fprintf(&b, "    forward . %s\n", strings.Join(to, " "))
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
