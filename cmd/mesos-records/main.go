@@ -1,10 +1,12 @@
 // Command mesos-records prints the DNS records the mesos plugin serves for a saved
 // master state, or, with -stats, how long decoding and building took and the peak RSS.
-// With -synth N it writes a synthetic N-task state instead.
+// With -synth N it writes a synthetic N-task state instead; with -from-config it turns
+// a Mesos-DNS config.json into the equivalent Corefile.
 //
 //	curl -s http://leader:5050/master/state > state.json
 //	mesos-records -zone mesos. state.json
 //	mesos-records -synth 100000 > state-100k.json && mesos-records -stats state-100k.json
+//	mesos-records -from-config /etc/mesos-dns/config.json > Corefile
 package main
 
 import (
@@ -18,6 +20,7 @@ import (
 	"time"
 
 	"github.com/coredns-mesos/mesos"
+	"github.com/coredns-mesos/mesos/internal/migrate"
 	"github.com/coredns-mesos/mesos/internal/state"
 	"github.com/coredns-mesos/mesos/internal/synth"
 
@@ -29,7 +32,24 @@ func main() {
 	stats := flag.Bool("stats", false, "print timings, counts and peak RSS instead of the records")
 	synthN := flag.Int("synth", 0, "write a synthetic state with this many running tasks to stdout")
 	seed := flag.Uint64("seed", 1, "seed for -synth")
+	fromConfig := flag.String("from-config", "", "print the Corefile equivalent to this Mesos-DNS config.json (warnings on stderr)")
 	flag.Parse()
+
+	if *fromConfig != "" {
+		js, err := os.ReadFile(*fromConfig)
+		if err != nil {
+			fail(err)
+		}
+		corefile, warnings, err := migrate.Convert(js)
+		if err != nil {
+			fail(err)
+		}
+		for _, w := range warnings {
+			fmt.Fprintln(os.Stderr, "mesos-records: warning:", w)
+		}
+		fmt.Print(corefile)
+		return
+	}
 
 	if *synthN > 0 {
 		if _, err := synth.Write(os.Stdout, synth.Config{Tasks: *synthN, Seed: *seed}); err != nil {
