@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Soak: CoreDNS with the mesos plugin polling a 100k-task state every few seconds while
+# dnsperf queries it, with Corefile reloads under that load. Every INTERVAL seconds it
+# prints the server's RSS, goroutines and open fds; at the end the first and last
+# samples side by side, and whether dnsperf saw any error.
+#
+#   bench/soak.sh                          # 100k tasks, refresh 5s, 10 minutes, 50 reloads
+#   TASKS=10000 SECS=120 RELOADS=10 bench/soak.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TASKS=${TASKS:-100000}
+SECS=${SECS:-600}
+RELOADS=${RELOADS:-50}
+REFRESH=${REFRESH:-5s}
+INTERVAL=${INTERVAL:-20}
+command -v dnsperf >/dev/null || { echo "dnsperf is needed (apt-get install dnsperf)"; exit 1; }
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+go build -o "$work/coredns" ./cmd/coredns
+go build -o "$work/fake" ./cmd/fake-mesos-master
+go build -o "$work/records" ./cmd/mesos-records
+"$work/records" -synth "$TASKS" > "$work/state.json"
+"$work/fake" -listen 127.0.0.1:26050 -state "$work/state.json" 2>"$work/fake.log" &
+pids+=($!)
+for _ in $(seq 1 600); do
+    curl -sf -o /dev/null http://127.0.0.1:26050/master/redirect -w '%{http_code}' 2>/dev/null | grep -q 307 && break
+    sleep 0.2
+done
+
+port=26353
+conf() { # ttl
+    printf '.:%s {\n    bind 127.0.0.1\n    pprof 127.0.0.1:26060\n    mesos {\n        masters http://127.0.0.1:26050\n        refresh %s\n        timeout 30s\n        ttl %s\n    }\n}\n' $port "$REFRESH" "$1"
+}
+conf 60 > "$work/Corefile"
+"$work/coredns" -conf "$work/Corefile" > "$work/coredns.log" 2>&1 &
+srv=$!
+pids+=($srv)
+for _ in $(seq 1 600); do
+    dig @127.0.0.1 -p $port +short +time=1 +tries=1 leader.mesos 2>/dev/null | grep -q . && break
+    sleep 0.5
+done
+dig @127.0.0.1 -p $port +short +time=1 +tries=1 leader.mesos | grep -q . || { echo "no answer"; cat "$work/coredns.log"; exit 1; }
+
+"$work/records" -zone mesos. <(curl -s http://127.0.0.1:26050/master/state) |
+    awk '$4 == "A" || $4 == "SRV" { print $1, $4 }' | awk 'NR % 7 == 0' | head -100000 > "$work/queries.txt"
+
+sample() {
+    local rss fds gor
+    rss=$(awk '/VmRSS/ {print int($2 / 1024)}' /proc/$srv/status)
+    fds=$(ls /proc/$srv/fd | wc -l)
+    gor=$(curl -s 'http://127.0.0.1:26060/debug/pprof/goroutine?debug=1' | awk 'NR == 1 {print $4}')
+    echo "$1 $rss $gor $fds"
+}
+
+taskset -c 1 dnsperf -s 127.0.0.1 -p $port -d "$work/queries.txt" -c 4 -T 1 -Q 2000 -l "$SECS" > "$work/dnsperf.log" 2>&1 &
+perf=$!
+pids+=($perf)
+
+echo "tasks=$TASKS refresh=$REFRESH secs=$SECS reloads=$RELOADS"
+printf '%8s %8s %11s %5s\n' seconds rss_mb goroutines fds
+start=$(date +%s)
+first=$(sample 0)
+printf '%8s %8s %11s %5s\n' $first
+reloads=0
+gap=$(( SECS / (RELOADS + 1) ))
+next_reload=$gap
+while kill -0 $perf 2>/dev/null; do
+    sleep 1
+    now=$(( $(date +%s) - start ))
+    if [ $reloads -lt "$RELOADS" ] && [ $now -ge $next_reload ]; then
+        conf $(( 60 + reloads % 2 )) > "$work/Corefile"
+        kill -USR1 $srv
+        reloads=$((reloads + 1))
+        next_reload=$(( next_reload + gap ))
+    fi
+    if [ $(( now % INTERVAL )) -eq 0 ]; then
+        last=$(sample $now)
+        printf '%8s %8s %11s %5s\n' $last
+    fi
+done
+last=$(sample $(( $(date +%s) - start )))
+echo "reloads: $reloads; first: $first; last: $last (seconds rss_mb goroutines fds)"
+grep -E 'Queries (sent|completed|lost)|Response codes|Queries per second' "$work/dnsperf.log"
+errors=$(grep -c -E '\[ERROR\]|panic' "$work/coredns.log" || true)
+echo "coredns log errors: $errors"
+grep -E "\[ERROR\]|Restart failed|panic" "$work/coredns.log" | head -5 || true
