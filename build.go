@@ -273,8 +273,8 @@ func (b *builder) task(t *state.Task, fl string) {
 // suffix on its last.
 func (b *builder) taskNames(t *state.Task, tl, suffix, fl string, ips []netip.Addr, ag *agentInfo) {
 	first, last := tl, tl
-	if i := strings.IndexByte(tl, '.'); i >= 0 {
-		first, last = tl[:i], tl[strings.LastIndexByte(tl, '.')+1:]
+	if before, _, ok := strings.Cut(tl, "."); ok {
+		first, last = before, tl[strings.LastIndexByte(tl, '.')+1:]
 	}
 	// Both composed labels keep their affix whole and give up task-name octets instead.
 	canon := tl[:len(tl)-len(last)] + cut(last, maxLabel-len(suffix)) + suffix
@@ -366,7 +366,7 @@ func (b *builder) agentNames(t *state.Task, tl, canon, under, f, fs string, ag *
 	for _, pr := range t.Ports {
 		for p := int(pr.Begin); p <= int(pr.End) && ports > 0; p, ports = p+1, ports-1 {
 			for _, n := range owners[:k] {
-				b.addSRV(n, cs, uint16(p))
+				b.addSRV(n, cs, uint16(p)) // #nosec G115 -- p runs over a PortRange of uint16
 			}
 		}
 	}
@@ -474,7 +474,7 @@ func (b *builder) node0(s string) int32 {
 
 // insert adds a node and the empty non-terminals above it.
 func (b *builder) insert(s string) int32 {
-	i := int32(len(b.nodes))
+	i := int32(len(b.nodes)) // #nosec G115 -- a state bounded by max_state_size makes far fewer than 2^31 names
 	b.nodes = append(b.nodes, node{name: s})
 	b.idx[s] = i
 	for p := s; p != ""; {
@@ -487,7 +487,7 @@ func (b *builder) insert(s string) int32 {
 		if _, ok := b.idx[p]; ok {
 			break
 		}
-		b.idx[p] = int32(len(b.nodes))
+		b.idx[p] = int32(len(b.nodes)) // #nosec G115 -- as above
 		b.nodes = append(b.nodes, node{name: p})
 	}
 	return i
@@ -557,11 +557,11 @@ func (b *builder) finish(prev *Set) *Set {
 	}
 	switch {
 	case prev == nil:
-		s.serial = uint32(now().Unix())
+		s.serial = uint32(now().Unix()) // #nosec G115 -- SOA serials are RFC 1982 arithmetic: wrapping is their nature
 	case prev.hash == h:
 		s.serial = prev.serial
 	default:
-		s.serial = max(prev.serial+1, uint32(now().Unix()))
+		s.serial = max(prev.serial+1, uint32(now().Unix())) // #nosec G115 -- as above
 	}
 	return s
 }

@@ -13,33 +13,33 @@ import (
 	"github.com/miekg/dns"
 )
 
-func decode(t testing.TB, js string) *state.State {
-	t.Helper()
+func decode(tb testing.TB, js string) *state.State {
+	tb.Helper()
 	st, err := state.Decode(strings.NewReader(js))
 	if err != nil {
-		t.Fatalf("decode: %v", err)
+		tb.Fatalf("decode: %v", err)
 	}
 	return st
 }
 
-func build(t testing.TB, js string, mod func(*Options)) *Set {
-	t.Helper()
+func build(tb testing.TB, js string, mod func(*Options)) *Set {
+	tb.Helper()
 	o := DefaultOptions()
 	o.Now = func() time.Time { return time.Unix(1700000000, 0) }
 	if mod != nil {
 		mod(&o)
 	}
-	return Build(context.Background(), decode(t, js), o, nil)
+	return Build(context.Background(), decode(tb, js), o, nil)
 }
 
 // rdata returns the answer's rdata as text, sorted, for qname in zone mesos.
-func rdata(t testing.TB, s *Set, qname string, qtype uint16) []string {
-	t.Helper()
+func rdata(tb testing.TB, s *Set, qname string, qtype uint16) []string {
+	tb.Helper()
 	ans, _, _ := s.Lookup(qname, zoneOf(qname, s), qtype)
-	var out []string
+	out := make([]string, 0, len(ans))
 	for _, rr := range ans {
 		if rr.Header().Rrtype != qtype {
-			t.Fatalf("%s %s: answer has type %s", qname, dns.TypeToString[qtype], dns.TypeToString[rr.Header().Rrtype])
+			tb.Fatalf("%s %s: answer has type %s", qname, dns.TypeToString[qtype], dns.TypeToString[rr.Header().Rrtype])
 		}
 		f := strings.SplitN(rr.String(), "\t", 5)
 		out = append(out, f[4])

@@ -64,7 +64,7 @@ func TestGolden(t *testing.T) {
 			}
 			if want := string(wantB); got != want {
 				gl, wl := strings.Split(got, "\n"), strings.Split(want, "\n")
-				for i := 0; i < max(len(gl), len(wl)); i++ {
+				for i := range max(len(gl), len(wl)) {
 					var g, w string
 					if i < len(gl) {
 						g = gl[i]
@@ -78,7 +78,7 @@ func TestGolden(t *testing.T) {
 				}
 			}
 			// Every record in the golden file is what a lookup of its name returns.
-			for _, line := range strings.Split(strings.TrimSpace(got), "\n") {
+			for line := range strings.SplitSeq(strings.TrimSpace(got), "\n") {
 				rr, err := dns.NewRR(line)
 				if err != nil {
 					t.Fatalf("golden line %q: %v", line, err)

@@ -27,7 +27,7 @@ func task(id, name, agent, extra string) string {
 }
 
 func netinfo(ips ...string) string {
-	var parts []string
+	parts := make([]string, 0, len(ips))
 	for _, ip := range ips {
 		parts = append(parts, fmt.Sprintf(`{"ip_address": %q}`, ip))
 	}

@@ -1,7 +1,7 @@
 package mesos
 
 import (
-	"crypto/sha1"
+	"crypto/sha1" // #nosec G505 -- SHA-1 is Mesos-DNS's task-name hash, part of the names, not security
 	"strings"
 )
 
@@ -31,7 +31,7 @@ func (l labeler) label(s string) string {
 	}
 	lim := l.limit()
 	m := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
+	for i := range len(s) {
 		switch c := s[i]; {
 		case c >= 'A' && c <= 'Z':
 			m = append(m, c+'a'-'A')
@@ -75,8 +75,8 @@ func (l labeler) clean(s string) bool {
 	if l.rfc952 && s[0] >= '0' && s[0] <= '9' {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+	for i := range len(s) {
+		if c := s[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
 			return false
 		}
 	}
@@ -115,7 +115,7 @@ const zbase32 = "ybndrfg8ejkmcpqxot1uwisza345h769"
 
 // taskHash is the 5-character z-base-32 prefix of SHA-1(id): its top 25 bits.
 func taskHash(id string) string {
-	sum := sha1.Sum([]byte(id))
+	sum := sha1.Sum([]byte(id)) // #nosec G401 -- as above
 	v := uint32(sum[0])<<24 | uint32(sum[1])<<16 | uint32(sum[2])<<8 | uint32(sum[3])
 	var out [5]byte
 	for i := range out {

@@ -92,9 +92,9 @@ func checkLabel(t *testing.T, l labeler, in, out string) {
 	if l.rfc952 && out[0] >= '0' && out[0] <= '9' {
 		t.Fatalf("label(%q) = %q: leading digit under RFC 952", in, out)
 	}
-	for i := 0; i < len(out); i++ {
+	for i := range len(out) {
 		c := out[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
 			t.Fatalf("label(%q) = %q: byte %q", in, out, c)
 		}
 	}

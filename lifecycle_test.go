@@ -84,9 +84,7 @@ func TestLifecycleInProcess(t *testing.T) {
 	var sent, failed atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		for {
 			select {
 			case <-stop:
@@ -99,7 +97,7 @@ func TestLifecycleInProcess(t *testing.T) {
 				failed.Add(1)
 			}
 		}
-	}()
+	})
 	for ttl := 61; ttl <= 63; ttl++ {
 		if inst, err = inst.Restart(corefile(ttl)); err != nil {
 			t.Fatal(err)
@@ -276,7 +274,7 @@ func TestFailedReloadStopsNewInstances(t *testing.T) {
 func liveInstances() []*Mesos {
 	running.Lock()
 	defer running.Unlock()
-	var out []*Mesos
+	out := make([]*Mesos, 0, len(running.list))
 	for m := range running.list {
 		out = append(out, m)
 	}

@@ -63,7 +63,7 @@ func (s *Set) srvWindow(srvs []srv, room int) ([]srv, int) {
 	if room <= 0 || used <= room {
 		return srvs, used
 	}
-	start := rand.IntN(len(srvs))
+	start := rand.IntN(len(srvs)) // #nosec G404 -- load spreading, not a secret
 	out := make([]srv, 0, 16)
 	used, prev = 0, -1
 	for k := 0; k < len(srvs) && used <= room; k++ {
@@ -166,7 +166,7 @@ func window[T any](rs []T, limit int) []T {
 	if limit <= 0 || len(rs) <= limit {
 		return rs
 	}
-	start := rand.IntN(len(rs))
+	start := rand.IntN(len(rs)) // #nosec G404 -- load spreading, not a secret
 	out := make([]T, 0, limit)
 	out = append(out, rs[start:min(len(rs), start+limit)]...)
 	return append(out, rs[:limit-len(out)]...)
@@ -250,7 +250,7 @@ func relative(qname, zone string) (string, bool) {
 // them) are lowered in a stack buffer, so a lookup still allocates nothing.
 func (s *Set) find(rel string) (int32, bool) {
 	upper := false
-	for i := 0; i < len(rel); i++ {
+	for i := range len(rel) {
 		if c := rel[i]; c >= 'A' && c <= 'Z' {
 			upper = true
 			break
@@ -265,7 +265,7 @@ func (s *Set) find(rel string) (int32, bool) {
 		return 0, false
 	}
 	b := buf[:len(rel)]
-	for i := 0; i < len(rel); i++ {
+	for i := range len(rel) {
 		c := rel[i]
 		if c >= 'A' && c <= 'Z' {
 			c += 'a' - 'A'

@@ -82,7 +82,7 @@ func overflows(t *testing.T, qname string, qtype uint16, ans, extra []dns.RR, si
 }
 
 func TestLookupLimit(t *testing.T) {
-	var tasks []string
+	tasks := make([]string, 0, 100)
 	for i := range 100 {
 		tasks = append(tasks, fmt.Sprintf(`{"id": "big.%d", "name": "big", "slave_id": "20160107-001256-134875658-5050-27524-S%d", "state": "TASK_RUNNING",
 			"resources": {"ports": "[%d-%d]"},
@@ -139,7 +139,7 @@ func TestLookupLimit(t *testing.T) {
 // TestLookupLimitAdditional: additional records that could not fit are not built, and
 // the ones that can are.
 func TestLookupLimitAdditional(t *testing.T) {
-	var tasks []string
+	tasks := make([]string, 0, 40)
 	for i := range 40 {
 		tasks = append(tasks, fmt.Sprintf(`{"id": "s.%d", "name": "s", "slave_id": "20160107-001256-134875658-5050-27524-S0", "state": "TASK_RUNNING", "resources": {"ports": "[%d-%d]"}}`, i, 31000+i, 31000+i))
 	}

@@ -138,7 +138,7 @@ func TestServeDNSRefusesWhatIsNotAQuery(t *testing.T) {
 // TestServeDNSHugeEDNS0OverUDP: a client offering 65535 octets over UDP gets a reply
 // that fits one datagram, with TC set, not a reply the kernel cannot send.
 func TestServeDNSHugeEDNS0OverUDP(t *testing.T) {
-	var tasks []string
+	tasks := make([]string, 0, 5000)
 	for i := range 5000 {
 		tasks = append(tasks, fmt.Sprintf(`{"id": "big.%d", "name": "big", "slave_id": "20160107-001256-134875658-5050-27524-S0", "state": "TASK_RUNNING",
 			"statuses": [{"state": "TASK_RUNNING", "timestamp": 1, "container_status": {"network_infos": [{"ip_addresses": [{"ip_address": "10.%d.%d.%d"}]}]}}]}`, i, 10+i>>16, i>>8&255, i&255))

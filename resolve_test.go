@@ -59,7 +59,7 @@ func TestHostCacheBound(t *testing.T) {
 	r := &fakeResolver{addrs: map[string][]netip.Addr{}}
 	hc := NewHostCache(r)
 	hc.max = 10
-	var names []string
+	names := make([]string, 0, 50)
 	for i := range 50 {
 		n := fmt.Sprintf("h%d.example", i)
 		r.addrs[n] = []netip.Addr{netip.AddrFrom4([4]byte{192, 0, 2, byte(i)})}

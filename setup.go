@@ -449,8 +449,8 @@ func parseSize(s string) (int64, error) {
 	mult := int64(1)
 	num := s
 	for _, u := range units {
-		if strings.HasSuffix(s, u.suffix) {
-			num, mult = strings.TrimSuffix(s, u.suffix), u.mult
+		if before, ok := strings.CutSuffix(s, u.suffix); ok {
+			num, mult = before, u.mult
 			break
 		}
 	}

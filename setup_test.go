@@ -73,7 +73,7 @@ func TestParseEveryOption(t *testing.T) {
 	if strings.Join(m.Zones, ",") != "mesos.,mesos.example.org." || strings.Join(o.Zones, ",") != "mesos.,mesos.example.org." {
 		t.Errorf("zones %v", m.Zones)
 	}
-	var urls []string
+	urls := make([]string, 0, len(c.masters))
 	for _, u := range c.masters {
 		urls = append(urls, u.String())
 	}

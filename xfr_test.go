@@ -100,7 +100,7 @@ func TestTransferAbandonsStalledClient(t *testing.T) {
 	saved := xfrStall
 	xfrStall = 100 * time.Millisecond
 	t.Cleanup(func() { xfrStall = saved })
-	var tasks []string
+	tasks := make([]string, 0, 300)
 	for i := range 300 {
 		tasks = append(tasks, fmt.Sprintf(`{"id": "web.%d", "name": "web%d", "slave_id": "20160107-001256-134875658-5050-27524-S0", "state": "TASK_RUNNING", "resources": {"ports": "[80-80]"}}`, i, i))
 	}

@@ -209,7 +209,7 @@ func TestMasterFaults(t *testing.T) {
 		t.Errorf("last success %v does not show the outage", last)
 	}
 	// Back, with a changed state: the new answers come.
-	changed := strings.Replace(string(js), `"name":"test123"`, `"name":"renamed"`, -1)
+	changed := strings.ReplaceAll(string(js), `"name":"test123"`, `"name":"renamed"`)
 	m.SetState([]byte(changed))
 	if err := m.Up(); err != nil {
 		t.Fatal(err)
@@ -229,7 +229,7 @@ func TestMasterFaults(t *testing.T) {
 	eventually(t, "the recovery logged", 5*time.Second, func() bool { return strings.Contains(s.log.String(), "works again") })
 	time.Sleep(time.Second)
 	var events []string
-	for _, line := range strings.Split(s.log.String(), "\n") {
+	for line := range strings.SplitSeq(s.log.String(), "\n") {
 		if strings.HasPrefix(line, m.Addr()) {
 			t.Errorf("a log message spans lines: %q", line)
 		}
@@ -365,10 +365,8 @@ func TestReloadUnderLoad(t *testing.T) {
 	var firstErr atomic.Value
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	for w := 0; w < 4; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range 4 {
+		wg.Go(func() {
 			deadline := time.Now().Add(60 * time.Second)
 			for time.Now().Before(deadline) {
 				select {
@@ -384,7 +382,7 @@ func TestReloadUnderLoad(t *testing.T) {
 				}
 				time.Sleep(2 * time.Millisecond)
 			}
-		}()
+		})
 	}
 	for i, ttl := range []int{61, 62, 63, 64, 65} {
 		s.writeConf(block(ttl))

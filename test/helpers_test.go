@@ -265,10 +265,13 @@ func eventually(t *testing.T, what string, d time.Duration, cond func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
-func startMaster(t *testing.T, js []byte) *fakemaster.Master { return fakemaster.StartT(t, js) }
+func startMaster(t *testing.T, js []byte) *fakemaster.Master {
+	t.Helper()
+	return fakemaster.StartT(t, js)
+}
 
 func rdatas(m *dns.Msg) []string {
-	var out []string
+	out := make([]string, 0, len(m.Answer))
 	for _, rr := range m.Answer {
 		out = append(out, strings.SplitN(rr.String(), "\t", 5)[4])
 	}

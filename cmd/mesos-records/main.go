@@ -78,7 +78,6 @@ func main() {
 	set := mesos.Build(context.Background(), st, o, nil)
 	built := time.Now()
 	if *stats {
-		st = nil
 		runtime.GC()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)

@@ -174,7 +174,7 @@ func (c *Client) fetchFrom(ctx context.Context, base *url.URL) (*Result, error) 
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	seen := []string{base.Host}
-	for hop := 0; hop < 4; hop++ {
+	for range 4 {
 		r, next, err := c.fetchOnce(ctx, base)
 		if err != nil {
 			return nil, err
@@ -269,8 +269,7 @@ func (c *Client) get(ctx context.Context, u *url.URL) (*http.Response, error) {
 	resp, err := c.http.Do(req)
 	if err != nil {
 		// url.Error repeats the URL, which may carry credentials: keep only the cause.
-		var ue *url.Error
-		if errors.As(err, &ue) {
+		if ue, ok := errors.AsType[*url.Error](err); ok {
 			return nil, ue.Err
 		}
 		return nil, err

@@ -30,7 +30,10 @@ func capture(t *testing.T) []byte {
 	return js
 }
 
-func startMaster(t *testing.T, js []byte) *fakemaster.Master { return fakemaster.StartT(t, js) }
+func startMaster(t *testing.T, js []byte) *fakemaster.Master {
+	t.Helper()
+	return fakemaster.StartT(t, js)
+}
 
 func client(t *testing.T, cfg Config, masters ...*fakemaster.Master) *Client {
 	t.Helper()
@@ -314,7 +317,7 @@ func TestOddMasters(t *testing.T) {
 	if err := fetch(loopB); !errors.Is(err, ErrRedirects) || !strings.Contains(err.Error(), "loop") {
 		t.Errorf("redirect loop: %v", err)
 	}
-	noLoc := serve(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTemporaryRedirect) })
+	noLoc := serve(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTemporaryRedirect) })
 	if err := fetch(noLoc); err == nil || !strings.Contains(err.Error(), "Location") {
 		t.Errorf("307 without Location: %v", err)
 	}

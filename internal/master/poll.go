@@ -50,7 +50,7 @@ func (p *Poller) Run(ctx context.Context) {
 			}
 		}
 		if p.Jitter > 0 {
-			delay = time.Duration(float64(delay) * (1 + p.Jitter*(2*rand.Float64()-1)))
+			delay = time.Duration(float64(delay) * (1 + p.Jitter*(2*rand.Float64()-1))) // #nosec G404 -- jitter, not a secret
 		}
 		t := time.NewTimer(delay)
 		select {

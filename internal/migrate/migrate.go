@@ -14,7 +14,7 @@ import (
 
 // SecretFile is where the Corefile reads the basic-auth secret from: a config's
 // secret is never copied into a Corefile.
-const SecretFile = "/etc/coredns/mesos-secret"
+const SecretFile = "/etc/coredns/mesos-secret" // #nosec G101 -- a path, not a credential
 
 // Convert returns the Corefile for a Mesos-DNS config.json, and a warning for each key
 // that has no equivalent or needs the operator's hand.
@@ -230,7 +230,7 @@ func (c *converter) convert() string {
 	}
 	b.WriteString("    }\n")
 	if forward {
-		var to []string
+		to := make([]string, 0, len(resolvers))
 		for _, r := range resolvers {
 			if _, _, err := net.SplitHostPort(r); err != nil {
 				r = net.JoinHostPort(r, "53")

@@ -59,6 +59,7 @@ type mesosDNSState struct {
 }
 
 func doc(b *testing.B, n int) []byte {
+	b.Helper()
 	var buf bytes.Buffer
 	if _, err := synth.Write(&buf, synth.Config{Tasks: n, Seed: 1}); err != nil {
 		b.Fatal(err)

@@ -105,7 +105,7 @@ func TestDecodeSkipsMalformedEntities(t *testing.T) {
 	if !f.PID.IsZero() {
 		t.Errorf("bad framework pid kept: %+v", f.PID)
 	}
-	var ids []string
+	ids := make([]string, 0, len(f.Tasks))
 	for _, tk := range f.Tasks {
 		ids = append(ids, tk.ID)
 	}

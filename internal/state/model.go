@@ -122,9 +122,9 @@ func validHost(h string) bool {
 		// An IP literal no record may carry (0.0.0.0) is no host name either.
 		return Usable(a)
 	}
-	for i := 0; i < len(h); i++ {
+	for i := range len(h) {
 		c := h[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '-' && c != '.' && c != '_' {
 			return false
 		}
 	}

@@ -46,7 +46,7 @@ func Write(w io.Writer, c Config) ([]App, error) {
 	if c.Leader == "" {
 		c.Leader = "10.0.0.2:5050"
 	}
-	rng := rand.New(rand.NewPCG(c.Seed, 0x5eed))
+	rng := rand.New(rand.NewPCG(c.Seed, 0x5eed)) // #nosec G404 -- a reproducible synthetic cluster
 	bw := bufio.NewWriterSize(w, 1<<16)
 	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }
 
@@ -89,7 +89,7 @@ func Write(w io.Writer, c Config) ([]App, error) {
 				Ports:     rng.IntN(4),
 			}
 			apps = append(apps, app)
-			for i := 0; i < app.Instances; i++ {
+			for i := range app.Instances {
 				if !first {
 					p(",")
 				}
@@ -143,7 +143,7 @@ func writeTask(p func(string, ...any), rng *rand.Rand, fid string, app App, n, i
 	p(`},"role":"slave_public","labels":[{"key":"HAPROXY_GROUP","value":"external"},{"key":"owner","value":"team-%d"}],`, inst%7)
 	if app.Discovery {
 		p(`"discovery":{"visibility":"FRAMEWORK","name":"%s","ports":{"ports":[`, app.Name)
-		for k := 0; k < max(app.Ports, 1); k++ {
+		for k := range max(app.Ports, 1) {
 			if k > 0 {
 				p(",")
 			}

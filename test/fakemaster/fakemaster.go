@@ -453,13 +453,13 @@ func ReadCapture(path string) ([]byte, error) {
 }
 
 // StartT starts a master on a free loopback port serving js, closed when t ends.
-func StartT(t testing.TB, js []byte) *Master {
-	t.Helper()
+func StartT(tb testing.TB, js []byte) *Master {
+	tb.Helper()
 	m, err := Start("127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	m.SetState(js)
-	t.Cleanup(func() { m.Close() })
+	tb.Cleanup(func() { m.Close() })
 	return m
 }
