@@ -9,21 +9,33 @@
 #   bench/dnsperf.sh            # 10k tasks, 3 rounds, 5 s a run
 #   TASKS=100000 ROUNDS=5 bench/dnsperf.sh
 #   MIX=single bench/dnsperf.sh # one-record answers only: replies as small as whoami's
+#   BASE=HEAD~3 SERVERS="mesos base" bench/dnsperf.sh
+#                               # this tree against an earlier build of the plugin
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TASKS=${TASKS:-10000}
 ROUNDS=${ROUNDS:-3}
 SECS=${SECS:-5}
 MIX=${MIX:-realistic}
+SERVERS=${SERVERS:-mesos whoami file}
+BASE=${BASE:-}
 command -v dnsperf >/dev/null || { echo "dnsperf is needed (apt-get install dnsperf)"; exit 1; }
 command -v taskset >/dev/null || { echo "taskset is needed (util-linux)"; exit 1; }
 
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    [ -z "$BASE" ] || git worktree remove --force "$work/base-src" 2>/dev/null || true
+    rm -rf "$work"
+}
 trap cleanup EXIT
 
 go build -o "$work/coredns" ./cmd/coredns
+if [ -n "$BASE" ]; then
+    git worktree add -q --detach "$work/base-src" "$BASE"
+    (cd "$work/base-src" && go build -o "$work/coredns-base" ./cmd/coredns)
+fi
 go build -o "$work/fake" ./cmd/fake-mesos-master
 go build -o "$work/records" ./cmd/mesos-records
 
@@ -63,7 +75,7 @@ awk -v seed=1 -v mix="$MIX" '
 port=25353
 conf() {
     case $1 in
-        mesos)  printf '.:%s {\n    bind 127.0.0.1\n    mesos {\n        masters http://127.0.0.1:25050\n        refresh 1h\n    }\n}\n' $port ;;
+        mesos|base) printf '.:%s {\n    bind 127.0.0.1\n    mesos {\n        masters http://127.0.0.1:25050\n        refresh 1h\n    }\n}\n' $port ;;
         whoami) printf '.:%s {\n    bind 127.0.0.1\n    whoami\n}\n' $port ;;
         file)   printf '.:%s {\n    bind 127.0.0.1\n    file %s mesos\n}\n' $port "$work/mesos.zone" ;;
     esac
@@ -73,7 +85,9 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 run() { # server -> "qps latency_ms cpu_us_per_query"
     conf "$1" > "$work/Corefile.$1"
-    taskset -c 0 "$work/coredns" -conf "$work/Corefile.$1" > "$work/coredns.$1.log" 2>&1 &
+    local bin="$work/coredns"
+    [ "$1" = base ] && bin="$work/coredns-base"
+    taskset -c 0 "$bin" -conf "$work/Corefile.$1" > "$work/coredns.$1.log" 2>&1 &
     local pid=$!
     for _ in $(seq 1 100); do
         dig @127.0.0.1 -p $port +time=1 +tries=1 leader.mesos >/dev/null 2>&1 && \
@@ -96,11 +110,11 @@ run() { # server -> "qps latency_ms cpu_us_per_query"
     echo "$qps $lat $cpu"
 }
 
-echo "mix=$MIX tasks=$TASKS records=$records queries=$(wc -l < "$work/queries.txt") rounds=$ROUNDS secs=$SECS"
+echo "mix=$MIX tasks=$TASKS records=$records queries=$(wc -l < "$work/queries.txt") rounds=$ROUNDS secs=$SECS servers=$SERVERS${BASE:+ base=$BASE}"
 printf '%-6s %-8s %12s %12s %14s\n' round server qps avg_lat_ms cpu_us_query
 declare -A all cpus
 for r in $(seq 1 "$ROUNDS"); do
-    for s in mesos whoami file; do
+    for s in $SERVERS; do
         read -r qps lat cpu < <(run $s)
         all[$s]+="$qps "
         cpus[$s]+="$cpu "
@@ -108,9 +122,11 @@ for r in $(seq 1 "$ROUNDS"); do
     done
 done
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-m=$(echo "${all[mesos]}" | median); w=$(echo "${all[whoami]}" | median); f=$(echo "${all[file]}" | median)
-echo "median qps: mesos $m, whoami $w, file $f"
-awk -v m="$m" -v w="$w" -v f="$f" 'BEGIN { printf "mesos/whoami %.2fx   mesos/file %.2fx\n", m / w, m / f }'
-cm=$(echo "${cpus[mesos]}" | median); cw=$(echo "${cpus[whoami]}" | median); cf=$(echo "${cpus[file]}" | median)
-echo "median CPU us a query: mesos $cm, whoami $cw, file $cf"
-awk -v m="$cm" -v w="$cw" -v f="$cf" 'BEGIN { printf "by CPU a query: mesos/whoami %.2fx   mesos/file %.2fx\n", w / m, f / m }'
+m=$(echo "${all[mesos]}" | median)
+cm=$(echo "${cpus[mesos]}" | median)
+for s in $SERVERS; do
+    [ "$s" = mesos ] && continue
+    o=$(echo "${all[$s]}" | median); co=$(echo "${cpus[$s]}" | median)
+    awk -v s="$s" -v m="$m" -v o="$o" -v cm="$cm" -v co="$co" 'BEGIN {
+        printf "median qps: mesos %s, %s %s: mesos/%s %.3fx q/s, %.3fx by CPU a query (mesos %s us, %s %s us)\n", m, s, o, s, m / o, co / cm, cm, s, co }'
+done
