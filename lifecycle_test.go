@@ -21,6 +21,7 @@ import (
 	"github.com/coredns-mesos/mesos/test/fakemaster"
 
 	"github.com/miekg/dns"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // corefileInput is a Corefile held in memory.
@@ -323,5 +324,45 @@ func TestRefreshReasons(t *testing.T) {
 	fm.Close()
 	if err := fetch(fm.URL(), time.Second); refreshReason(err) != "connection" {
 		t.Errorf("closed: reason %s (%v)", refreshReason(err), err)
+	}
+}
+
+// TestMetricsPerServer: two blocks of the same zone on different servers count their
+// refreshes apart.
+func TestMetricsPerServer(t *testing.T) {
+	js, err := fakemaster.ReadCapture("testdata/mesos/state-1.5.0-dcos.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := fakemaster.StartT(t, js), fakemaster.StartT(t, js)
+	b.SetFault(fakemaster.ServerError, 0)
+	other := freeTCPPort(t)
+	block := ".:%d {\n    bind 127.0.0.1\n    mesos {\n        masters %s\n        refresh 100ms\n    }\n}\n"
+	_, addr, _ := startInProcess(t, block+".:%d {\n    bind 127.0.0.1\n    mesos {\n        masters %s\n        refresh 100ms\n    }\n}\n", a.URL(), other, b.URL())
+	good := "dns://" + addr
+	bad := fmt.Sprintf("dns://127.0.0.1:%d", other)
+	value := func(c interface{ Write(*dto.Metric) error }) float64 {
+		var m dto.Metric
+		c.Write(&m)
+		return m.GetCounter().GetValue()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if value(refreshCount.WithLabelValues(good, "mesos.", "success", "ok")) > 0 && value(refreshCount.WithLabelValues(bad, "mesos.", "error", "http_status")) > 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if v := value(refreshCount.WithLabelValues(good, "mesos.", "success", "ok")); v == 0 {
+		t.Errorf("%s: no successful refresh counted", good)
+	}
+	if v := value(refreshCount.WithLabelValues(good, "mesos.", "error", "http_status")); v != 0 {
+		t.Errorf("%s: the other server's failures counted here (%v)", good, v)
+	}
+	if v := value(refreshCount.WithLabelValues(bad, "mesos.", "error", "http_status")); v == 0 {
+		t.Errorf("%s: its failures not counted", bad)
+	}
+	if v := value(refreshCount.WithLabelValues(bad, "mesos.", "success", "ok")); v != 0 {
+		t.Errorf("%s: the other server's successes counted here (%v)", bad, v)
 	}
 }
