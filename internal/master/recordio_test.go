@@ -1,0 +1,105 @@
+package master
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+func frame(records ...string) []byte {
+	var b bytes.Buffer
+	for _, r := range records {
+		b.WriteString(strconv.Itoa(len(r)))
+		b.WriteByte('\n')
+		b.WriteString(r)
+	}
+	return b.Bytes()
+}
+
+// chunks delivers data in the given chunk sizes, as a proxy might re-chunk a stream.
+type chunks struct {
+	data  []byte
+	sizes []int
+}
+
+func (c *chunks) Read(p []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	n := len(c.data)
+	if len(c.sizes) > 0 {
+		n = min(n, c.sizes[0])
+		c.sizes = c.sizes[1:]
+	}
+	n = copy(p, c.data[:n])
+	c.data = c.data[n:]
+	return n, nil
+}
+
+func readAll(t *testing.T, r io.Reader, max int64) ([]string, error) {
+	t.Helper()
+	rr := NewRecordReader(r, max)
+	var out []string
+	for {
+		rec, err := rr.Next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, string(rec))
+	}
+}
+
+func TestRecordIOSplitAnywhere(t *testing.T) {
+	records := []string{`{"type":"SUBSCRIBED"}`, `{"type":"HEARTBEAT"}`, "", `{"a":"` + strings.Repeat("x", 300) + `"}`}
+	data := frame(records...)
+	want := strings.Join(records, "|")
+	for cut := range len(data) + 1 {
+		got, err := readAll(t, &chunks{data: data, sizes: []int{cut, len(data)}}, 1<<20)
+		if err != nil || strings.Join(got, "|") != want {
+			t.Fatalf("split at %d: %q %v", cut, got, err)
+		}
+	}
+	// One byte at a time, and every record in one chunk.
+	if got, err := readAll(t, iotest.OneByteReader(bytes.NewReader(data)), 1<<20); err != nil || strings.Join(got, "|") != want {
+		t.Errorf("one byte at a time: %q %v", got, err)
+	}
+	if got, err := readAll(t, bytes.NewReader(data), 1<<20); err != nil || len(got) != len(records) {
+		t.Errorf("one chunk: %q %v", got, err)
+	}
+}
+
+func TestRecordIOErrors(t *testing.T) {
+	cases := map[string]struct {
+		data string
+		max  int64
+		want error
+	}{
+		"oversize length":    {"2000\n" + strings.Repeat("x", 2000), 1000, ErrRecordIO},
+		"huge length":        {"99999999999999999999999\n", 1 << 40, ErrRecordIO},
+		"non-digit length":   {"12a\n{}", 1000, ErrRecordIO},
+		"negative length":    {"-5\n{}", 1000, ErrRecordIO},
+		"empty length":       {"\n{}", 1000, ErrRecordIO},
+		"EOF in the record":  {"10\n{\"a\":", 1000, io.ErrUnexpectedEOF},
+		"EOF in the length":  {"2\n{}12", 1000, io.ErrUnexpectedEOF},
+		"HTML instead":       {"<html>", 1000, ErrRecordIO},
+		"JSON without frame": {`{"type":"HEARTBEAT"}`, 1000, ErrRecordIO},
+	}
+	for name, tc := range cases {
+		_, err := readAll(t, strings.NewReader(tc.data), tc.max)
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", name, err, tc.want)
+		}
+	}
+	// Records before the bad one came out whole.
+	got, err := readAll(t, strings.NewReader(string(frame("{}", "[]"))+"x\n"), 100)
+	if len(got) != 2 || !errors.Is(err, ErrRecordIO) {
+		t.Errorf("good records then junk: %q %v", got, err)
+	}
+}
