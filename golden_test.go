@@ -42,56 +42,99 @@ func TestGolden(t *testing.T) {
 				"mesos.vm": {netip.MustParseAddr("10.141.141.10")},
 			}})
 			s := Build(context.Background(), st, o, nil)
-			var b strings.Builder
-			s.Walk("mesos.", func(rr dns.RR) bool {
-				b.WriteString(rr.String())
-				b.WriteByte('\n')
-				return true
-			})
-			got := b.String()
-			golden := filepath.Join("testdata", "golden", strings.TrimSuffix(filepath.Base(f), ".json")+".zone")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			wantB, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if want := string(wantB); got != want {
-				gl, wl := strings.Split(got, "\n"), strings.Split(want, "\n")
-				for i := range max(len(gl), len(wl)) {
-					var g, w string
-					if i < len(gl) {
-						g = gl[i]
-					}
-					if i < len(wl) {
-						w = wl[i]
-					}
-					if g != w {
-						t.Fatalf("%s differs at line %d:\n got  %s\n want %s", golden, i+1, g, w)
-					}
-				}
-			}
-			// Every record in the golden file is what a lookup of its name returns.
-			for line := range strings.SplitSeq(strings.TrimSpace(got), "\n") {
-				rr, err := dns.NewRR(line)
-				if err != nil {
-					t.Fatalf("golden line %q: %v", line, err)
-				}
-				ans, _, ok := s.Lookup(rr.Header().Name, "mesos.", rr.Header().Rrtype)
-				found := false
-				for _, a := range ans {
-					found = found || dns.IsDuplicate(a, rr)
-				}
-				if !ok || !found {
-					t.Errorf("lookup of %s %s does not return %s", rr.Header().Name, dns.TypeToString[rr.Header().Rrtype], line)
-				}
-			}
+			checkGolden(t, s, strings.TrimSuffix(filepath.Base(f), ".json"))
 		})
+	}
+}
+
+// TestGoldenEvents replays every event-stream capture (and every GET_STATE answer)
+// into a Cluster and compares the records with a golden file that a person has read:
+// every event type applied, from real masters.
+func TestGoldenEvents(t *testing.T) {
+	files, _ := filepath.Glob("testdata/mesos/events-*.jsonl")
+	more, _ := filepath.Glob("testdata/mesos/getstate-*.json")
+	files = append(files, more...)
+	if len(files) < 7 {
+		t.Fatalf("found %d captures", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var c state.Cluster
+			records := strings.Split(strings.TrimSpace(string(raw)), "\n")
+			if strings.HasSuffix(f, ".json") {
+				records = []string{string(raw)}
+			}
+			for n, rec := range records {
+				ev, err := state.DecodeEvent([]byte(rec))
+				if err != nil {
+					t.Fatalf("record %d: %v", n+1, err)
+				}
+				c.Apply(ev)
+			}
+			c.Leader = state.PID{ID: "master", Host: "10.0.0.2", Port: 5050}
+			o := DefaultOptions()
+			o.Now = func() time.Time { return time.Unix(1700000000, 0) }
+			checkGolden(t, Build(context.Background(), c.State(), o, nil), strings.TrimSuffix(strings.TrimSuffix(filepath.Base(f), ".json"), ".jsonl"))
+		})
+	}
+}
+
+// checkGolden compares the records of s, in canonical order, with testdata/golden/
+// NAME.zone, and checks that a lookup of every one of them returns it.
+func checkGolden(t *testing.T, s *Set, name string) {
+	t.Helper()
+	var b strings.Builder
+	s.Walk("mesos.", func(rr dns.RR) bool {
+		b.WriteString(rr.String())
+		b.WriteByte('\n')
+		return true
+	})
+	got := b.String()
+	golden := filepath.Join("testdata", "golden", name+".zone")
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantB, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if want := string(wantB); got != want {
+		gl, wl := strings.Split(got, "\n"), strings.Split(want, "\n")
+		for i := range max(len(gl), len(wl)) {
+			var g, w string
+			if i < len(gl) {
+				g = gl[i]
+			}
+			if i < len(wl) {
+				w = wl[i]
+			}
+			if g != w {
+				t.Fatalf("%s differs at line %d:\n got  %s\n want %s", golden, i+1, g, w)
+			}
+		}
+	}
+	// Every record in the golden file is what a lookup of its name returns.
+	for line := range strings.SplitSeq(strings.TrimSpace(got), "\n") {
+		rr, err := dns.NewRR(line)
+		if err != nil {
+			t.Fatalf("golden line %q: %v", line, err)
+		}
+		ans, _, ok := s.Lookup(rr.Header().Name, "mesos.", rr.Header().Rrtype)
+		found := false
+		for _, a := range ans {
+			found = found || dns.IsDuplicate(a, rr)
+		}
+		if !ok || !found {
+			t.Errorf("lookup of %s %s does not return %s", rr.Header().Name, dns.TypeToString[rr.Header().Rrtype], line)
+		}
 	}
 }

@@ -133,6 +133,8 @@ func (d *decoder) top() error {
 			})
 		case "slaves":
 			return d.array(d.agent)
+		case "recovered_slaves":
+			return d.array(d.recoveredAgent)
 		case "frameworks":
 			return d.array(d.framework)
 		default:
@@ -202,6 +204,29 @@ func (d *decoder) agent() error {
 	}
 	a.ID = d.internString(a.ID)
 	d.st.Agents = append(d.st.Agents, a)
+	return nil
+}
+
+// recoveredAgent reads one of recovered_slaves[]: an agent a failed-over master knows
+// of that has not re-registered yet.
+func (d *decoder) recoveredAgent() error {
+	var a Agent
+	bad, err := d.entity(SkipAgentMalformed, func(key []byte) error {
+		var err error
+		switch string(key) {
+		case "id":
+			a.ID, err = d.str()
+		case "hostname":
+			a.Hostname, err = d.str()
+		default:
+			err = d.d.SkipValue()
+		}
+		return err
+	})
+	if err != nil || bad != "" || a.ID == "" {
+		return err
+	}
+	d.st.Recovered = append(d.st.Recovered, a)
 	return nil
 }
 

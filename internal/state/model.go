@@ -20,8 +20,11 @@ type State struct {
 	Leader PID
 	// Self is the master that produced the state (its top-level pid). Before Mesos 1.0 a
 	// non-leading master answers with its own state, where Self differs from Leader.
-	Self       PID
-	Agents     []Agent
+	Self   PID
+	Agents []Agent
+	// Recovered are the agents a failed-over master knows of but that have not
+	// re-registered with it yet: it knows none of their tasks.
+	Recovered  []Agent
 	Frameworks []Framework
 	// Skipped counts the entities left out while decoding, by reason.
 	Skipped Skips
