@@ -257,9 +257,22 @@ func samePID(a, b state.PID) bool {
 }
 
 func (c *Client) get(ctx context.Context, u *url.URL) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	return c.do(ctx, http.MethodGet, u, "")
+}
+
+// do sends one request: JSON wanted, credentials only to a trusted host, and an error
+// that names no URL.
+func (c *Client) do(ctx context.Context, method string, u *url.URL, body string) (*http.Response, error) {
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
 		return nil, err
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "coredns-mesos")

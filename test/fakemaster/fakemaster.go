@@ -56,6 +56,7 @@ type Master struct {
 	cacheKey string
 	body     []byte
 	gzBody   []byte
+	ev       streams
 }
 
 // Start listens on addr (such as 127.0.0.1:0) and serves an empty cluster until
@@ -90,6 +91,7 @@ func (m *Master) Handler() http.Handler {
 	mux.HandleFunc("/master/state.json", m.serveState)
 	mux.HandleFunc("/state.json", m.serveState)
 	mux.HandleFunc("/fake/fault", m.control)
+	mux.HandleFunc("/api/v1", m.api)
 	return mux
 }
 
@@ -119,6 +121,7 @@ func (m *Master) Close() error {
 	if srv == nil {
 		return nil
 	}
+	m.DropStreams()
 	return srv.Close()
 }
 

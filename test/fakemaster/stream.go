@@ -1,0 +1,320 @@
+package fakemaster
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The v1 operator API: POST /api/v1 with SUBSCRIBE (the event stream, RecordIO), GET_STATE
+// and GET_MASTER. The snapshot is the state the master serves, in v1 JSON; events are
+// what a test Emits.
+
+// streams is the event-stream side of a Master.
+type streams struct {
+	mu        sync.Mutex
+	off       bool          // answer SUBSCRIBE with 404, as a master before 1.0
+	heartbeat time.Duration // 0: no heartbeat_interval_seconds, as before 1.5
+	paused    bool          // stop sending heartbeats
+	subs      map[chan []byte]chan struct{}
+	opened    int
+}
+
+func (s *streams) init() {
+	if s.subs == nil {
+		s.subs = make(map[chan []byte]chan struct{})
+		s.heartbeat = 15 * time.Second
+	}
+}
+
+// SetStream turns the event stream on (the default) or off.
+func (m *Master) SetStream(on bool) {
+	m.ev.mu.Lock()
+	defer m.ev.mu.Unlock()
+	m.ev.init()
+	m.ev.off = !on
+}
+
+// SetHeartbeat sets the heartbeat interval announced and kept (0: none announced).
+func (m *Master) SetHeartbeat(d time.Duration) {
+	m.ev.mu.Lock()
+	defer m.ev.mu.Unlock()
+	m.ev.init()
+	m.ev.heartbeat = d
+}
+
+// PauseHeartbeats stops (or resumes) the heartbeats of open streams.
+func (m *Master) PauseHeartbeats(on bool) {
+	m.ev.mu.Lock()
+	defer m.ev.mu.Unlock()
+	m.ev.paused = on
+}
+
+// Emit sends one event (v1 JSON) to every open stream.
+func (m *Master) Emit(event string) {
+	m.ev.mu.Lock()
+	defer m.ev.mu.Unlock()
+	for ch := range m.ev.subs {
+		select {
+		case ch <- []byte(event):
+		default: // a subscriber that does not read loses events, as with a real master
+		}
+	}
+}
+
+// DropStreams ends every open stream, as a master that exits does.
+func (m *Master) DropStreams() {
+	m.ev.mu.Lock()
+	defer m.ev.mu.Unlock()
+	for ch, done := range m.ev.subs {
+		close(done)
+		delete(m.ev.subs, ch)
+	}
+}
+
+// Streams is how many streams are open; Subscriptions how many were ever opened.
+func (m *Master) Streams() int {
+	m.ev.mu.Lock()
+	defer m.ev.mu.Unlock()
+	return len(m.ev.subs)
+}
+
+// Subscriptions is how many streams were ever opened.
+func (m *Master) Subscriptions() int {
+	m.ev.mu.Lock()
+	defer m.ev.mu.Unlock()
+	return m.ev.opened
+}
+
+func (m *Master) api(w http.ResponseWriter, r *http.Request) {
+	state, fault, _, leader, self, legacy := m.snapshot(r)
+	m.ev.mu.Lock()
+	m.ev.init()
+	off, hb := m.ev.off, m.ev.heartbeat
+	m.ev.mu.Unlock()
+	if off || legacy {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodPost {
+		http.Error(w, "Expecting 'POST'", http.StatusMethodNotAllowed)
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+		http.Error(w, "Expecting 'Content-Type' of application/json", http.StatusUnsupportedMediaType)
+		return
+	}
+	if leader != "" {
+		w.Header().Set("Location", "//"+leader+"/api/v1")
+		w.WriteHeader(http.StatusTemporaryRedirect)
+		return
+	}
+	if fault == Unavailable {
+		http.Error(w, "Master has not finished recovery", http.StatusServiceUnavailable)
+		return
+	}
+	var call struct {
+		Type string `json:"type"`
+	}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err := json.Unmarshal(body, &call); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	switch call.Type {
+	case "GET_MASTER":
+		host, port, _ := net.SplitHostPort(self)
+		p, _ := strconv.Atoi(port)
+		fmt.Fprintf(w, `{"type":"GET_MASTER","get_master":{"master_info":{"id":"fake","hostname":%q,"port":%d,"address":{"ip":%q,"port":%d}}}}`, host, p, host, p)
+	case "GET_STATE":
+		v1, err := ToV1(state)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintf(w, `{"type":"GET_STATE","get_state":%s}`, v1)
+	case "SUBSCRIBE":
+		m.subscribe(w, r, state, hb)
+	default:
+		http.Error(w, "unknown call "+call.Type, http.StatusBadRequest)
+	}
+}
+
+func (m *Master) subscribe(w http.ResponseWriter, r *http.Request, state []byte, hb time.Duration) {
+	v1, err := ToV1(state)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	ch, done := make(chan []byte, 4096), make(chan struct{})
+	m.ev.mu.Lock()
+	m.ev.subs[ch] = done
+	m.ev.opened++
+	m.ev.mu.Unlock()
+	defer func() {
+		m.ev.mu.Lock()
+		delete(m.ev.subs, ch)
+		m.ev.mu.Unlock()
+	}()
+	fl := w.(http.Flusher)
+	send := func(b []byte) bool {
+		if _, err := fmt.Fprintf(w, "%d\n%s", len(b), b); err != nil {
+			return false
+		}
+		fl.Flush()
+		return true
+	}
+	interval := ""
+	if hb > 0 {
+		interval = fmt.Sprintf(`,"heartbeat_interval_seconds":%g`, hb.Seconds())
+	}
+	if !send([]byte(`{"type":"SUBSCRIBED","subscribed":{"get_state":` + string(v1) + interval + `}}`)) {
+		return
+	}
+	heartbeat := []byte(`{"type":"HEARTBEAT"}`)
+	if hb <= 0 {
+		hb = time.Hour
+	} else if !send(heartbeat) {
+		return
+	}
+	tick := time.NewTicker(hb)
+	defer tick.Stop()
+	for {
+		select {
+		case ev := <-ch:
+			if !send(ev) {
+				return
+			}
+		case <-tick.C:
+			m.ev.mu.Lock()
+			paused := m.ev.paused
+			m.ev.mu.Unlock()
+			if !paused && !send(heartbeat) {
+				return
+			}
+		case <-done:
+			return
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// ToV1 turns a /master/state document into the v1 GET_STATE shape (ids as objects,
+// resources as ranges, framework_info, labels wrapped), so that one state can be served
+// both ways. recovered_slaves become recovered_agents.
+func ToV1(stateJSON []byte) ([]byte, error) {
+	var st struct {
+		Slaves []struct {
+			ID       string `json:"id"`
+			Hostname string `json:"hostname"`
+			PID      string `json:"pid"`
+		} `json:"slaves"`
+		Recovered []struct {
+			ID       string `json:"id"`
+			Hostname string `json:"hostname"`
+			Port     int    `json:"port"`
+		} `json:"recovered_slaves"`
+		Frameworks []struct {
+			ID       string            `json:"id"`
+			Name     string            `json:"name"`
+			Hostname string            `json:"hostname"`
+			Tasks    []json.RawMessage `json:"tasks"`
+		} `json:"frameworks"`
+	}
+	if err := json.Unmarshal(stateJSON, &st); err != nil {
+		return nil, err
+	}
+	id := func(s string) map[string]string { return map[string]string{"value": s} }
+	agents := []any{}
+	for _, a := range st.Slaves {
+		port := 5051
+		if i := strings.LastIndexByte(a.PID, ':'); i >= 0 {
+			port, _ = strconv.Atoi(a.PID[i+1:])
+		}
+		agents = append(agents, map[string]any{"agent_info": map[string]any{"id": id(a.ID), "hostname": a.Hostname, "port": port}, "pid": a.PID, "active": true})
+	}
+	recovered := []any{}
+	for _, a := range st.Recovered {
+		recovered = append(recovered, map[string]any{"id": id(a.ID), "hostname": a.Hostname, "port": a.Port})
+	}
+	frameworks, tasks := []any{}, []any{}
+	for _, f := range st.Frameworks {
+		frameworks = append(frameworks, map[string]any{"framework_info": map[string]any{"id": id(f.ID), "name": f.Name, "hostname": f.Hostname}, "active": true})
+		for _, raw := range f.Tasks {
+			t, err := taskToV1(raw, f.ID)
+			if err != nil {
+				return nil, err
+			}
+			tasks = append(tasks, t)
+		}
+	}
+	return json.Marshal(map[string]any{
+		"get_agents":     map[string]any{"agents": agents, "recovered_agents": recovered},
+		"get_frameworks": map[string]any{"frameworks": frameworks},
+		"get_tasks":      map[string]any{"tasks": tasks},
+	})
+}
+
+// TaskToV1 turns one task of /master/state into its v1 shape, for TASK_ADDED.
+func TaskToV1(taskJSON []byte, frameworkID string) (string, error) {
+	t, err := taskToV1(taskJSON, frameworkID)
+	if err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(t)
+	return string(b), err
+}
+
+func taskToV1(raw json.RawMessage, frameworkID string) (map[string]any, error) {
+	var t map[string]any
+	if err := json.Unmarshal(raw, &t); err != nil {
+		return nil, err
+	}
+	id := func(v any) map[string]any { return map[string]any{"value": v} }
+	out := map[string]any{"name": t["name"], "task_id": id(t["id"]), "framework_id": id(frameworkID), "agent_id": id(t["slave_id"]), "state": t["state"]}
+	if d, ok := t["discovery"]; ok {
+		out["discovery"] = d
+	}
+	if res, ok := t["resources"].(map[string]any); ok {
+		if ports, ok := res["ports"].(string); ok {
+			var ranges []any
+			for part := range strings.SplitSeq(strings.Trim(ports, "[] "), ",") {
+				lo, hi, found := strings.Cut(strings.TrimSpace(part), "-")
+				if !found {
+					hi = lo
+				}
+				b, _ := strconv.Atoi(strings.TrimSpace(lo))
+				e, _ := strconv.Atoi(strings.TrimSpace(hi))
+				if b > 0 {
+					ranges = append(ranges, map[string]any{"begin": b, "end": e})
+				}
+			}
+			out["resources"] = []any{map[string]any{"name": "ports", "type": "RANGES", "ranges": map[string]any{"range": ranges}}}
+		}
+	}
+	if sts, ok := t["statuses"].([]any); ok {
+		var statuses []any
+		for _, s := range sts {
+			sm, ok := s.(map[string]any)
+			if !ok {
+				continue
+			}
+			sm["task_id"] = id(t["id"])
+			sm["agent_id"] = id(t["slave_id"])
+			if l, ok := sm["labels"].([]any); ok {
+				sm["labels"] = map[string]any{"labels": l}
+			}
+			statuses = append(statuses, sm)
+		}
+		out["statuses"] = statuses
+	}
+	return out, nil
+}
