@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -117,21 +116,19 @@ func (m *Mesos) start() error {
 	}
 	running.list[m] = running.seq
 	running.Unlock()
+	m.fo = &failover{timeout: m.cfg.reregister, confirm: confirmDelay}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel, m.done = cancel, make(chan struct{})
-	p := &master.Poller{
-		Client:   client,
-		Interval: m.cfg.refresh,
-		Jitter:   0.1,
-		OnResult: func(r *master.Result, took time.Duration) { m.loaded(ctx, r, took) },
-		OnError:  m.failed,
-	}
 	go func() {
 		defer close(m.done)
-		p.Run(ctx)
+		m.run(ctx, client)
 	}()
 	return nil
 }
+
+// confirmDelay is how long a state that drops most records must stay so before it is
+// published.
+var confirmDelay = 3 * time.Second
 
 func (m *Mesos) stop() error {
 	m.mu.Lock()
@@ -164,44 +161,73 @@ func bindAddrs(hosts []string) []netip.Addr {
 	return out
 }
 
-// loaded builds and swaps in the records of a good state.
-func (m *Mesos) loaded(ctx context.Context, r *master.Result, took time.Duration) {
+// loaded builds and swaps in the records of a good state (a fetched one, or the
+// cluster the stream keeps); snapshot says it is a whole new state, which the refresh
+// metrics count. It returns how soon to look again when the state may not be
+// published yet (a large drop waiting for a second look), else 0.
+func (m *Mesos) loaded(ctx context.Context, r *master.Result, took time.Duration, snapshot bool) time.Duration {
 	start := time.Now()
+	server, zone := m.key.server, m.Zones[0]
+	st, held, wait := m.fo.check(r.State, start)
+	heldTasks.WithLabelValues(server, zone).Set(float64(held))
+	if wait > 0 {
+		if !m.holding {
+			m.holding = true
+			dropsHeld.WithLabelValues(server, zone).Inc()
+			log.Warningf("the state from %s would drop most records (%d running tasks, %d before) and no agent is recovering: looking again in %v before serving it",
+				r.Leader.Host, runningTasks(r.State), runningTasks(m.fo.prev), wait.Round(time.Millisecond))
+		}
+		return wait
+	}
+	if m.holding {
+		m.holding = false
+		log.Warningf("the drop is confirmed by a second look: serving the state from %s (%d running tasks)", r.Leader.Host, runningTasks(st))
+	}
+	if held > 0 && m.heldLogged != held {
+		log.Infof("keeping %d tasks of agents that have not re-registered with %s yet", held, r.Leader.Host)
+	}
+	m.heldLogged = held
 	prev := m.set.Load()
-	set := Build(ctx, r.State, m.cfg.opts, prev)
+	set := Build(ctx, st, m.cfg.opts, prev)
 	m.set.Store(set)
 	m.box.set.Store(set)
 	now := time.Now()
 	m.lastOK.Store(now.UnixNano())
-	server, zone := m.key.server, m.Zones[0]
 	if old := m.leader.Swap(r.Leader); old != nil && old.Host != r.Leader.Host {
 		leaderChanges.WithLabelValues(server, zone).Inc()
 		log.Infof("leading master is now %s (was %s)", r.Leader.Host, old.Host)
 	}
 	took += now.Sub(start)
-	refreshDuration.WithLabelValues(server, zone, "success").Observe(took.Seconds())
-	refreshCount.WithLabelValues(server, zone, "success", "ok").Inc()
+	if snapshot {
+		refreshDuration.WithLabelValues(server, zone, "success").Observe(took.Seconds())
+		refreshCount.WithLabelValues(server, zone, "success", "ok").Inc()
+	}
 	lastSuccess.WithLabelValues(server, zone).Set(float64(now.Unix()))
-	st := set.Stats()
-	recordCount.WithLabelValues(server, zone).Set(float64(st.Records))
-	taskCount.WithLabelValues(server, zone).Set(float64(st.Tasks))
-	agentCount.WithLabelValues(server, zone).Set(float64(st.Agents))
-	frameworkCount.WithLabelValues(server, zone).Set(float64(st.Frameworks))
-	stateSize.WithLabelValues(server, zone).Set(float64(r.Bytes))
+	stats := set.Stats()
+	recordCount.WithLabelValues(server, zone).Set(float64(stats.Records))
+	taskCount.WithLabelValues(server, zone).Set(float64(stats.Tasks))
+	agentCount.WithLabelValues(server, zone).Set(float64(stats.Agents))
+	frameworkCount.WithLabelValues(server, zone).Set(float64(stats.Frameworks))
+	if r.Bytes > 0 {
+		stateSize.WithLabelValues(server, zone).Set(float64(r.Bytes))
+	}
 	serialGauge.WithLabelValues(server, zone).Set(float64(set.Serial()))
 	for _, reason := range skipReasons {
-		skippedCount.WithLabelValues(server, zone, reason).Set(float64(st.Skipped[reason]))
+		skippedCount.WithLabelValues(server, zone, reason).Set(float64(stats.Skipped[reason]))
 	}
 	if m.failures > 0 {
 		log.Infof("refresh from %s works again after %d failed refreshes", r.Leader.Host, m.failures)
 		m.failures = 0
 	}
-	if prev == nil || prev.Serial() != set.Serial() {
+	// Each snapshot is logged; the changes events make are not, there can be hundreds
+	// a second.
+	if snapshot && (prev == nil || prev.Serial() != set.Serial()) {
 		log.Infof("%v from %s: %s", m.Zones, r.Leader.Host, set)
 	}
-	if n := st.Skipped.Total(); n > 0 && (prev == nil || prev.Stats().Skipped.Total() != n) {
-		log.Warningf("left out %d malformed entities: %v", n, map[string]int(st.Skipped))
+	if n := stats.Skipped.Total(); n > 0 && (prev == nil || prev.Stats().Skipped.Total() != n) {
+		log.Warningf("left out %d malformed entities: %v", n, map[string]int(stats.Skipped))
 	}
+	return 0
 }
 
 // failed records a refresh that did not produce records; the last good ones stay.
@@ -211,8 +237,7 @@ func (m *Mesos) failed(err error, took time.Duration) {
 	m.failures++
 	refreshDuration.WithLabelValues(server, zone, "error").Observe(took.Seconds())
 	refreshCount.WithLabelValues(server, zone, "error", reason).Inc()
-	// One master's error a line would split one event over several log lines.
-	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	msg := oneLine(err)
 	if age := m.staleness(); age >= 0 {
 		log.Warningf("refresh failed (%s), serving records %v old: %s", reason, age.Round(time.Second), msg)
 	} else {

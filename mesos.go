@@ -15,6 +15,7 @@ import (
 	"github.com/coredns/coredns/request"
 
 	"github.com/coredns-mesos/mesos/internal/master"
+	"github.com/coredns-mesos/mesos/internal/state"
 
 	"github.com/miekg/dns"
 )
@@ -32,9 +33,14 @@ type Mesos struct {
 	set    atomic.Pointer[Set]
 	leader atomic.Pointer[url.URL]
 	lastOK atomic.Int64 // unix nanoseconds of the last good refresh
-	// failures counts the refreshes that failed since the last good one; only the
-	// poller's goroutine touches it.
-	failures int
+	// Only the refresh goroutine touches these: the refreshes that failed since the
+	// last good one, the failover guard, whether a large drop is being held back, the
+	// tasks held back last logged.
+	failures   int
+	fo         *failover
+	holding    bool
+	heldLogged int
+	pids       map[string]state.PID // scheduler pids, which the event stream lacks
 
 	key  handoffKey
 	bind []string // the server block's listen addresses

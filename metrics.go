@@ -1,6 +1,8 @@
 package mesos
 
 import (
+	"slices"
+
 	"github.com/coredns/coredns/plugin"
 
 	"github.com/coredns-mesos/mesos/internal/state"
@@ -64,6 +66,62 @@ var (
 	}, []string{"server", "zone"})
 )
 
+var (
+	streamConnected = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace, Subsystem: subsystem, Name: "stream_connected",
+		Help: "1 while the leading master's event stream is open.",
+	}, []string{"server", "zone"})
+	modeGauge = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace, Subsystem: subsystem, Name: "mode",
+		Help: "1 for the way the records follow the masters now: stream or poll.",
+	}, []string{"server", "zone", "mode"})
+	eventsTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace, Subsystem: subsystem, Name: "events_total",
+		Help: "Events received on the event stream, by type.",
+	}, []string{"server", "zone", "type"})
+	eventLatency = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: plugin.Namespace, Subsystem: subsystem, Name: "event_publish_duration_seconds",
+		Help:    "Time from an event's arrival to the records it changed being served.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+	}, []string{"server", "zone"})
+	reconnects = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace, Subsystem: subsystem, Name: "stream_reconnects_total",
+		Help: "Event streams that ended, by reason (resync is the periodic fresh snapshot).",
+	}, []string{"server", "zone", "reason"})
+	heldTasks = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace, Subsystem: subsystem, Name: "held_tasks",
+		Help: "Tasks kept for agents that have not re-registered with a new leader yet.",
+	}, []string{"server", "zone"})
+	dropsHeld = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace, Subsystem: subsystem, Name: "drops_held_total",
+		Help: "States that would have dropped most records at once, held back for a second look.",
+	}, []string{"server", "zone"})
+)
+
+// eventTypes are the event type label values; anything else is "unknown".
+var eventTypes = []string{state.EventSubscribed, state.EventHeartbeat, state.EventTaskAdded, state.EventTaskUpdated,
+	state.EventAgentAdded, state.EventAgentRemoved, state.EventFrameworkAdded, state.EventFrameworkUpdated, state.EventFrameworkRemoved}
+
+func eventLabel(t string) string {
+	if slices.Contains(eventTypes, t) {
+		return t
+	}
+	return "unknown"
+}
+
+// streamEnds are the reason label values of stream_reconnects_total.
+var streamEnds = append([]string{"resync", "no_stream", "stalled", "closed"}, refreshReasons...)
+
+func setMode(server, zone, mode string) {
+	for _, m := range []string{modeStream, modePoll} {
+		v := 0.0
+		if m == mode {
+			v = 1
+		}
+		modeGauge.WithLabelValues(server, zone, m).Set(v)
+	}
+}
+
 // refreshReasons are the reason label values of a failed refresh.
 var refreshReasons = []string{"connection", "timeout", "tls", "http_status", "no_leader", "decode", "too_large", "other"}
 
@@ -75,7 +133,7 @@ var skipReasons = []string{
 	state.SkipTaskUnknownState, state.SkipTaskBadDiscovery, state.SkipStatusMalformed,
 	state.SkipLeaderBadPID, state.SkipBadAddress,
 	skipTaskUnknownAgent, skipTaskEmptyName, skipFrameworkEmptyName, skipNameTooLong,
-	skipReservedName, skipSRVOverLimit,
+	skipReservedName, skipSRVOverLimit, state.SkipEventUnknownTask, state.SkipEventUnknownType,
 }
 
 // initMetrics creates every series of a block at zero, so that dashboards and alerts
@@ -94,4 +152,16 @@ func initMetrics(server, zone string) {
 		skippedCount.WithLabelValues(server, zone, r)
 	}
 	leaderChanges.WithLabelValues(server, zone)
+	streamConnected.WithLabelValues(server, zone)
+	modeGauge.WithLabelValues(server, zone, modeStream)
+	modeGauge.WithLabelValues(server, zone, modePoll)
+	for _, t := range append(eventTypes, "unknown") {
+		eventsTotal.WithLabelValues(server, zone, t)
+	}
+	eventLatency.WithLabelValues(server, zone)
+	for _, r := range streamEnds {
+		reconnects.WithLabelValues(server, zone, r)
+	}
+	heldTasks.WithLabelValues(server, zone)
+	dropsHeld.WithLabelValues(server, zone)
 }

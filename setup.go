@@ -36,6 +36,11 @@ type config struct {
 	insecure  bool
 	principal string
 	secret    string
+	// mode is auto, stream or poll; resync bounds one stream; reregister bounds how
+	// long the tasks of an agent that has not re-registered after a failover are kept.
+	mode       string
+	resync     time.Duration
+	reregister time.Duration
 }
 
 const (
@@ -43,6 +48,10 @@ const (
 	defaultTimeout  = 10 * time.Second
 	defaultMaxBytes = 512 << 20
 	defaultPort     = "5050"
+	// A re-subscription every 5 minutes bounds the life of a missed event, for a tenth
+	// of what polling every 30 s costs the master.
+	defaultResync     = 5 * time.Minute
+	defaultReregister = 10 * time.Minute
 )
 
 func setup(c *caddy.Controller) error {
@@ -83,10 +92,13 @@ func serverAddr(cfg *dnsserver.Config) string {
 func parse(c *caddy.Controller) (*Mesos, error) {
 	m := &Mesos{}
 	cfg := &config{
-		opts:     DefaultOptions(),
-		refresh:  defaultRefresh,
-		timeout:  defaultTimeout,
-		maxBytes: defaultMaxBytes,
+		opts:       DefaultOptions(),
+		refresh:    defaultRefresh,
+		timeout:    defaultTimeout,
+		maxBytes:   defaultMaxBytes,
+		mode:       modeAuto,
+		resync:     defaultResync,
+		reregister: defaultReregister,
 	}
 	m.cfg = cfg
 	var tlsCfg *tls.Config
@@ -123,16 +135,26 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 					}
 					cfg.masters = append(cfg.masters, u)
 				}
-			case "refresh", "timeout":
+			case "refresh", "timeout", "resync", "agent_reregister_timeout":
 				d, err := duration(c, opt, args)
 				if err != nil {
 					return nil, err
 				}
-				if opt == "refresh" {
+				switch opt {
+				case "refresh":
 					cfg.refresh = d
-				} else {
+				case "timeout":
 					cfg.timeout, timeoutSet = d, true
+				case "resync":
+					cfg.resync = d
+				case "agent_reregister_timeout":
+					cfg.reregister = d
 				}
+			case "mode":
+				if len(args) != 1 || (args[0] != modeAuto && args[0] != modeStream && args[0] != modePoll) {
+					return nil, c.Errf("mode needs auto, stream or poll")
+				}
+				cfg.mode = args[0]
 			case "max_state_size":
 				if len(args) != 1 {
 					return nil, c.Errf("max_state_size needs one size, such as 256MiB")

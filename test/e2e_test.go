@@ -128,28 +128,43 @@ func readCapture(t *testing.T) []byte {
 }
 
 func TestLeaderThroughNonLeadingMaster(t *testing.T) {
+	for _, mode := range []string{"poll", "stream"} {
+		t.Run(mode, func(t *testing.T) { leaderThroughNonLeader(t, mode) })
+	}
+}
+
+func leaderThroughNonLeader(t *testing.T, mode string) {
 	js := readCapture(t)
 	leader := startMaster(t, js)
 	follower := startMaster(t, js)
 	follower.FollowLeader(leader.Addr())
-	s := startCoreDNS(t, mesosBlock(follower.URL()+" "+leader.URL(), ""))
+	s := startCoreDNS(t, mesosBlock(follower.URL()+" "+leader.URL(), "        mode "+mode))
 	s.waitReady()
 	_, lport, _ := net.SplitHostPort(leader.Addr())
 	r := ask(t, s.addr, "udp", "_leader._tcp.mesos.", dns.TypeSRV, 1232)
 	if len(r.Answer) != 1 || fmt.Sprint(r.Answer[0].(*dns.SRV).Port) != lport {
 		t.Errorf("_leader._tcp: %v, want port %s", r.Answer, lport)
 	}
-	if follower.Hits("/master/state") != 0 || leader.Hits("/master/state") == 0 {
-		t.Errorf("state fetched from the non-leader (%d) or not from the leader (%d)", follower.Hits("/master/state"), leader.Hits("/master/state"))
+	path := "/master/state"
+	if mode == "stream" {
+		path = "/api/v1"
+		if leader.Streams() != 1 || follower.Streams() != 0 {
+			t.Errorf("streams: leader %d, follower %d", leader.Streams(), follower.Streams())
+		}
+	}
+	if follower.Hits("/master/state") != 0 || leader.Hits(path) == 0 {
+		t.Errorf("state fetched from the non-leader (%d) or not from the leader (%d)", follower.Hits("/master/state"), leader.Hits(path))
 	}
 	// master0 is the first configured master, master1 the leader.
 	_, fport, _ := net.SplitHostPort(follower.Addr())
 	if r := ask(t, s.addr, "udp", "master1.mesos.", dns.TypeA, 1232); len(r.Answer) != 1 {
 		t.Errorf("master1: %v (follower port %s)", r.Answer, fport)
 	}
-	// Failover: the follower takes over, the old leader redirects to it.
+	// Failover: the follower takes over, the old leader redirects to it and its
+	// streams end, as when it exits.
 	follower.FollowLeader("")
 	leader.FollowLeader(follower.Addr())
+	leader.DropStreams()
 	eventually(t, "the new leader in _leader._tcp", 10*time.Second, func() bool {
 		r := ask(t, s.addr, "udp", "_leader._tcp.mesos.", dns.TypeSRV, 1232)
 		return len(r.Answer) == 1 && fmt.Sprint(r.Answer[0].(*dns.SRV).Port) == fport
@@ -164,7 +179,9 @@ func TestLeaderThroughNonLeadingMaster(t *testing.T) {
 func TestMasterFaults(t *testing.T) {
 	js := readCapture(t)
 	m := startMaster(t, js)
-	s := startCoreDNS(t, mesosBlock(m.URL(), ""))
+	// Polling: every fault shows at the next fetch. The stream's faults have tests of
+	// their own.
+	s := startCoreDNS(t, mesosBlock(m.URL(), "        mode poll"))
 	s.waitReady()
 	const name = "test123.marathon.mesos."
 	check := func(when string) {

@@ -394,7 +394,7 @@ func TestPollerBacksOffAndRecovers(t *testing.T) {
 		Client:     c,
 		Interval:   time.Hour,
 		MinBackoff: 20 * time.Millisecond,
-		OnResult:   func(*Result, time.Duration) { good.Add(1) },
+		OnResult:   func(*Result, time.Duration) time.Duration { good.Add(1); return 0 },
 		OnError:    func(error, time.Duration) { bad.Add(1) },
 	}
 	ctx, cancel := context.WithCancel(context.Background())

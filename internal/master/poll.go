@@ -17,8 +17,9 @@ type Poller struct {
 	// Jitter spreads polls of several replicas: each delay is scaled by a random
 	// factor in [1-Jitter, 1+Jitter].
 	Jitter float64
-	// OnResult is called with every good state; OnError with every failed fetch.
-	OnResult func(*Result, time.Duration)
+	// OnResult is called with every good state, and returns how soon to poll again
+	// (0: after Interval); OnError is called with every failed fetch.
+	OnResult func(*Result, time.Duration) time.Duration
 	OnError  func(error, time.Duration)
 }
 
@@ -46,7 +47,9 @@ func (p *Poller) Run(ctx context.Context) {
 		} else {
 			backoff = minB
 			if p.OnResult != nil {
-				p.OnResult(r, took)
+				if soon := p.OnResult(r, took); soon > 0 {
+					delay = soon
+				}
 			}
 		}
 		if p.Jitter > 0 {

@@ -253,3 +253,40 @@ func (w *watched) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// FrameworkPIDs returns the scheduler pid of each framework from base's
+// /master/state-summary (no tasks, so it is small): the v1 API has no scheduler pids,
+// which _framework._tcp.F.D needs.
+func (c *Client) FrameworkPIDs(ctx context.Context, base *url.URL) (map[string]state.PID, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	resp, err := c.get(ctx, base.JoinPath("master", "state-summary"))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", base.Host, err)
+	}
+	defer drain(resp)
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: state-summary: %w %d", base.Host, ErrStatus, resp.StatusCode)
+	}
+	var summary struct {
+		Frameworks []struct {
+			ID  string `json:"id"`
+			PID string `json:"pid"`
+		} `json:"frameworks"`
+	}
+	body := &limitReader{r: resp.Body, left: c.cfg.MaxBytes}
+	b, err := io.ReadAll(body)
+	if err != nil {
+		return nil, fmt.Errorf("%s: state-summary: %w", base.Host, err)
+	}
+	if err := json.Unmarshal(b, &summary); err != nil {
+		return nil, fmt.Errorf("%s: state-summary: %w: %w", base.Host, ErrDecode, err)
+	}
+	pids := make(map[string]state.PID, len(summary.Frameworks))
+	for _, f := range summary.Frameworks {
+		if p, err := state.ParsePID(f.PID); err == nil && f.ID != "" {
+			pids[f.ID] = p
+		}
+	}
+	return pids, nil
+}

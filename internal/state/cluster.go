@@ -15,6 +15,7 @@ type Cluster struct {
 	recovered  map[string]Agent
 	frameworks map[string]Framework
 	tasks      map[taskKey]*Task
+	pids       map[string]PID
 	// Skipped counts what the snapshot and the events left out, by reason.
 	Skipped Skips
 }
@@ -181,6 +182,17 @@ func terminal(s TaskState) bool {
 	return false
 }
 
+// SetPIDs gives the frameworks their scheduler pids, which the v1 API does not carry
+// (they come from /master/state-summary); it reports whether any changed.
+func (c *Cluster) SetPIDs(pids map[string]PID) bool {
+	changed := len(pids) != len(c.pids)
+	for id, p := range pids {
+		changed = changed || c.pids[id] != p
+	}
+	c.pids = pids
+	return changed
+}
+
 // Ready reports whether a snapshot has been applied.
 func (c *Cluster) Ready() bool { return c.agents != nil }
 
@@ -198,6 +210,7 @@ func (c *Cluster) State() *State {
 	index := make(map[string]int, len(c.frameworks))
 	st.Frameworks = make([]Framework, 0, len(c.frameworks))
 	for _, f := range c.frameworks {
+		f.PID = c.pids[f.ID]
 		index[f.ID] = len(st.Frameworks)
 		st.Frameworks = append(st.Frameworks, f)
 	}

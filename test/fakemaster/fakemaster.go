@@ -92,6 +92,7 @@ func (m *Master) Handler() http.Handler {
 	mux.HandleFunc("/state.json", m.serveState)
 	mux.HandleFunc("/fake/fault", m.control)
 	mux.HandleFunc("/api/v1", m.api)
+	mux.HandleFunc("/master/state-summary", m.summary)
 	return mux
 }
 

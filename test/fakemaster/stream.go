@@ -115,9 +115,35 @@ func (m *Master) api(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusTemporaryRedirect)
 		return
 	}
-	if fault == Unavailable {
+	switch fault {
+	case Unavailable, NoLeader:
 		http.Error(w, "Master has not finished recovery", http.StatusServiceUnavailable)
 		return
+	case ServerError:
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	case Malformed:
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`<html><body>Service Unavailable</body></html>`))
+		return
+	case Empty:
+		w.WriteHeader(http.StatusOK)
+		return
+	case Hang:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+		return
+	case Slow:
+		m.mu.Lock()
+		d := m.delay
+		m.mu.Unlock()
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		}
 	}
 	var call struct {
 		Type string `json:"type"`
@@ -317,4 +343,32 @@ func taskToV1(raw json.RawMessage, frameworkID string) (map[string]any, error) {
 		out["statuses"] = statuses
 	}
 	return out, nil
+}
+
+// summary serves /master/state-summary: the frameworks with their pids, no tasks.
+func (m *Master) summary(w http.ResponseWriter, r *http.Request) {
+	state, fault, _, leader, _, _ := m.snapshot(r)
+	if leader != "" {
+		w.Header().Set("Location", "//"+leader+r.URL.Path)
+		w.WriteHeader(http.StatusTemporaryRedirect)
+		return
+	}
+	if fault == ServerError || fault == Unavailable {
+		http.Error(w, "unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	var st struct {
+		Frameworks []struct {
+			ID       string `json:"id"`
+			Name     string `json:"name"`
+			PID      string `json:"pid,omitempty"`
+			Hostname string `json:"hostname"`
+		} `json:"frameworks"`
+	}
+	if err := json.Unmarshal(state, &st); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(st)
 }

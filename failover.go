@@ -1,0 +1,128 @@
+package mesos
+
+import (
+	"time"
+
+	"github.com/coredns-mesos/mesos/internal/state"
+)
+
+// failover keeps DNS whole through a master failover. A new leader lists the agents
+// that have not re-registered with it yet as recovered, and knows none of their tasks
+// for up to ten minutes: their tasks keep the records they had until the agent is back
+// (then the master's view wins) or the bound passes. A state that would drop most
+// records at once with no recovered agents to explain it (a wiped registry, a proxy
+// answering an empty state) is published only if a second look, confirm later, says
+// the same.
+type failover struct {
+	timeout time.Duration // agent_reregister_timeout
+	confirm time.Duration
+
+	prev      *state.State         // the last state published, held-back tasks included
+	since     map[string]time.Time // recovered agent → when it was first seen so
+	dropSince time.Time            // when a large drop was first seen, zero if none
+}
+
+// minDrop is the fewest tasks a drop must take before it needs confirming: a small
+// cluster that loses its few tasks is not suspicious.
+const minDrop = 10
+
+// check returns the state to publish, st with the tasks of recovered agents put back,
+// and how many tasks that put back. A wait above zero means: publish nothing now,
+// look again after wait.
+func (f *failover) check(st *state.State, now time.Time) (out *state.State, held int, wait time.Duration) {
+	held = f.holdBack(st, now)
+	before, after := runningTasks(f.prev), runningTasks(st)
+	if before >= minDrop && after*2 < before && len(st.Recovered) == 0 {
+		if f.dropSince.IsZero() {
+			f.dropSince = now
+		}
+		if left := f.confirm - now.Sub(f.dropSince); left > 0 {
+			return nil, 0, left
+		}
+	}
+	f.dropSince = time.Time{}
+	f.prev = st
+	return st, held, 0
+}
+
+// holdBack adds to st the agents it lists as recovered, with the tasks they ran in the
+// last state published, until the agent re-registers or the bound passes.
+func (f *failover) holdBack(st *state.State, now time.Time) int {
+	if len(st.Recovered) == 0 {
+		f.since = nil
+		return 0
+	}
+	if f.since == nil {
+		f.since = make(map[string]time.Time)
+	}
+	present := make(map[string]bool, len(st.Agents))
+	for _, a := range st.Agents {
+		present[a.ID] = true
+	}
+	waiting := make(map[string]bool)
+	for _, r := range st.Recovered {
+		if present[r.ID] {
+			continue
+		}
+		first, ok := f.since[r.ID]
+		if !ok {
+			first = now
+		}
+		waiting[r.ID] = true
+		f.since[r.ID] = first
+	}
+	for id := range f.since {
+		if !waiting[id] {
+			delete(f.since, id)
+		}
+	}
+	if f.prev == nil {
+		return 0
+	}
+	keep := make(map[string]bool)
+	for _, a := range f.prev.Agents {
+		if waiting[a.ID] && now.Sub(f.since[a.ID]) < f.timeout {
+			keep[a.ID] = true
+			st.Agents = append(st.Agents, a)
+		}
+	}
+	if len(keep) == 0 {
+		return 0
+	}
+	index := make(map[string]int, len(st.Frameworks))
+	for i := range st.Frameworks {
+		index[st.Frameworks[i].ID] = i
+	}
+	held := 0
+	for _, pf := range f.prev.Frameworks {
+		for _, t := range pf.Tasks {
+			if !keep[t.AgentID] {
+				continue
+			}
+			i, ok := index[pf.ID]
+			if !ok {
+				i = len(st.Frameworks)
+				index[pf.ID] = i
+				st.Frameworks = append(st.Frameworks, state.Framework{ID: pf.ID, Name: pf.Name, Hostname: pf.Hostname, PID: pf.PID})
+			}
+			st.Frameworks[i].Tasks = append(st.Frameworks[i].Tasks, t)
+			held++
+		}
+	}
+	return held
+}
+
+func runningTasks(st *state.State) int {
+	if st == nil {
+		return 0
+	}
+	n := 0
+	for i := range st.Frameworks {
+		for j := range st.Frameworks[i].Tasks {
+			if st.Frameworks[i].Tasks[j].State == state.TaskRunning {
+				n++
+			}
+		}
+	}
+	return n
+}

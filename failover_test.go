@@ -1,0 +1,85 @@
+package mesos
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/coredns-mesos/mesos/internal/state"
+)
+
+// cluster is a state of agents S0..S(agents-1) with perAgent running tasks each.
+func cluster(agents, perAgent int, recovered ...string) *state.State {
+	st := &state.State{Leader: state.PID{Host: "10.0.0.2", Port: 5050}}
+	f := state.Framework{ID: "F1", Name: "marathon"}
+	for a := range agents {
+		id := fmt.Sprintf("S%d", a)
+		st.Agents = append(st.Agents, state.Agent{ID: id, PID: state.PID{ID: "slave(1)", Host: fmt.Sprintf("10.0.1.%d", a+1), Port: 5051}})
+		for i := range perAgent {
+			f.Tasks = append(f.Tasks, state.Task{ID: fmt.Sprintf("t%d-%d", a, i), Name: fmt.Sprintf("app%d", i), FrameworkID: "F1", AgentID: id, State: state.TaskRunning})
+		}
+	}
+	st.Frameworks = []state.Framework{f}
+	for _, r := range recovered {
+		st.Recovered = append(st.Recovered, state.Agent{ID: r})
+	}
+	return st
+}
+
+func TestFailoverHoldsBackRecoveredAgents(t *testing.T) {
+	f := &failover{timeout: 10 * time.Minute, confirm: 3 * time.Second}
+	now := time.Unix(1700000000, 0)
+	if out, _, wait := f.check(cluster(3, 5), now); wait != 0 || runningTasks(out) != 15 {
+		t.Fatalf("first state: wait %v", wait)
+	}
+	// The new leader: every agent recovered, no task known.
+	thin := &state.State{Leader: state.PID{Host: "10.0.0.3", Port: 5050}, Recovered: []state.Agent{{ID: "S0"}, {ID: "S1"}, {ID: "S2"}}}
+	out, held, wait := f.check(thin, now.Add(time.Second))
+	if wait != 0 || held != 15 || runningTasks(out) != 15 || len(out.Agents) != 3 || out.Leader.Host != "10.0.0.3" {
+		t.Fatalf("after failover: wait %v held %d tasks %d agents %d leader %v", wait, held, runningTasks(out), len(out.Agents), out.Leader)
+	}
+	// S0 re-registers with 2 of its 5 tasks: the master's view wins for S0.
+	back := cluster(1, 2, "S1", "S2")
+	out, held, _ = f.check(back, now.Add(time.Minute))
+	if held != 10 || runningTasks(out) != 12 {
+		t.Errorf("one agent back: held %d, tasks %d, want 10 held and 12 in all", held, runningTasks(out))
+	}
+	// Past the bound the rest goes.
+	out, held, wait = f.check(cluster(1, 2, "S1", "S2"), now.Add(11*time.Minute))
+	if held != 0 || runningTasks(out) != 2 || wait != 0 {
+		t.Errorf("past the bound: held %d tasks %d wait %v", held, runningTasks(out), wait)
+	}
+}
+
+func TestFailoverConfirmsLargeDrops(t *testing.T) {
+	f := &failover{timeout: 10 * time.Minute, confirm: 3 * time.Second}
+	now := time.Unix(1700000000, 0)
+	f.check(cluster(4, 10), now)
+	// An empty state with no recovered agents: held back, look again in 3 s.
+	if out, _, wait := f.check(cluster(0, 0), now.Add(time.Second)); out != nil || wait != 3*time.Second {
+		t.Fatalf("empty state published at once: wait %v", wait)
+	}
+	// The master recovered meanwhile: the drop was a glitch and is forgotten.
+	if out, _, wait := f.check(cluster(4, 10), now.Add(2*time.Second)); out == nil || wait != 0 {
+		t.Fatalf("good state after a glitch: wait %v", wait)
+	}
+	if _, _, wait := f.check(cluster(1, 10), now.Add(3*time.Second)); wait != 3*time.Second {
+		t.Fatalf("a drop to a quarter: wait %v, want a fresh 3 s", wait)
+	}
+	// Still so a second look later: published.
+	if out, _, wait := f.check(cluster(1, 10), now.Add(4*time.Second)); wait != 2*time.Second || out != nil {
+		t.Fatalf("too early: wait %v", wait)
+	}
+	if out, _, wait := f.check(cluster(1, 10), now.Add(6*time.Second)); wait != 0 || runningTasks(out) != 10 {
+		t.Fatalf("confirmed drop: wait %v", wait)
+	}
+	// Small changes and small clusters publish at once.
+	if _, _, wait := f.check(cluster(1, 6), now.Add(7*time.Second)); wait != 0 {
+		t.Errorf("a drop from 10 to 6 waited %v", wait)
+	}
+	f2 := &failover{timeout: time.Minute, confirm: time.Second}
+	f2.check(cluster(1, 5), now)
+	if _, _, wait := f2.check(cluster(0, 0), now); wait != 0 {
+		t.Errorf("a 5-task cluster emptied waited %v", wait)
+	}
+}

@@ -1,0 +1,288 @@
+package mesos
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coredns-mesos/mesos/internal/master"
+	"github.com/coredns-mesos/mesos/internal/state"
+)
+
+// How the records follow the masters.
+const (
+	modeAuto   = "auto"   // the event stream where the master has one, else polling
+	modeStream = "stream" // the event stream only
+	modePoll   = "poll"   // polling only
+)
+
+// coalesce is the longest a change waits for the events that follow it in a burst
+// before the records are published.
+const coalesce = 5 * time.Millisecond
+
+// errResync ends a stream that has run for resync: the next one starts from a fresh
+// snapshot, so a missed event cannot last.
+var errResync = errors.New("resync")
+
+// run keeps the records up to date until ctx ends: from the event stream, or by
+// polling where the master cannot stream (or the block says so).
+func (m *Mesos) run(ctx context.Context, client *master.Client) {
+	server, zone := m.key.server, m.Zones[0]
+	if m.cfg.mode == modePoll {
+		setMode(server, zone, modePoll)
+		p := &master.Poller{
+			Client:   client,
+			Interval: m.cfg.refresh,
+			Jitter:   0.1,
+			OnResult: func(r *master.Result, took time.Duration) time.Duration { return m.loaded(ctx, r, took, true) },
+			OnError:  m.failed,
+		}
+		p.Run(ctx)
+		return
+	}
+	backoff := time.Second
+	for ctx.Err() == nil {
+		started := time.Now()
+		snapshot, err := m.follow(ctx, client)
+		streamConnected.WithLabelValues(server, zone).Set(0)
+		if ctx.Err() != nil {
+			return
+		}
+		reason := endReason(err)
+		if reason != "resync" && reason != "no_stream" {
+			log.Warningf("event stream ended (%s), serving the records it gave: %s", reason, oneLine(err))
+		}
+		reconnects.WithLabelValues(server, zone, reason).Inc()
+		if snapshot && time.Since(started) > time.Minute || reason == "resync" {
+			backoff = time.Second
+		}
+		delay := backoff
+		if !snapshot && m.cfg.mode == modeAuto {
+			// Stream where the master can, poll where it cannot: meanwhile the records
+			// stay as fresh as polling keeps them.
+			setMode(server, zone, modePoll)
+			if soon := m.pollOnce(ctx, client); soon > 0 {
+				delay = soon
+			} else if reason == "no_stream" {
+				delay = m.cfg.refresh
+			}
+		}
+		if reason != "resync" {
+			backoff = min(2*backoff, m.cfg.refresh)
+		} else {
+			delay = 0
+		}
+		if !sleep(ctx, jitter(delay)) {
+			return
+		}
+	}
+}
+
+// pollOnce fetches the state once, as the poller does.
+func (m *Mesos) pollOnce(ctx context.Context, client *master.Client) time.Duration {
+	start := time.Now()
+	r, err := client.Fetch(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			m.failed(err, time.Since(start))
+		}
+		return 0
+	}
+	return m.loaded(ctx, r, time.Since(start), true)
+}
+
+type streamed struct {
+	ev  *state.Event
+	err error
+	at  time.Time
+}
+
+// follow applies one stream until it ends; snapshot reports whether it got as far as
+// the SUBSCRIBED snapshot.
+func (m *Mesos) follow(ctx context.Context, client *master.Client) (snapshot bool, err error) {
+	server, zone := m.key.server, m.Zones[0]
+	start := time.Now()
+	s, first, err := client.Subscribe(ctx)
+	if err != nil {
+		if !errors.Is(err, master.ErrNoStream) && ctx.Err() == nil {
+			m.failed(err, time.Since(start))
+		}
+		return false, err
+	}
+	defer s.Close()
+	setMode(server, zone, modeStream)
+	streamConnected.WithLabelValues(server, zone).Set(1)
+	leader := &url.URL{Scheme: s.URL.Scheme, Host: s.URL.Host, Path: s.URL.Path}
+	if !s.Leader.IsZero() {
+		leader.Host = net.JoinHostPort(s.Leader.Host, strconv.Itoa(int(s.Leader.Port)))
+	}
+	cluster := &state.Cluster{Leader: s.Leader}
+	if m.pids == nil {
+		// The first stream waits for the scheduler pids; later ones start with the
+		// last known and refresh them.
+		m.pids, _ = client.FrameworkPIDs(ctx, s.URL)
+	}
+	cluster.SetPIDs(m.pids)
+	events := make(chan streamed, 1024)
+	pidsCh := make(chan map[string]state.PID, 1)
+	wantPIDs := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	pctx, pcancel := context.WithCancel(ctx)
+	defer pcancel()
+	done := make(chan struct{})
+	defer close(done)
+	wg.Add(1)
+	go func() {
+		// The v1 API has no scheduler pids: /master/state-summary has them, fetched
+		// again when frameworks change, at most once a second.
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			case <-wantPIDs:
+			}
+			if pids, err := client.FrameworkPIDs(pctx, s.URL); err == nil {
+				select {
+				case pidsCh <- pids:
+				case <-done:
+					return
+				}
+			}
+			if !sleep(pctx, time.Second) {
+				return
+			}
+		}
+	}()
+	go func() {
+		for {
+			ev, err := s.Next()
+			select {
+			case events <- streamed{ev, err, time.Now()}:
+			case <-done:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+
+	publish := func(arrived time.Time, snapshot bool) time.Duration {
+		wait := m.loaded(ctx, &master.Result{State: cluster.State(), Leader: leader}, time.Since(arrived), snapshot)
+		if wait == 0 && !arrived.IsZero() {
+			eventLatency.WithLabelValues(server, zone).Observe(time.Since(arrived).Seconds())
+		}
+		return wait
+	}
+	recheck := time.NewTimer(time.Hour)
+	recheck.Stop()
+	defer recheck.Stop()
+	eventsTotal.WithLabelValues(server, zone, eventLabel(first.Type)).Inc()
+	cluster.Apply(first)
+	if wait := publish(start, true); wait > 0 {
+		recheck.Reset(wait)
+	}
+	wantPIDs <- struct{}{}
+	resync := time.NewTimer(jitter(m.cfg.resync))
+	defer resync.Stop()
+	var pending time.Time
+	for {
+		select {
+		case it := <-events:
+			if it.err != nil {
+				return true, it.err
+			}
+			m.lastOK.Store(it.at.UnixNano())
+			lastSuccess.WithLabelValues(server, zone).Set(float64(it.at.Unix()))
+			eventsTotal.WithLabelValues(server, zone, eventLabel(it.ev.Type)).Inc()
+			if it.ev.Type == state.EventSubscribed {
+				return true, errors.New("a second SUBSCRIBED")
+			}
+			if cluster.Apply(it.ev) && pending.IsZero() {
+				pending = it.at
+			}
+			if it.ev.Type == state.EventFrameworkAdded || it.ev.Type == state.EventFrameworkUpdated {
+				select {
+				case wantPIDs <- struct{}{}:
+				default:
+				}
+			}
+			// A burst is applied whole, for at most coalesce, then published once.
+			if !pending.IsZero() && (len(events) == 0 || time.Since(pending) > coalesce) {
+				if wait := publish(pending, false); wait > 0 {
+					recheck.Reset(wait)
+				}
+				pending = time.Time{}
+			}
+		case pids := <-pidsCh:
+			m.pids = pids
+			if cluster.SetPIDs(pids) {
+				if wait := publish(time.Now(), false); wait > 0 {
+					recheck.Reset(wait)
+				}
+			}
+		case <-recheck.C:
+			if wait := publish(time.Time{}, false); wait > 0 {
+				recheck.Reset(wait)
+			}
+		case <-resync.C:
+			return true, errResync
+		case <-ctx.Done():
+			return true, ctx.Err()
+		}
+	}
+}
+
+// endReason names why a stream ended, for the reconnect metric.
+func endReason(err error) string {
+	switch {
+	case errors.Is(err, errResync):
+		return "resync"
+	case errors.Is(err, master.ErrNoStream):
+		return "no_stream"
+	case errors.Is(err, master.ErrStalled):
+		return "stalled"
+	case errors.Is(err, state.ErrEvent), errors.Is(err, master.ErrRecordIO):
+		return "decode"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "closed"
+	case err == nil:
+		return "closed"
+	}
+	return refreshReason(err)
+}
+
+func jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.9 + 0.2*rand.Float64())) // #nosec G404 -- spreading replicas, not a secret
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// oneLine keeps an error (one line a master, from errors.Join) on one log line.
+func oneLine(err error) string {
+	if err == nil {
+		return "the master closed it"
+	}
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
+}
