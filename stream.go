@@ -139,11 +139,9 @@ func (m *Mesos) follow(ctx context.Context, client *master.Client) (snapshot boo
 	defer pcancel()
 	done := make(chan struct{})
 	defer close(done)
-	wg.Add(1)
-	go func() {
-		// The v1 API has no scheduler pids: /master/state-summary has them, fetched
-		// again when frameworks change, at most once a second.
-		defer wg.Done()
+	// The v1 API has no scheduler pids: /master/state-summary has them, fetched again
+	// when frameworks change, at most once a second.
+	wg.Go(func() {
 		for {
 			select {
 			case <-done:
@@ -161,7 +159,7 @@ func (m *Mesos) follow(ctx context.Context, client *master.Client) (snapshot boo
 				return
 			}
 		}
-	}()
+	})
 	go func() {
 		for {
 			ev, err := s.Next()

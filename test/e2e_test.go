@@ -134,6 +134,7 @@ func TestLeaderThroughNonLeadingMaster(t *testing.T) {
 }
 
 func leaderThroughNonLeader(t *testing.T, mode string) {
+	t.Helper()
 	js := readCapture(t)
 	leader := startMaster(t, js)
 	follower := startMaster(t, js)
