@@ -306,32 +306,34 @@ type MasterInfo struct {
 	} `json:"address"`
 }
 
-// PID is the master's address: address.ip and address.port (1.0+), else its pid,
-// else hostname and port, else the packed IPv4 ip field of old masters.
+// PID is the master's address: address.ip and address.port (1.0+), else the packed
+// IPv4 ip field with port, else address.hostname, else its pid, else hostname and port.
 func (m *MasterInfo) PID() (PID, bool) {
-	if a := m.Address; a != nil && a.Port > 0 && a.Port < 65536 {
-		for _, h := range []string{a.IP, a.Hostname} {
-			if validHost(h) {
-				return PID{ID: "master", Host: h, Port: uint16(a.Port)}, true // #nosec G115 -- checked above
-			}
+	pid := func(host string, port uint64) (PID, bool) {
+		if port == 0 || port > 65535 || !validHost(host) {
+			return PID{}, false
+		}
+		return PID{ID: "master", Host: host, Port: uint16(port)}, true // #nosec G115 -- checked above
+	}
+	if a := m.Address; a != nil {
+		if p, ok := pid(a.IP, a.Port); ok {
+			return p, true
+		}
+	}
+	if m.IP != 0 && m.IP < 1<<32 {
+		// The ip field packs IPv4 in network order, read as a little-endian integer.
+		ip := uint32(m.IP) // #nosec G115 -- checked above
+		if p, ok := pid(fmt.Sprintf("%d.%d.%d.%d", ip&0xff, ip>>8&0xff, ip>>16&0xff, ip>>24), m.Port); ok {
+			return p, true
+		}
+	}
+	if a := m.Address; a != nil {
+		if p, ok := pid(a.Hostname, a.Port); ok {
+			return p, true
 		}
 	}
 	if p, err := ParsePID(m.PIDText); err == nil {
 		return p, true
 	}
-	if m.Port == 0 || m.Port > 65535 {
-		return PID{}, false
-	}
-	if validHost(m.Hostname) {
-		return PID{ID: "master", Host: m.Hostname, Port: uint16(m.Port)}, true // #nosec G115 -- checked above
-	}
-	if m.IP != 0 && m.IP < 1<<32 {
-		// The ip field packs IPv4 in network order read as a little-endian integer.
-		ip := uint32(m.IP) // #nosec G115 -- checked above
-		host := fmt.Sprintf("%d.%d.%d.%d", ip&0xff, ip>>8&0xff, ip>>16&0xff, ip>>24)
-		if validHost(host) {
-			return PID{ID: "master", Host: host, Port: uint16(m.Port)}, true // #nosec G115 -- checked above
-		}
-	}
-	return PID{}, false
+	return pid(m.Hostname, m.Port)
 }

@@ -1,0 +1,99 @@
+// Package zkserver runs a real ZooKeeper (Debian's zookeeper package) on loopback for
+// tests, with a data directory of its own.
+package zkserver
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Script is where Debian's zookeeper package puts its start script.
+const Script = "/usr/share/zookeeper/bin/zkServer.sh"
+
+// Server is one standalone ZooKeeper server.
+type Server struct {
+	t    testing.TB
+	dir  string
+	Addr string
+	cmd  *exec.Cmd
+}
+
+// Available reports whether a ZooKeeper can be started here.
+func Available() bool {
+	_, err := os.Stat(Script)
+	return err == nil
+}
+
+// Start runs a ZooKeeper on a free loopback port; it is stopped when the test ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	s := &Server{t: t, dir: t.TempDir(), Addr: addr}
+	_, port, _ := net.SplitHostPort(addr)
+	cfg := fmt.Sprintf("tickTime=500\ndataDir=%s\nclientPort=%s\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\nmaxSessionTimeout=60000\n",
+		filepath.Join(s.dir, "data"), port)
+	if err := os.WriteFile(filepath.Join(s.dir, "zoo.cfg"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.Up()
+	t.Cleanup(s.Down)
+	return s
+}
+
+// Up starts the server (again, on the same port and data).
+func (s *Server) Up() {
+	s.t.Helper()
+	if s.cmd != nil {
+		return
+	}
+	cmd := exec.Command(Script, "start-foreground", filepath.Join(s.dir, "zoo.cfg"))
+	cmd.Env = append(os.Environ(), "ZOO_LOG_DIR="+s.dir)
+	cmd.Dir = s.dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	log, err := os.Create(filepath.Join(s.dir, "zookeeper.log"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.cmd = cmd
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", s.Addr, 200*time.Millisecond); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.t.Fatalf("ZooKeeper did not listen on %s", s.Addr)
+}
+
+// Down stops the server: its process group, by the id this package started it with.
+func (s *Server) Down() {
+	if s.cmd == nil {
+		return
+	}
+	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+	s.cmd = nil
+}
