@@ -134,8 +134,9 @@ func (d *Detector) read(conn *zk.Conn) ([]state.PID, <-chan zk.Event, error) {
 	if errors.Is(err, zk.ErrNoNode) {
 		// No master has registered yet: watch for the path to appear, unless it did
 		// just now.
-		exists, _, ew, err := conn.ExistsW(d.Path)
-		if err != nil || !exists {
+		var exists bool
+		var ew <-chan zk.Event
+		if exists, _, ew, err = conn.ExistsW(d.Path); err != nil || !exists {
 			return nil, ew, err
 		}
 		children, _, watch, err = conn.ChildrenW(d.Path)

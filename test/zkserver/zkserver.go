@@ -31,23 +31,23 @@ func Available() bool {
 }
 
 // Start runs a ZooKeeper on a free loopback port; it is stopped when the test ends.
-func Start(t testing.TB) *Server {
-	t.Helper()
+func Start(tb testing.TB) *Server {
+	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	addr := l.Addr().String()
 	l.Close()
-	s := &Server{t: t, dir: t.TempDir(), Addr: addr}
+	s := &Server{t: tb, dir: tb.TempDir(), Addr: addr}
 	_, port, _ := net.SplitHostPort(addr)
 	cfg := fmt.Sprintf("tickTime=500\ndataDir=%s\nclientPort=%s\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\nmaxSessionTimeout=60000\n",
 		filepath.Join(s.dir, "data"), port)
 	if err := os.WriteFile(filepath.Join(s.dir, "zoo.cfg"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	s.Up()
-	t.Cleanup(s.Down)
+	tb.Cleanup(s.Down)
 	return s
 }
 
@@ -57,7 +57,7 @@ func (s *Server) Up() {
 	if s.cmd != nil {
 		return
 	}
-	cmd := exec.Command(Script, "start-foreground", filepath.Join(s.dir, "zoo.cfg"))
+	cmd := exec.Command(Script, "start-foreground", filepath.Join(s.dir, "zoo.cfg")) // #nosec G204 -- a fixed script and a config file of its own
 	cmd.Env = append(os.Environ(), "ZOO_LOG_DIR="+s.dir)
 	cmd.Dir = s.dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
