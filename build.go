@@ -119,6 +119,9 @@ func (b *builder) resolve(ctx context.Context, st *state.State) {
 		h, _ := splitHostPort(m)
 		want(h)
 	}
+	for _, p := range st.Masters {
+		want(p.Host)
+	}
 	if len(names) > 0 && b.o.Hosts != nil {
 		b.hosts = b.o.Hosts.Resolve(ctx, names)
 	}
@@ -167,7 +170,14 @@ func (b *builder) masters(st *state.State) {
 	}
 	all := b.node0("master")
 	found := false
-	for i, m := range b.o.Masters {
+	masters := b.o.Masters
+	if len(st.Masters) > 0 {
+		masters = make([]string, len(st.Masters))
+		for i, p := range st.Masters {
+			masters[i] = net.JoinHostPort(p.Host, strconv.Itoa(int(p.Port)))
+		}
+	}
+	for i, m := range masters {
 		host, port := splitHostPort(m)
 		ips := b.ips(host)
 		if !leader.IsZero() && (port == 0 || port == leader.Port) &&
@@ -179,7 +189,7 @@ func (b *builder) masters(st *state.State) {
 	}
 	if !leader.IsZero() && !found {
 		b.addAddrs(all, leaderIPs)
-		b.addAddrs(b.node0("master"+strconv.Itoa(len(b.o.Masters))), leaderIPs)
+		b.addAddrs(b.node0("master"+strconv.Itoa(len(masters))), leaderIPs)
 	}
 }
 

@@ -7,7 +7,10 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"net/url"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +19,7 @@ import (
 
 	"github.com/coredns-mesos/mesos/internal/master"
 	"github.com/coredns-mesos/mesos/internal/state"
+	"github.com/coredns-mesos/mesos/internal/zk"
 )
 
 // handoff carries record sets across a reload: caddy starts the new instance before
@@ -82,7 +86,15 @@ func (m *Mesos) start() error {
 	if m.cfg.insecure {
 		log.Warningf("TLS certificates of the masters are NOT verified (insecure_skip_verify) for %v", m.Zones)
 	}
+	var detector *zk.Detector
+	var discover func() []*url.URL
+	if z := m.cfg.zk; z != nil {
+		m.zkChanged = make(chan struct{}, 1)
+		discover = m.zkURLs
+		detector = &zk.Detector{Servers: z.servers, Path: z.path, Auth: z.auth, OnChange: m.zkChange, OnSession: m.zkSession, Logf: log.Warningf}
+	}
 	client, err := master.New(master.Config{
+		Discover:  discover,
 		Masters:   m.cfg.masters,
 		TLS:       m.cfg.tls,
 		Principal: m.cfg.principal,
@@ -121,9 +133,69 @@ func (m *Mesos) start() error {
 	m.cancel, m.done = cancel, make(chan struct{})
 	go func() {
 		defer close(m.done)
+		var wg sync.WaitGroup
+		if detector != nil {
+			wg.Go(func() { detector.Run(ctx) })
+		}
 		m.run(ctx, client)
+		wg.Wait()
 	}()
 	return nil
+}
+
+// zkChange takes ZooKeeper's word on the masters, in election order.
+func (m *Mesos) zkChange(list []state.PID) {
+	server, zone := m.key.server, m.Zones[0]
+	old := m.zkMasters.Swap(&list)
+	var was, now state.PID
+	if old != nil && len(*old) > 0 {
+		was = (*old)[0]
+	}
+	if len(list) > 0 {
+		now = list[0]
+	}
+	if was != now {
+		if old != nil {
+			zkLeaderChanges.WithLabelValues(server, zone).Inc()
+		}
+		if now.IsZero() {
+			log.Warningf("ZooKeeper %s: no master leads: keeping the records", m.cfg.zk.path)
+		} else {
+			log.Infof("ZooKeeper %s: %s leads (%d masters)", m.cfg.zk.path, net.JoinHostPort(now.Host, strconv.Itoa(int(now.Port))), len(list))
+		}
+	}
+	select {
+	case m.zkChanged <- struct{}{}:
+	default:
+	}
+}
+
+func (m *Mesos) zkSession(connected bool) {
+	v := 0.0
+	if connected {
+		v = 1
+		log.Infof("ZooKeeper session established (%s)", strings.Join(m.cfg.zk.servers, ","))
+	} else {
+		log.Warningf("ZooKeeper session lost: keeping the last leader and records, retrying")
+	}
+	zkConnected.WithLabelValues(m.key.server, m.Zones[0]).Set(v)
+}
+
+// zkURLs are the masters ZooKeeper names, leader first, as base URLs.
+func (m *Mesos) zkURLs() []*url.URL {
+	list := m.zkMasters.Load()
+	if list == nil {
+		return nil
+	}
+	scheme := "http"
+	if m.cfg.zk.https {
+		scheme = "https"
+	}
+	out := make([]*url.URL, 0, len(*list))
+	for _, p := range *list {
+		out = append(out, &url.URL{Scheme: scheme, Host: net.JoinHostPort(p.Host, strconv.Itoa(int(p.Port)))})
+	}
+	return out
 }
 
 // confirmDelay is how long a state that drops most records must stay so before it is
@@ -187,6 +259,10 @@ func (m *Mesos) loaded(ctx context.Context, r *master.Result, took time.Duration
 		log.Infof("keeping %d tasks of agents that have not re-registered with %s yet", held, r.Leader.Host)
 	}
 	m.heldLogged = held
+	if list := m.zkMasters.Load(); list != nil {
+		// masterN.D in election order.
+		st.Masters = *list
+	}
 	prev := m.set.Load()
 	set := Build(ctx, st, m.cfg.opts, prev)
 	m.set.Store(set)
@@ -264,7 +340,7 @@ func refreshReason(err error) string {
 		return "timeout"
 	case errors.Is(err, master.ErrDecode):
 		return "decode"
-	case errors.Is(err, master.ErrNoLeader):
+	case errors.Is(err, master.ErrNoLeader), errors.Is(err, master.ErrNoMasters):
 		return "no_leader"
 	case errors.Is(err, master.ErrStatus):
 		return "http_status"

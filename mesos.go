@@ -42,6 +42,11 @@ type Mesos struct {
 	heldLogged int
 	pids       map[string]state.PID // scheduler pids, which the event stream lacks
 
+	// zkMasters is what ZooKeeper last said of the masters; zkChanged wakes the stream
+	// when it changes.
+	zkMasters atomic.Pointer[[]state.PID]
+	zkChanged chan struct{}
+
 	key  handoffKey
 	bind []string // the server block's listen addresses
 

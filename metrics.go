@@ -92,6 +92,14 @@ var (
 		Namespace: plugin.Namespace, Subsystem: subsystem, Name: "held_tasks",
 		Help: "Tasks kept for agents that have not re-registered with a new leader yet.",
 	}, []string{"server", "zone"})
+	zkConnected = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace, Subsystem: subsystem, Name: "zookeeper_connected",
+		Help: "1 while the ZooKeeper session that names the masters is established.",
+	}, []string{"server", "zone"})
+	zkLeaderChanges = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace, Subsystem: subsystem, Name: "zookeeper_leader_changes_total",
+		Help: "Times ZooKeeper's election named another leading master.",
+	}, []string{"server", "zone"})
 	dropsHeld = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace, Subsystem: subsystem, Name: "drops_held_total",
 		Help: "States that would have dropped most records at once, held back for a second look.",
@@ -110,7 +118,7 @@ func eventLabel(t string) string {
 }
 
 // streamEnds are the reason label values of stream_reconnects_total.
-var streamEnds = append([]string{"resync", "no_stream", "stalled", "closed"}, refreshReasons...)
+var streamEnds = append([]string{"resync", "no_stream", "stalled", "closed", "leader_change"}, refreshReasons...)
 
 func setMode(server, zone, mode string) {
 	for _, m := range []string{modeStream, modePoll} {
@@ -164,4 +172,6 @@ func initMetrics(server, zone string) {
 	}
 	heldTasks.WithLabelValues(server, zone)
 	dropsHeld.WithLabelValues(server, zone)
+	zkConnected.WithLabelValues(server, zone)
+	zkLeaderChanges.WithLabelValues(server, zone)
 }

@@ -36,6 +36,8 @@ type config struct {
 	insecure  bool
 	principal string
 	secret    string
+	// zk, when set, finds the masters in ZooKeeper instead of masters.
+	zk *zkConfig
 	// mode is auto, stream or poll; resync bounds one stream; reregister bounds how
 	// long the tasks of an agent that has not re-registered after a failover are kept.
 	mode       string
@@ -104,6 +106,7 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 	var tlsCfg *tls.Config
 	tlsSet, timeoutSet, serverName := false, false, ""
 	root := dnsserver.GetConfig(c).Root
+	var zkAuth []byte
 	blocks := 0
 	for c.Next() {
 		if blocks++; blocks > 1 {
@@ -129,6 +132,17 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 					return nil, c.Errf("masters needs at least one URL")
 				}
 				for _, a := range args {
+					if strings.HasPrefix(strings.ToLower(a), "zk://") {
+						if len(args) > 1 {
+							return nil, c.Errf("masters: %s: ZooKeeper names the masters, list nothing beside it", a)
+						}
+						z, err := zkURL(a)
+						if err != nil {
+							return nil, c.Errf("masters: %v", err)
+						}
+						cfg.zk = z
+						continue
+					}
 					u, err := masterURL(a)
 					if err != nil {
 						return nil, c.Errf("masters: %v", err)
@@ -295,6 +309,19 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 					return nil, c.Errf("max_srv_per_task: %q is not a positive number", args[0])
 				}
 				cfg.opts.MaxTaskSRV = int(n)
+			case "zk_auth":
+				if len(args) != 3 || (args[1] != "file" && args[1] != "env") {
+					return nil, c.Errf("zk_auth needs USER file PATH, or USER env VARIABLE")
+				}
+				src := args[2]
+				if args[1] == "file" {
+					src = inRoot(root, src)
+				}
+				secret, err := readSecret(args[1], src)
+				if err != nil {
+					return nil, c.Errf("zk_auth: %v", err)
+				}
+				zkAuth = []byte(args[0] + ":" + secret)
 			case "fallthrough":
 				m.Fall.SetZonesFromArgs(args)
 			default:
@@ -302,10 +329,19 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 			}
 		}
 	}
-	if len(cfg.masters) == 0 {
+	if len(cfg.masters) == 0 && cfg.zk == nil {
 		return nil, c.Err("masters is required")
 	}
-	anyHTTPS := false
+	if zkAuth != nil {
+		if cfg.zk == nil {
+			return nil, c.Err("zk_auth needs a zk:// master")
+		}
+		cfg.zk.auth = zkAuth
+	}
+	if cfg.zk != nil {
+		cfg.zk.https = tlsSet
+	}
+	anyHTTPS := cfg.zk != nil && tlsSet
 	for _, u := range cfg.masters {
 		if u.Scheme == "" {
 			// A bare host:port speaks TLS when TLS is configured, as Mesos-DNS's MesosHTTPSOn.
@@ -403,7 +439,7 @@ func masterURL(s string) (*url.URL, error) {
 		return nil, fmt.Errorf("%q is not a master URL (http(s)://host:port or host:port)", s)
 	}
 	if u.Scheme != "" && u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("%q: scheme must be http or https (zk:// is not supported yet)", s)
+		return nil, fmt.Errorf("%q: scheme must be http or https (or zk://)", s)
 	}
 	if u.User != nil {
 		return nil, fmt.Errorf("%q: credentials do not belong in the URL, use basic_auth", u.Redacted())
@@ -425,6 +461,42 @@ func masterURL(s string) (*url.URL, error) {
 		}
 	}
 	return u, nil
+}
+
+// zkConfig is a zk:// masters URL: the ensemble and the cluster's path.
+type zkConfig struct {
+	servers []string
+	path    string
+	auth    []byte
+	https   bool
+}
+
+// zkURL accepts zk://host1:2181,host2:2181/mesos; the port defaults to 2181 and the
+// path to /mesos.
+func zkURL(s string) (*zkConfig, error) {
+	rest := s[len("zk://"):]
+	hosts, path, _ := strings.Cut(rest, "/")
+	if strings.Contains(hosts, "@") {
+		return nil, fmt.Errorf("%q: credentials do not belong in the URL, use zk_auth", "zk://…@"+hosts[strings.LastIndexByte(hosts, '@')+1:]+"/"+path)
+	}
+	z := &zkConfig{path: "/" + strings.TrimRight(path, "/")}
+	if z.path == "/" {
+		z.path = "/mesos"
+	}
+	for h := range strings.SplitSeq(hosts, ",") {
+		if h == "" {
+			return nil, fmt.Errorf("%q: an empty ZooKeeper host", s)
+		}
+		if _, _, err := net.SplitHostPort(h); err != nil {
+			h = net.JoinHostPort(strings.Trim(h, "[]"), "2181")
+		}
+		host, port, err := net.SplitHostPort(h)
+		if p, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || p < 1 || p > 65535 {
+			return nil, fmt.Errorf("%q: %q is not host:port", s, h)
+		}
+		z.servers = append(z.servers, h)
+	}
+	return z, nil
 }
 
 // endpoints are paths of the master's API that users paste by mistake; the plugin

@@ -141,7 +141,13 @@ func TestParseErrors(t *testing.T) {
 		{"mesos", "masters is required"},
 		{"mesos {\n}", "masters is required"},
 		{"mesos {\nmasters\n}", "masters needs at least one URL"},
-		{"mesos {\nmasters zk://10.0.0.1:2181/mesos\n}", "zk:// is not supported"},
+		{"mesos {\nmasters zk://dns:pw@10.0.0.1:2181/mesos\n}", "use zk_auth"},
+		{"mesos {\nmasters zk://10.0.0.1:2181/mesos 10.0.0.2\n}", "list nothing beside it"},
+		{"mesos {\nmasters zk://10.0.0.1:99999/mesos\n}", "not host:port"},
+		{"mesos {\nmasters zk://,/mesos\n}", "empty ZooKeeper host"},
+		{"mesos {\nmasters 10.0.0.1\nzk_auth dns env HOME\n}", "zk_auth needs a zk:// master"},
+		{"mesos {\nmasters zk://10.0.0.1/mesos\nzk_auth dns\n}", "zk_auth needs USER"},
+		{"mesos {\nmasters 10.0.0.1\nmode sometimes\n}", "mode needs auto, stream or poll"},
 		{"mesos {\nmasters ftp://x\n}", "scheme must be http or https"},
 		{"mesos {\nmasters http://user:pw@10.0.0.1:5050\n}", "credentials do not belong in the URL"},
 		{"mesos {\nmasters 10.0.0.1:99999\n}", "bad port"},
@@ -316,5 +322,24 @@ func TestParseWarnings(t *testing.T) {
 	buf.Reset()
 	if _, err := parseBlock(t, "mesos {\n masters 10.0.0.1\n fallthrough\n}"); err != nil || buf.Len() != 0 {
 		t.Errorf("plain block warned: %v %q", err, buf.String())
+	}
+}
+
+func TestParseZooKeeper(t *testing.T) {
+	t.Setenv("ZK_SECRET", "zs3cret")
+	m, err := parseBlock(t, "mesos {\n masters zk://10.0.0.1:2181,10.0.0.2,[fd00::3]:2182/mesos/prod/\n zk_auth dns env ZK_SECRET\n tls\n mode stream\n resync 2m\n agent_reregister_timeout 15m\n}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := m.cfg.zk
+	if z == nil || strings.Join(z.servers, ",") != "10.0.0.1:2181,10.0.0.2:2181,[fd00::3]:2182" || z.path != "/mesos/prod" || string(z.auth) != "dns:zs3cret" || !z.https {
+		t.Fatalf("zk %+v", z)
+	}
+	if m.cfg.mode != modeStream || m.cfg.resync != 2*time.Minute || m.cfg.reregister != 15*time.Minute || len(m.cfg.opts.Masters) != 0 {
+		t.Errorf("cfg %+v", m.cfg)
+	}
+	m, err = parseBlock(t, "mesos {\n masters zk://zk1\n}")
+	if err != nil || m.cfg.zk.path != "/mesos" || m.cfg.zk.servers[0] != "zk1:2181" || m.cfg.mode != modeAuto || m.cfg.resync != defaultResync || m.cfg.reregister != defaultReregister {
+		t.Errorf("defaults: %v %+v", err, m.cfg)
 	}
 }

@@ -31,6 +31,9 @@ const coalesce = 5 * time.Millisecond
 // snapshot, so a missed event cannot last.
 var errResync = errors.New("resync")
 
+// errLeaderChange ends a stream from a master ZooKeeper no longer names the leader.
+var errLeaderChange = errors.New("ZooKeeper names another leader")
+
 // run keeps the records up to date until ctx ends: from the event stream, or by
 // polling where the master cannot stream (or the block says so).
 func (m *Mesos) run(ctx context.Context, client *master.Client) {
@@ -232,6 +235,12 @@ func (m *Mesos) follow(ctx context.Context, client *master.Client) (snapshot boo
 			if wait := publish(time.Time{}, false); wait > 0 {
 				recheck.Reset(wait)
 			}
+		case <-m.zkChanged:
+			if list := m.zkMasters.Load(); list != nil && len(*list) > 0 {
+				if p := (*list)[0]; !strings.EqualFold(net.JoinHostPort(p.Host, strconv.Itoa(int(p.Port))), s.URL.Host) {
+					return true, errLeaderChange
+				}
+			}
 		case <-resync.C:
 			return true, errResync
 		case <-ctx.Done():
@@ -245,6 +254,8 @@ func endReason(err error) string {
 	switch {
 	case errors.Is(err, errResync):
 		return "resync"
+	case errors.Is(err, errLeaderChange):
+		return "leader_change"
 	case errors.Is(err, master.ErrNoStream):
 		return "no_stream"
 	case errors.Is(err, master.ErrStalled):

@@ -33,6 +33,9 @@ type Config struct {
 	Timeout time.Duration
 	// MaxBytes bounds the (decompressed) state body.
 	MaxBytes int64
+	// Discover, when set, names the masters instead of Masters, the leader first
+	// (ZooKeeper's election); they are trusted as configured ones.
+	Discover func() []*url.URL
 	// Transport overrides the HTTP transport (tests).
 	Transport http.RoundTripper
 }
@@ -54,6 +57,7 @@ var (
 	ErrDecode    = errors.New("state does not decode")
 	ErrRedirects = errors.New("too many redirects")
 	ErrDowngrade = errors.New("redirect to plain http")
+	ErrNoMasters = errors.New("no master known yet")
 )
 
 // Client fetches state from the leading master. It is not safe for concurrent use:
@@ -69,7 +73,7 @@ type Client struct {
 
 // New returns a Client for cfg.
 func New(cfg Config) (*Client, error) {
-	if len(cfg.Masters) == 0 {
+	if len(cfg.Masters) == 0 && cfg.Discover == nil {
 		return nil, errors.New("no masters")
 	}
 	if cfg.Timeout <= 0 {
@@ -102,6 +106,18 @@ func New(cfg Config) (*Client, error) {
 	}, nil
 }
 
+// masters are the masters to try: the configured ones, or those Discover names now.
+func (c *Client) masters() []*url.URL {
+	if c.cfg.Discover == nil {
+		return c.cfg.Masters
+	}
+	ms := c.cfg.Discover()
+	for _, m := range ms {
+		c.trusted[strings.ToLower(m.Host)] = true
+	}
+	return ms
+}
+
 // Leader is the base URL of the last leader a state came from, or nil.
 func (c *Client) Leader() *url.URL { return c.leader }
 
@@ -118,7 +134,7 @@ func (c *Client) Fetch(ctx context.Context) (*Result, error) {
 		errs = append(errs, err)
 		c.leader = nil
 	}
-	for _, m := range c.cfg.Masters {
+	for _, m := range c.masters() {
 		if ctx.Err() != nil {
 			break
 		}
@@ -142,6 +158,9 @@ func (c *Client) Fetch(ctx context.Context) (*Result, error) {
 	}
 	if err := ctx.Err(); err != nil {
 		errs = append(errs, err)
+	}
+	if len(errs) == 0 {
+		return nil, ErrNoMasters
 	}
 	return nil, errors.Join(errs...)
 }

@@ -47,7 +47,7 @@ type Stream struct {
 // configured master, following redirects to the leader as Fetch does.
 func (c *Client) Subscribe(ctx context.Context) (*Stream, *state.Event, error) {
 	var errs []error
-	try := slices.Clone(c.cfg.Masters)
+	try := slices.Clone(c.masters())
 	if c.leader != nil {
 		try = append([]*url.URL{c.leader}, try...)
 	}
@@ -73,6 +73,9 @@ func (c *Client) Subscribe(ctx context.Context) (*Stream, *state.Event, error) {
 	errs = slices.DeleteFunc(errs, func(e error) bool { return errors.Is(e, ErrNoStream) })
 	if err := ctx.Err(); err != nil {
 		errs = append(errs, err)
+	}
+	if len(errs) == 0 {
+		return nil, nil, ErrNoMasters
 	}
 	return nil, nil, errors.Join(errs...)
 }

@@ -26,6 +26,9 @@ type State struct {
 	// re-registered with it yet: it knows none of their tasks.
 	Recovered  []Agent
 	Frameworks []Framework
+	// Masters, when set, are the masters in ZooKeeper's election order: masterN.D
+	// numbers them instead of the configured list.
+	Masters []PID
 	// Skipped counts the entities left out while decoding, by reason.
 	Skipped Skips
 }
