@@ -2,6 +2,7 @@ package mesos
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http/httptest"
@@ -115,6 +116,14 @@ func TestLifecycleInProcess(t *testing.T) {
 	}
 	if err := inst.Stop(); err != nil {
 		t.Fatal(err)
+	}
+	// No stream is left open on the master.
+	deadline0 := time.Now().Add(10 * time.Second)
+	for m.Streams() != 0 && time.Now().Before(deadline0) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := m.Streams(); n != 0 || m.Subscriptions() < 4 {
+		t.Errorf("%d streams open after stop, %d opened across the reloads", n, m.Subscriptions())
 	}
 	// The block is gone: nothing keeps its records for a later instance.
 	handoff.Range(func(k, _ any) bool {
@@ -364,5 +373,81 @@ func TestMetricsPerServer(t *testing.T) {
 	}
 	if v := value(refreshCount.WithLabelValues(bad, "mesos.", "success", "ok")); v != 0 {
 		t.Errorf("%s: the other server's successes counted here (%v)", bad, v)
+	}
+}
+
+// TestEventsAndLookupsConcurrently: events applied and published while queries run, under
+// the race detector; a name no event touches never fails.
+func TestEventsAndLookupsConcurrently(t *testing.T) {
+	js, err := fakemaster.ReadCapture("testdata/mesos/state-1.5.0-dcos.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := fakemaster.StartT(t, js)
+	_, addr, _ := startInProcess(t, ".:%d {\n    bind 127.0.0.1\n    mesos {\n        masters %s\n    }\n}\n", m.URL())
+	deadline := time.Now().Add(10 * time.Second)
+	for answers(addr, "test123.marathon.mesos.") != 1 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	var st struct {
+		Slaves []struct {
+			ID string `json:"id"`
+		} `json:"slaves"`
+		Frameworks []struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		} `json:"frameworks"`
+	}
+	if err := json.Unmarshal(js, &st); err != nil || len(st.Slaves) == 0 || len(st.Frameworks) == 0 {
+		t.Fatalf("capture: %v", err)
+	}
+	agent, fw := st.Slaves[0].ID, ""
+	for _, f := range st.Frameworks {
+		if f.Name == "marathon" {
+			fw = f.ID
+		}
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			id := fmt.Sprintf("churn.%d", i)
+			m.Emit(fmt.Sprintf(`{"type":"TASK_ADDED","task_added":{"task":{"name":"churn","task_id":{"value":%q},"framework_id":{"value":%q},"agent_id":{"value":%q},"state":"TASK_RUNNING"}}}`, id, fw, agent))
+			if i >= 5 {
+				m.Emit(fmt.Sprintf(`{"type":"TASK_UPDATED","task_updated":{"framework_id":{"value":%q},"state":"TASK_KILLED","status":{"task_id":{"value":"churn.%d"},"state":"TASK_KILLED"}}}`, fw, i-5))
+			}
+			time.Sleep(time.Millisecond)
+		}
+	})
+	var bad, sent atomic.Int64
+	for range 2 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				sent.Add(1)
+				if answers(addr, "test123.marathon.mesos.") != 1 {
+					bad.Add(1)
+				}
+				answers(addr, "churn.marathon.mesos.")
+			}
+		})
+	}
+	time.Sleep(2 * time.Second)
+	close(stop)
+	wg.Wait()
+	if bad.Load() != 0 || sent.Load() < 50 {
+		t.Errorf("%d of %d lookups of an untouched name failed during churn", bad.Load(), sent.Load())
+	}
+	if n := answers(addr, "churn.marathon.mesos."); n < 1 || n > 6 {
+		t.Errorf("churn.marathon.mesos: %d answers, want the last few tasks", n)
 	}
 }
