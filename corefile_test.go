@@ -39,6 +39,7 @@ func validateCorefile(t *testing.T, name, corefile string) error {
 	writeCA(t, dir)
 	os.Rename(filepath.Join(dir, "ca.pem"), filepath.Join(dir, "mesos-ca.pem"))
 	os.WriteFile(filepath.Join(dir, "mesos-secret"), []byte("s3cret\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "zk-secret"), []byte("zks3cret\n"), 0o600)
 	corefile = strings.ReplaceAll(corefile, "/etc/coredns/", dir+"/")
 	return caddy.ValidateAndExecuteDirectives(caddy.CaddyfileInput{Contents: []byte(corefile), Filepath: name, ServerTypeName: "dns"}, nil, true)
 }
@@ -78,7 +79,7 @@ func TestReadmeCorefiles(t *testing.T) {
 // loads and says what it could not carry over.
 func TestFromConfig(t *testing.T) {
 	js := `{
-	  "zk": "zk://10.101.160.15:2181/mesos",
+	  "zk": "zk://dns:zkpass@10.101.160.15:2181,10.101.160.16:2181/mesos",
 	  "zkDetectionTimeout": 30,
 	  "masters": ["10.101.160.15:5050", "10.101.160.16:5050"],
 	  "refreshSeconds": 60,
@@ -115,18 +116,19 @@ func TestFromConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{".:5353 {", "bind 10.101.160.16", "mesos mesos.example.org {", "masters https://10.101.160.15:5050 https://10.101.160.16:5050",
+	for _, want := range []string{".:5353 {", "bind 10.101.160.16", "mesos mesos.example.org {", "masters zk://10.101.160.15:2181,10.101.160.16:2181/mesos",
+		"zk_auth dns file " + migrate.ZKSecretFile,
 		"refresh 60s", "timeout 300s", "ttl 30", "soa_minttl 10", "ip_sources netinfo mesos host", "rfc952", "srv_weight 5",
 		"tls /etc/coredns/mesos-ca.pem", "basic_auth dns file " + migrate.SecretFile, "forward . 169.254.169.254:53 [fd00::53]:53"} {
 		if !strings.Contains(corefile, want) {
 			t.Errorf("Corefile lacks %q:\n%s", want, corefile)
 		}
 	}
-	if strings.Contains(corefile, "hunter2") {
+	if strings.Contains(corefile, "hunter2") || strings.Contains(corefile, "zkpass") {
 		t.Error("the secret was copied into the Corefile")
 	}
 	all := strings.Join(warnings, "\n")
-	for _, want := range []string{"zk:", "zkDetectionTimeout", "label", "bogusKey", "httpon", "timeout:", "mesosCredentials"} {
+	for _, want := range []string{"zk:", "zkDetectionTimeout", "label", "bogusKey", "httpon", "timeout:", "mesosCredentials", "masters:"} {
 		if !strings.Contains(strings.ToLower(all), strings.ToLower(want)) {
 			t.Errorf("no warning about %s in:\n%s", want, all)
 		}
@@ -135,6 +137,11 @@ func TestFromConfig(t *testing.T) {
 		t.Errorf("the Corefile does not load: %v\n%s", err, corefile)
 	}
 	// Without resolvers the block serves the domain alone.
+	// Without ZooKeeper the masters are listed, https when MesosHTTPSOn says so.
+	corefile, _, err = migrate.Convert([]byte(`{"masters": ["10.0.0.1:5050"], "mesosHTTPSOn": true, "externalon": false}`))
+	if err != nil || !strings.Contains(corefile, "masters https://10.0.0.1:5050") {
+		t.Errorf("masters: %v\n%s", err, corefile)
+	}
 	corefile, _, err = migrate.Convert([]byte(`{"masters": ["10.0.0.1:5050"], "externalon": false}`))
 	if err != nil || !strings.Contains(corefile, "mesos:53 {") || strings.Contains(corefile, "forward") {
 		t.Errorf("minimal config: %v\n%s", err, corefile)

@@ -16,6 +16,9 @@ import (
 // secret is never copied into a Corefile.
 const SecretFile = "/etc/coredns/mesos-secret" // #nosec G101 -- a path, not a credential
 
+// ZKSecretFile is where the Corefile reads the ZooKeeper password from.
+const ZKSecretFile = "/etc/coredns/zk-secret" // #nosec G101 -- a path, not a credential
+
 // Convert returns the Corefile for a Mesos-DNS config.json, and a warning for each key
 // that has no equivalent or needs the operator's hand.
 func Convert(configJSON []byte) (corefile string, warnings []string, err error) {
@@ -100,26 +103,37 @@ func (c *converter) convert() string {
 	https := c.boolean("mesoshttpson", false)
 	var masters []string
 	c.get("masters", &masters)
+	var zkAuth string
 	if zk := c.str("zk"); zk != "" {
-		if len(masters) == 0 {
-			c.warnf("zk: ZooKeeper is not supported yet and no masters are listed: list them in masters (any one finds the leader)")
-		} else {
-			c.warnf("zk: ZooKeeper is not supported yet: the masters listed find the leader instead")
+		// ZooKeeper first, as Mesos-DNS did; credentials move out of the URL.
+		rest := strings.TrimPrefix(zk, "zk://")
+		if at := strings.LastIndexByte(rest, '@'); at >= 0 && at < strings.IndexByte(rest+"/", '/') {
+			user, _, _ := strings.Cut(rest[:at], ":")
+			zkAuth = user
+			rest = rest[at+1:]
+			c.warnf("zk: write the ZooKeeper password to %s (mode 0600); it is not copied into the Corefile", ZKSecretFile)
+		}
+		masters = []string{"zk://" + strings.TrimRight(rest, "/")}
+		if len(c.cfg["masters"]) > 0 {
+			c.warnf("masters: ZooKeeper names the masters; the masters list is left out")
 		}
 	}
 	if _, ok := c.num("zkdetectiontimeout"); ok {
-		c.warnf("zkDetectionTimeout: no equivalent (the plugin never exits for want of a leader)")
+		c.warnf("zkDetectionTimeout: no equivalent (the plugin never exits for want of a leader: it answers SERVFAIL until one is known)")
 	}
 	if len(masters) == 0 {
 		masters = []string{"MASTER:5050"}
 		c.warnf("masters: none listed: replace MASTER:5050 with your masters")
 	}
 	for i, m := range masters {
-		if https && !strings.Contains(m, "://") {
+		if https && !strings.Contains(m, "://") && !strings.HasPrefix(m, "zk://") {
 			masters[i] = "https://" + m
 		}
 	}
 	opt("masters %s", strings.Join(masters, " "))
+	if zkAuth != "" {
+		opt("zk_auth %s file %s", zkAuth, ZKSecretFile)
+	}
 	if n, ok := c.num("refreshseconds"); ok {
 		opt("refresh %ds", n)
 	}
