@@ -195,7 +195,9 @@ func (m *Mesos) follow(ctx context.Context, client *master.Client) (snapshot boo
 	wantPIDs <- struct{}{}
 	resync := time.NewTimer(jitter(m.cfg.resync))
 	defer resync.Stop()
-	var pending time.Time
+	// pending is when the first change not yet published arrived; batch when this
+	// goroutine began applying it.
+	var pending, batch time.Time
 	for {
 		select {
 		case it := <-events:
@@ -209,7 +211,7 @@ func (m *Mesos) follow(ctx context.Context, client *master.Client) (snapshot boo
 				return true, errors.New("a second SUBSCRIBED")
 			}
 			if cluster.Apply(it.ev) && pending.IsZero() {
-				pending = it.at
+				pending, batch = it.at, time.Now()
 			}
 			if it.ev.Type == state.EventFrameworkAdded || it.ev.Type == state.EventFrameworkUpdated {
 				select {
@@ -217,8 +219,9 @@ func (m *Mesos) follow(ctx context.Context, client *master.Client) (snapshot boo
 				default:
 				}
 			}
-			// A burst is applied whole, for at most coalesce, then published once.
-			if !pending.IsZero() && (len(events) == 0 || time.Since(pending) > coalesce) {
+			// What has queued up (a burst, or what came during the last build) is
+			// applied whole, for at most coalesce, then published once.
+			if !pending.IsZero() && (len(events) == 0 || time.Since(batch) > coalesce) {
 				if wait := publish(pending, false); wait > 0 {
 					recheck.Reset(wait)
 				}

@@ -68,11 +68,11 @@ func haveTool(t *testing.T, cmd, pkg string) bool {
 	return true
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
+func freePort(tb testing.TB) int {
+	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
@@ -97,7 +97,7 @@ func (s *syncBuffer) String() string {
 }
 
 type server struct {
-	t       *testing.T
+	t       testing.TB
 	cmd     *exec.Cmd
 	dir     string
 	addr    string // DNS host:port
@@ -112,27 +112,27 @@ type server struct {
 
 // startCoreDNS runs the binary with one server block holding block (the mesos block
 // and anything else) plus prometheus, ready and pprof on free loopback ports.
-func startCoreDNS(t *testing.T, block string) *server {
-	t.Helper()
-	return startCoreDNSWith(t, block, "")
+func startCoreDNS(tb testing.TB, block string) *server {
+	tb.Helper()
+	return startCoreDNSWith(tb, block, "")
 }
 
 // startCoreDNSWith is startCoreDNS with extra server blocks in the Corefile.
-func startCoreDNSWith(t *testing.T, block, extra string) *server {
-	t.Helper()
-	s := &server{t: t, dir: t.TempDir(), log: &syncBuffer{}, extra: extra}
-	s.addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	s.metrics = fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	s.ready = fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	s.pprof = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+func startCoreDNSWith(tb testing.TB, block, extra string) *server {
+	tb.Helper()
+	s := &server{t: tb, dir: tb.TempDir(), log: &syncBuffer{}, extra: extra}
+	s.addr = fmt.Sprintf("127.0.0.1:%d", freePort(tb))
+	s.metrics = fmt.Sprintf("127.0.0.1:%d", freePort(tb))
+	s.ready = fmt.Sprintf("127.0.0.1:%d", freePort(tb))
+	s.pprof = fmt.Sprintf("127.0.0.1:%d", freePort(tb))
 	s.writeConf(block)
 	s.cmd = exec.Command(corednsBin, "-conf", s.conf)
 	s.cmd.Dir = s.dir
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		s.cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan struct{})
 		go func() { s.cmd.Wait(); close(done) }()
@@ -141,8 +141,8 @@ func startCoreDNSWith(t *testing.T, block, extra string) *server {
 		case <-time.After(10 * time.Second):
 			s.cmd.Process.Kill()
 		}
-		if t.Failed() {
-			t.Logf("coredns log:\n%s", s.log.String())
+		if tb.Failed() {
+			tb.Logf("coredns log:\n%s", s.log.String())
 		}
 	})
 	return s
@@ -265,9 +265,9 @@ func eventually(t *testing.T, what string, d time.Duration, cond func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
-func startMaster(t *testing.T, js []byte) *fakemaster.Master {
-	t.Helper()
-	return fakemaster.StartT(t, js)
+func startMaster(tb testing.TB, js []byte) *fakemaster.Master {
+	tb.Helper()
+	return fakemaster.StartT(tb, js)
 }
 
 func rdatas(m *dns.Msg) []string {
