@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -106,6 +109,15 @@ func freshness(b *testing.B, tasks int, mode string) {
 	b.StopTimer()
 	report(b, "launch", launch)
 	report(b, "kill", kill)
+	if raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid)); err == nil {
+		for line := range strings.SplitSeq(string(raw), "\n") {
+			if kb, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+				if n, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(kb), "kB"))); err == nil {
+					b.ReportMetric(float64(n)/1024, "rss-MB")
+				}
+			}
+		}
+	}
 }
 
 // waitFor asks for name every millisecond until it exists (or is gone) and returns
