@@ -83,7 +83,7 @@ func freshness(b *testing.B, tasks int, mode string) {
 	defer func() { close(stop); wg.Wait() }()
 
 	zone := "." + labelOf(fname) + ".mesos."
-	var launch, kill []time.Duration
+	launch, kill := make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)
 	base := doc.Bytes()
 	b.ResetTimer()
 	for i := range b.N {
