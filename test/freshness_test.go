@@ -32,6 +32,7 @@ func BenchmarkFreshness(b *testing.B) {
 }
 
 func freshness(b *testing.B, tasks int, mode string) {
+	b.Helper()
 	var doc bytes.Buffer
 	if _, err := synth.Write(&doc, synth.Config{Tasks: tasks, Seed: 1}); err != nil {
 		b.Fatal(err)
@@ -137,6 +138,7 @@ func waitFor(b *testing.B, addr, name string, exists bool) time.Time {
 }
 
 func report(b *testing.B, what string, d []time.Duration) {
+	b.Helper()
 	slices.Sort(d)
 	q := func(p float64) float64 {
 		return float64(d[min(len(d)-1, int(p*float64(len(d))))].Microseconds()) / 1000
