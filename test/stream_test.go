@@ -134,10 +134,11 @@ func TestStreamDropsAndStalls(t *testing.T) {
 }
 
 // keepAsking queries name until the test ends and returns a function that tells how
-// many answers did not have want records.
+// many answers did not have want records. A query that got no answer at all (a client
+// timeout on a loaded machine) is no wrong answer; most must get one.
 func keepAsking(t *testing.T, addr, name string, want int) func() int64 {
 	t.Helper()
-	var bad, sent atomic.Int64
+	var bad, sent, unanswered atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -148,7 +149,10 @@ func keepAsking(t *testing.T, addr, name string, want int) func() int64 {
 			default:
 			}
 			sent.Add(1)
-			if aCount(t, addr, name) != want {
+			switch n := aCount(t, addr, name); {
+			case n == -2:
+				unanswered.Add(1)
+			case n != want:
 				bad.Add(1)
 			}
 			time.Sleep(5 * time.Millisecond)
@@ -159,8 +163,8 @@ func keepAsking(t *testing.T, addr, name string, want int) func() int64 {
 	t.Cleanup(finish)
 	return func() int64 {
 		finish()
-		if sent.Load() < 10 {
-			t.Errorf("only %d queries sent", sent.Load())
+		if sent.Load() < 10 || unanswered.Load()*2 > sent.Load() {
+			t.Errorf("%d queries sent, %d unanswered", sent.Load(), unanswered.Load())
 		}
 		return bad.Load()
 	}

@@ -4,10 +4,12 @@ package zkserver
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -41,7 +43,7 @@ func Start(tb testing.TB) *Server {
 	l.Close()
 	s := &Server{t: tb, dir: tb.TempDir(), Addr: addr}
 	_, port, _ := net.SplitHostPort(addr)
-	cfg := fmt.Sprintf("tickTime=500\ndataDir=%s\nclientPort=%s\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\nmaxSessionTimeout=60000\n",
+	cfg := fmt.Sprintf("tickTime=500\ndataDir=%s\nclientPort=%s\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\nmaxSessionTimeout=60000\n4lw.commands.whitelist=srvr\n",
 		filepath.Join(s.dir, "data"), port)
 	if err := os.WriteFile(filepath.Join(s.dir, "zoo.cfg"), []byte(cfg), 0o600); err != nil {
 		tb.Fatal(err)
@@ -70,15 +72,22 @@ func (s *Server) Up() {
 		s.t.Fatal(err)
 	}
 	s.cmd = cmd
-	deadline := time.Now().Add(30 * time.Second)
+	// Serving, not only listening: srvr answers with the server's mode.
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", s.Addr, 200*time.Millisecond); err == nil {
+		if c, err := net.DialTimeout("tcp", s.Addr, 500*time.Millisecond); err == nil {
+			c.SetDeadline(time.Now().Add(2 * time.Second))
+			c.Write([]byte("srvr"))
+			out, _ := io.ReadAll(c)
 			c.Close()
-			return
+			if strings.Contains(string(out), "Mode:") {
+				return
+			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	s.t.Fatalf("ZooKeeper did not listen on %s", s.Addr)
+	logs, _ := os.ReadFile(filepath.Join(s.dir, "zookeeper.log"))
+	s.t.Fatalf("ZooKeeper did not serve on %s:\n%s", s.Addr, logs)
 }
 
 // Down stops the server: its process group, by the id this package started it with.
