@@ -5,6 +5,7 @@ package zkserver
 import (
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -35,12 +36,20 @@ func Available() bool {
 // Start runs a ZooKeeper on a free loopback port; it is stopped when the test ends.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
+	// A port below the kernel's ephemeral range (32768 and up): while this server is
+	// Down, no other test's listener on port 0 can take it.
+	var addr string
+	for range 100 {
+		a := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(10000)) // #nosec G404 -- a test port
+		if l, err := net.Listen("tcp", a); err == nil {
+			l.Close()
+			addr = a
+			break
+		}
 	}
-	addr := l.Addr().String()
-	l.Close()
+	if addr == "" {
+		tb.Fatal("no free port for ZooKeeper")
+	}
 	s := &Server{t: tb, dir: tb.TempDir(), Addr: addr}
 	_, port, _ := net.SplitHostPort(addr)
 	cfg := fmt.Sprintf("tickTime=500\ndataDir=%s\nclientPort=%s\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\nmaxSessionTimeout=60000\n4lw.commands.whitelist=srvr\n",
