@@ -90,16 +90,16 @@ func TestZooKeeper(t *testing.T) {
 			lost := keepAsking(t, s.addr, "app-0.marathon.mesos.", 2)
 			// ZooKeeper goes away and comes back: the last leader and records stay.
 			srv.Down()
-			eventually(t, "the lost session reported", 20*time.Second, func() bool { return s.metric("coredns_mesos_zookeeper_connected") == 0 })
+			eventually(t, "the lost session reported", 60*time.Second, func() bool { return s.metric("coredns_mesos_zookeeper_connected") == 0 })
 			time.Sleep(time.Second)
 			srv.Up()
-			eventually(t, "the session back", 20*time.Second, func() bool { return s.metric("coredns_mesos_zookeeper_connected") == 1 })
+			eventually(t, "the session back", 60*time.Second, func() bool { return s.metric("coredns_mesos_zookeeper_connected") == 1 })
 			// A gives up leadership: its znode goes, B leads.
 			if err := connA.Delete(pathA, -1); err != nil {
 				t.Fatal(err)
 			}
 			a.FollowLeader(b.Addr())
-			eventually(t, "B leading", 20*time.Second, func() bool { return leaderPort(t, s.addr) == portB })
+			eventually(t, "B leading", 60*time.Second, func() bool { return leaderPort(t, s.addr) == portB })
 			if s.metric("coredns_mesos_zookeeper_leader_changes_total") < 1 {
 				t.Error("no leader change counted")
 			}
