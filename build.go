@@ -265,10 +265,11 @@ func (b *builder) task(t *state.Task, fl string) {
 	}
 	b.stats.Tasks++
 	ips := b.taskIPs(t, ag)
-	suffix := "-" + taskHash(t.ID)
+	// An agent id ending in "-" has no S: the label must not end in a dash.
+	h := taskHash(t.ID)
+	suffix := "-" + h
 	if ag.s != "" {
-		// An agent id ending in "-" has no S: the label must not end in a dash.
-		suffix += "-" + ag.s
+		suffix = "-" + h + "-" + ag.s
 	}
 	b.taskNames(t, tl, suffix, fl, ips, ag)
 	if b.o.CompatNames && t.Discovery != nil && strings.IndexByte(t.Discovery.Name, '.') >= 0 {
