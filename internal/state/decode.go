@@ -169,27 +169,9 @@ func (d *decoder) top() error {
 }
 
 func (d *decoder) agent() error {
-	var a Agent
-	var pid string
-	bad, err := d.entity(SkipAgentMalformed, func(key []byte) error {
-		var err error
-		switch string(key) {
-		case "id":
-			a.ID, err = d.str()
-		case "hostname":
-			a.Hostname, err = d.str()
-		case "pid":
-			pid, err = d.str()
-		default:
-			err = d.d.SkipValue()
-		}
-		return err
-	})
+	a, pid, bad, err := d.agentObject()
 	if err != nil {
 		return err
-	}
-	if bad == "" && a.ID == "" {
-		bad = SkipAgentMissingID
 	}
 	d.agentsSeen++
 	if bad != "" {
@@ -210,24 +192,35 @@ func (d *decoder) agent() error {
 // recoveredAgent reads one of recovered_slaves[]: an agent a failed-over master knows
 // of that has not re-registered yet.
 func (d *decoder) recoveredAgent() error {
-	var a Agent
-	bad, err := d.entity(SkipAgentMalformed, func(key []byte) error {
+	a, _, bad, err := d.agentObject()
+	if err != nil || bad != "" {
+		return err
+	}
+	d.st.Recovered = append(d.st.Recovered, a)
+	return nil
+}
+
+// agentObject reads one agent: its id, host name and pid text, and why it must be
+// skipped ("" when it is fine).
+func (d *decoder) agentObject() (a Agent, pid, bad string, err error) {
+	bad, err = d.entity(SkipAgentMalformed, func(key []byte) error {
 		var err error
 		switch string(key) {
 		case "id":
 			a.ID, err = d.str()
 		case "hostname":
 			a.Hostname, err = d.str()
+		case "pid":
+			pid, err = d.str()
 		default:
 			err = d.d.SkipValue()
 		}
 		return err
 	})
-	if err != nil || bad != "" || a.ID == "" {
-		return err
+	if err == nil && bad == "" && a.ID == "" {
+		bad = SkipAgentMissingID
 	}
-	d.st.Recovered = append(d.st.Recovered, a)
-	return nil
+	return a, pid, bad, err
 }
 
 func (d *decoder) framework() error {

@@ -216,33 +216,8 @@ func (m *Master) serveState(w http.ResponseWriter, r *http.Request) {
 	if leader == "" {
 		leader = self
 	}
-	switch fault {
-	case Unavailable:
-		http.Error(w, "Master has not finished recovery", http.StatusServiceUnavailable)
+	if played(w, r, fault, delay, `{"leader":`) {
 		return
-	case ServerError:
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	case Malformed:
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`<html><body>Service Unavailable</body></html>`))
-		return
-	case Empty:
-		w.WriteHeader(http.StatusOK)
-		return
-	case Hang:
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusOK)
-		w.Write([]byte(`{"leader":`))
-		w.(http.Flusher).Flush()
-		<-r.Context().Done()
-		return
-	case Slow:
-		select {
-		case <-time.After(delay):
-		case <-r.Context().Done():
-			return
-		}
 	}
 	gz := strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") && fault != Truncated
 	body, err := m.render(state, fault == NoLeader, leader, self, gz)
@@ -271,6 +246,38 @@ func (m *Master) serveState(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Encoding", "gzip")
 	}
 	w.Write(body)
+}
+
+// played answers as fault f says, for the faults every endpoint plays alike, and
+// reports whether it did (Slow waits, then the caller answers). A hanging answer
+// sends partial, then nothing.
+func played(w http.ResponseWriter, r *http.Request, f Fault, delay time.Duration, partial string) bool {
+	switch f {
+	case Unavailable:
+		http.Error(w, "Master has not finished recovery", http.StatusServiceUnavailable)
+	case ServerError:
+		http.Error(w, "internal error", http.StatusInternalServerError)
+	case Malformed:
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`<html><body>Service Unavailable</body></html>`))
+	case Empty:
+		w.WriteHeader(http.StatusOK)
+	case Hang:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		w.Write([]byte(partial))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	case Slow:
+		select {
+		case <-time.After(delay):
+			return false
+		case <-r.Context().Done():
+		}
+	default:
+		return false
+	}
+	return true
 }
 
 // render returns the body to serve (gzip-encoded when gz), from the cache when the

@@ -93,7 +93,7 @@ func (m *Master) Subscriptions() int {
 }
 
 func (m *Master) api(w http.ResponseWriter, r *http.Request) {
-	state, fault, _, leader, self, legacy := m.snapshot(r)
+	state, fault, delay, leader, self, legacy := m.snapshot(r)
 	m.ev.mu.Lock()
 	m.ev.init()
 	off, hb := m.ev.off, m.ev.heartbeat
@@ -115,35 +115,11 @@ func (m *Master) api(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusTemporaryRedirect)
 		return
 	}
-	switch fault {
-	case Unavailable, NoLeader:
-		http.Error(w, "Master has not finished recovery", http.StatusServiceUnavailable)
+	if fault == NoLeader {
+		fault = Unavailable // the API has no leaderless answer: 503
+	}
+	if played(w, r, fault, delay, "") {
 		return
-	case ServerError:
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	case Malformed:
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`<html><body>Service Unavailable</body></html>`))
-		return
-	case Empty:
-		w.WriteHeader(http.StatusOK)
-		return
-	case Hang:
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusOK)
-		w.(http.Flusher).Flush()
-		<-r.Context().Done()
-		return
-	case Slow:
-		m.mu.Lock()
-		d := m.delay
-		m.mu.Unlock()
-		select {
-		case <-time.After(d):
-		case <-r.Context().Done():
-			return
-		}
 	}
 	var call struct {
 		Type string `json:"type"`
