@@ -23,6 +23,10 @@ const (
 	modePoll   = "poll"   // polling only
 )
 
+// buildShare bounds the time spent building records under churn: one build in
+// buildShare of the time at most, the rest left to the queries.
+const buildShare = 4
+
 // coalesce is the longest a change waits for the events that follow it in a burst
 // before the records are published.
 const coalesce = 5 * time.Millisecond
@@ -177,8 +181,16 @@ func (m *Mesos) follow(ctx context.Context, client *master.Client) (snapshot boo
 		}
 	}()
 
+	// ready is when the next build may start: a build takes at most 1/buildShare of
+	// the time, so that churn on a large cluster never starves the queries.
+	var ready time.Time
+	throttle := time.NewTimer(time.Hour)
+	throttle.Stop()
+	defer throttle.Stop()
 	publish := func(arrived time.Time, snapshot bool) time.Duration {
+		began := time.Now()
 		wait := m.loaded(ctx, &master.Result{State: cluster.State(), Leader: leader}, time.Since(arrived), snapshot)
+		ready = time.Now().Add((buildShare - 1) * time.Since(began))
 		if wait == 0 && !arrived.IsZero() {
 			eventLatency.WithLabelValues(server, zone).Observe(time.Since(arrived).Seconds())
 		}
@@ -222,6 +234,17 @@ func (m *Mesos) follow(ctx context.Context, client *master.Client) (snapshot boo
 			// What has queued up (a burst, or what came during the last build) is
 			// applied whole, for at most coalesce, then published once.
 			if !pending.IsZero() && (len(events) == 0 || time.Since(batch) > coalesce) {
+				if now := time.Now(); now.Before(ready) {
+					throttle.Reset(ready.Sub(now))
+					continue
+				}
+				if wait := publish(pending, false); wait > 0 {
+					recheck.Reset(wait)
+				}
+				pending = time.Time{}
+			}
+		case <-throttle.C:
+			if !pending.IsZero() {
 				if wait := publish(pending, false); wait > 0 {
 					recheck.Reset(wait)
 				}

@@ -91,6 +91,7 @@ func (m *Master) Handler() http.Handler {
 	mux.HandleFunc("/master/state.json", m.serveState)
 	mux.HandleFunc("/state.json", m.serveState)
 	mux.HandleFunc("/fake/fault", m.control)
+	mux.HandleFunc("/fake/churn", m.churn)
 	mux.HandleFunc("/api/v1", m.api)
 	mux.HandleFunc("/master/state-summary", m.summary)
 	return mux
@@ -122,6 +123,7 @@ func (m *Master) Close() error {
 	if srv == nil {
 		return nil
 	}
+	m.Churn(0)
 	m.DropStreams()
 	return srv.Close()
 }
@@ -356,6 +358,21 @@ func ParseFault(name string) (Fault, error) {
 		names = append(names, string(f.Fault))
 	}
 	return OK, fmt.Errorf("unknown fault %q (one of %s)", name, strings.Join(names, ", "))
+}
+
+// churn lets another process start task churn on the event stream:
+// GET /fake/churn?per_second=200 (0 stops it).
+func (m *Master) churn(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.Atoi(r.URL.Query().Get("per_second"))
+	if err != nil || n < 0 || n > 100000 {
+		http.Error(w, "per_second needs a number of events a second, 0 to stop", http.StatusBadRequest)
+		return
+	}
+	if err := m.Churn(n); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	fmt.Fprintf(w, "ok: %d task events a second\n", n)
 }
 
 // control lets a test in another process script faults: GET /fake/fault?f=503&delay=2s;

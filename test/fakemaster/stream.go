@@ -24,6 +24,7 @@ type streams struct {
 	paused    bool          // stop sending heartbeats
 	subs      map[chan []byte]chan struct{}
 	opened    int
+	churnStop chan struct{}
 }
 
 func (s *streams) init() {
@@ -347,4 +348,54 @@ func (m *Master) summary(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(st)
+}
+
+// Churn emits perSecond task events a second (launches and, 50 behind, kills of tasks
+// "churn-N" on the state's first agent and framework) until called again with 0.
+func (m *Master) Churn(perSecond int) error {
+	m.ev.mu.Lock()
+	if m.ev.churnStop != nil {
+		close(m.ev.churnStop)
+		m.ev.churnStop = nil
+	}
+	m.ev.mu.Unlock()
+	if perSecond <= 0 {
+		return nil
+	}
+	m.mu.Lock()
+	doc := m.state
+	m.mu.Unlock()
+	var st struct {
+		Slaves []struct {
+			ID string `json:"id"`
+		} `json:"slaves"`
+		Frameworks []struct {
+			ID string `json:"id"`
+		} `json:"frameworks"`
+	}
+	if err := json.Unmarshal(doc, &st); err != nil || len(st.Slaves) == 0 || len(st.Frameworks) == 0 {
+		return fmt.Errorf("churn needs a state with an agent and a framework: %v", err)
+	}
+	agent, fw := st.Slaves[0].ID, st.Frameworks[0].ID
+	stop := make(chan struct{})
+	m.ev.mu.Lock()
+	m.ev.churnStop = stop
+	m.ev.mu.Unlock()
+	go func() {
+		// Two events a tick: a launch and a kill.
+		tick := time.NewTicker(2 * time.Second / time.Duration(perSecond))
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			m.Emit(fmt.Sprintf(`{"type":"TASK_ADDED","task_added":{"task":{"name":"churn-%d","task_id":{"value":"churn.%d"},"framework_id":{"value":%q},"agent_id":{"value":%q},"state":"TASK_RUNNING"}}}`, i%50, i, fw, agent))
+			if i >= 50 {
+				m.Emit(fmt.Sprintf(`{"type":"TASK_UPDATED","task_updated":{"framework_id":{"value":%q},"state":"TASK_KILLED","status":{"task_id":{"value":"churn.%d"},"state":"TASK_KILLED"}}}`, fw, i-50))
+			}
+		}
+	}()
+	return nil
 }
