@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestFaultControl: faults are set and cleared over HTTP; an unknown name is refused
@@ -42,4 +43,37 @@ func TestFaultControl(t *testing.T) {
 	if code, _ := get("/master/state"); code != http.StatusOK {
 		t.Errorf("after f=ok: %d", code)
 	}
+}
+
+// TestChurn: /fake/churn makes the event stream carry launches and kills.
+func TestChurn(t *testing.T) {
+	m := StartT(t, []byte(`{"slaves":[{"id":"a-S0","pid":"slave(1)@127.0.0.2:5051"}],"frameworks":[{"id":"f","name":"marathon","tasks":[]}]}`))
+	req, _ := http.NewRequest(http.MethodPost, m.URL()+"/api/v1", strings.NewReader(`{"type":"SUBSCRIBE"}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if r, err := http.Get(m.URL() + "/fake/churn?per_second=soon"); err != nil || r.StatusCode != http.StatusBadRequest {
+		t.Errorf("a bad rate: %v %v", r, err)
+	}
+	r, err := http.Get(m.URL() + "/fake/churn?per_second=1000")
+	if err != nil || r.StatusCode != http.StatusOK {
+		t.Fatalf("churn: %v %v", r, err)
+	}
+	buf := make([]byte, 0, 1<<16)
+	tmp := make([]byte, 4096)
+	deadline := time.Now().Add(5 * time.Second)
+	for (!strings.Contains(string(buf), "TASK_ADDED") || !strings.Contains(string(buf), "TASK_KILLED")) && time.Now().Before(deadline) {
+		n, err := resp.Body.Read(tmp)
+		buf = append(buf, tmp[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	if !strings.Contains(string(buf), `"churn-1"`) || !strings.Contains(string(buf), "TASK_KILLED") {
+		t.Errorf("no churn on the stream: %.300s", buf)
+	}
+	m.Churn(0)
 }
