@@ -33,6 +33,8 @@ func main() {
 		for _, f := range fakemaster.Faults {
 			fmt.Fprintf(w, "  %-10s %s\n", f.Fault, f.Does)
 		}
+		fmt.Fprintf(w, "\nEvent stream: POST /api/v1 (SUBSCRIBE, GET_STATE, GET_MASTER); task churn on it:\n")
+		fmt.Fprintf(w, "  curl 'http://LISTEN/fake/churn?per_second=200'   (0 stops it)\n")
 	}
 	flag.Parse()
 	if err := fakemaster.CheckLoopback(*listen); err != nil {
