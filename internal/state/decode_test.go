@@ -308,10 +308,22 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			return
 		}
+		// Agents with a bad pid are kept without an address, and counted; a state
+		// whose every agent is malformed is an error.
+		withPID := 0
 		for _, a := range st.Agents {
-			if a.ID == "" || a.PID.IsZero() {
-				t.Fatalf("agent kept without id or pid: %+v", a)
+			if a.ID == "" {
+				t.Fatalf("agent kept without id: %+v", a)
 			}
+			if !a.PID.IsZero() {
+				withPID++
+			}
+		}
+		if len(st.Agents) > 0 && withPID == 0 {
+			t.Fatalf("a state whose every agent is malformed: %+v", st.Agents)
+		}
+		if noPID := len(st.Agents) - withPID; st.Skipped[SkipAgentBadPID] < noPID {
+			t.Fatalf("%d agents without a pid, %d counted", noPID, st.Skipped[SkipAgentBadPID])
 		}
 		for _, fw := range st.Frameworks {
 			if fw.ID == "" {
@@ -321,9 +333,16 @@ func FuzzDecode(f *testing.F) {
 				if tk.ID == "" || tk.State.String() == "" {
 					t.Fatalf("task kept without id: %+v", tk)
 				}
-				for _, p := range tk.Ports {
-					if p.Begin == 0 || p.Begin > p.End {
-						t.Fatalf("bad range kept: %+v", p)
+				for i, p := range tk.Ports {
+					if p.Begin == 0 || p.Begin > p.End || i > 0 && p.Begin <= tk.Ports[i-1].End {
+						t.Fatalf("bad or overlapping range kept: %+v", tk.Ports)
+					}
+				}
+				for _, s := range tk.Statuses {
+					for _, ip := range s.IPs {
+						if !Usable(ip) {
+							t.Fatalf("unusable address kept: %v", ip)
+						}
 					}
 				}
 			}
