@@ -11,6 +11,9 @@ import (
 // number, or one over the bound.
 var ErrRecordIO = errors.New("malformed RecordIO")
 
+// reuseMax is the largest record buffer kept for the next record.
+const reuseMax = 1 << 20
+
 // RecordReader splits a RecordIO stream ("<decimal length>\n<that many bytes>",
 // repeated) into records. It reads from the byte stream: how the HTTP body was chunked
 // does not matter.
@@ -53,8 +56,10 @@ func (rr *RecordReader) Next() ([]byte, error) {
 			return nil, fmt.Errorf("%w: a record over %d bytes", ErrRecordIO, rr.max)
 		}
 	}
-	if int64(cap(rr.buf)) < n {
-		rr.buf = make([]byte, n)
+	// The buffer is reused, except after a large record (the SUBSCRIBED snapshot of a
+	// big cluster): keeping that one would hold its size for the stream's life.
+	if int64(cap(rr.buf)) < n || cap(rr.buf) > reuseMax && n <= reuseMax {
+		rr.buf = make([]byte, n, max(n, 4096))
 	}
 	rr.buf = rr.buf[:n]
 	if _, err := io.ReadFull(rr.r, rr.buf); err != nil {

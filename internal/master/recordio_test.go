@@ -103,3 +103,22 @@ func TestRecordIOErrors(t *testing.T) {
 		t.Errorf("good records then junk: %q %v", got, err)
 	}
 }
+
+// TestRecordIOReleasesLargeBuffers: the snapshot of a big cluster is not held for the
+// life of the stream by the buffer it was read into.
+func TestRecordIOReleasesLargeBuffers(t *testing.T) {
+	big := `{"a":"` + strings.Repeat("x", 3<<20) + `"}`
+	rr := NewRecordReader(bytes.NewReader(frame(big, `{"type":"HEARTBEAT"}`, `{}`)), 8<<20)
+	if rec, err := rr.Next(); err != nil || len(rec) != len(big) {
+		t.Fatalf("big record: %d %v", len(rec), err)
+	}
+	if rec, err := rr.Next(); err != nil || string(rec) != `{"type":"HEARTBEAT"}` {
+		t.Fatalf("small record: %q %v", rec, err)
+	}
+	if c := cap(rr.buf); c > reuseMax {
+		t.Errorf("a %d-byte buffer kept after a small record", c)
+	}
+	if rec, err := rr.Next(); err != nil || string(rec) != `{}` {
+		t.Fatalf("last record: %q %v", rec, err)
+	}
+}
