@@ -417,9 +417,9 @@ func TestEventsAndLookupsConcurrently(t *testing.T) {
 			default:
 			}
 			id := fmt.Sprintf("churn.%d", i)
-			m.Emit(fmt.Sprintf(`{"type":"TASK_ADDED","task_added":{"task":{"name":"churn","task_id":{"value":%q},"framework_id":{"value":%q},"agent_id":{"value":%q},"state":"TASK_RUNNING"}}}`, id, fw, agent))
+			m.Emit(fakemaster.TaskRunning(fw, agent, id, "churn"))
 			if i >= 5 {
-				m.Emit(fmt.Sprintf(`{"type":"TASK_UPDATED","task_updated":{"framework_id":{"value":%q},"state":"TASK_KILLED","status":{"task_id":{"value":"churn.%d"},"state":"TASK_KILLED"}}}`, fw, i-5))
+				m.Emit(fakemaster.TaskKilled(fw, fmt.Sprintf("churn.%d", i-5)))
 			}
 			time.Sleep(time.Millisecond)
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/coredns-mesos/mesos/internal/synth"
+	"github.com/coredns-mesos/mesos/test/fakemaster"
 
 	"github.com/miekg/dns"
 )
@@ -55,12 +56,8 @@ func freshness(b *testing.B, tasks int, mode string) {
 	s := startCoreDNS(b, block)
 	s.waitReady()
 
-	added := func(id, name string) string {
-		return fmt.Sprintf(`{"type":"TASK_ADDED","task_added":{"task":{"name":%q,"task_id":{"value":%q},"framework_id":{"value":%q},"agent_id":{"value":%q},"state":"TASK_RUNNING"}}}`, name, id, fw, agent)
-	}
-	killed := func(id string) string {
-		return fmt.Sprintf(`{"type":"TASK_UPDATED","task_updated":{"framework_id":{"value":%q},"state":"TASK_KILLED","status":{"task_id":{"value":%q},"state":"TASK_KILLED"}}}`, fw, id)
-	}
+	added := func(id, name string) string { return fakemaster.TaskRunning(fw, agent, id, name) }
+	killed := func(id string) string { return fakemaster.TaskKilled(fw, id) }
 	// 200 events a second on other names: 100 launches and 100 kills.
 	stop := make(chan struct{})
 	var wg sync.WaitGroup

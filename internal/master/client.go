@@ -384,26 +384,24 @@ func blankRun(p []byte, run int) int {
 			run = 0
 			continue
 		}
-		for _, c := range p[i : i+8] {
-			if c > ' ' {
-				run = 0
-			} else {
-				run++
-			}
-		}
-		if run > maxBlank {
+		if run = blanks(p[i:i+8], run); run > maxBlank {
 			return -1
 		}
 	}
-	for _, c := range p[i:] {
+	if run = blanks(p[i:], run); run > maxBlank {
+		return -1
+	}
+	return run
+}
+
+// blanks continues a run of octets below '!' over p, octet by octet.
+func blanks(p []byte, run int) int {
+	for _, c := range p {
 		if c > ' ' {
 			run = 0
 		} else {
 			run++
 		}
-	}
-	if run > maxBlank {
-		return -1
 	}
 	return run
 }

@@ -391,11 +391,24 @@ func (m *Master) Churn(perSecond int) error {
 				return
 			case <-tick.C:
 			}
-			m.Emit(fmt.Sprintf(`{"type":"TASK_ADDED","task_added":{"task":{"name":"churn-%d","task_id":{"value":"churn.%d"},"framework_id":{"value":%q},"agent_id":{"value":%q},"state":"TASK_RUNNING"}}}`, i%50, i, fw, agent))
+			m.Emit(TaskRunning(fw, agent, fmt.Sprintf("churn.%d", i), fmt.Sprintf("churn-%d", i%50)))
 			if i >= 50 {
-				m.Emit(fmt.Sprintf(`{"type":"TASK_UPDATED","task_updated":{"framework_id":{"value":%q},"state":"TASK_KILLED","status":{"task_id":{"value":"churn.%d"},"state":"TASK_KILLED"}}}`, fw, i-50))
+				m.Emit(TaskKilled(fw, fmt.Sprintf("churn.%d", i-50)))
 			}
 		}
 	}()
 	return nil
+}
+
+// TaskRunning is a TASK_ADDED event for a task already running (no ports, no status:
+// its address is its agent's).
+func TaskRunning(framework, agent, id, name string) string {
+	return fmt.Sprintf(`{"type":"TASK_ADDED","task_added":{"task":{"name":%q,"task_id":{"value":%q},"framework_id":{"value":%q},"agent_id":{"value":%q},"state":"TASK_RUNNING"}}}`,
+		name, id, framework, agent)
+}
+
+// TaskKilled is the TASK_UPDATED event of a task killed.
+func TaskKilled(framework, id string) string {
+	return fmt.Sprintf(`{"type":"TASK_UPDATED","task_updated":{"framework_id":{"value":%q},"state":"TASK_KILLED","status":{"task_id":{"value":%q},"state":"TASK_KILLED"}}}`,
+		framework, id)
 }
