@@ -11,23 +11,8 @@ TASKS=${TASKS:-10000}
 ROUNDS=${ROUNDS:-3}
 SECS=${SECS:-5}
 PER_SECOND=${PER_SECOND:-200}
-command -v dnsperf >/dev/null || { echo "dnsperf is needed (apt-get install dnsperf)"; exit 1; }
-
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-
-go build -o "$work/coredns" ./cmd/coredns
-go build -o "$work/fake" ./cmd/fake-mesos-master
-go build -o "$work/records" ./cmd/mesos-records
-"$work/records" -synth "$TASKS" > "$work/state.json"
-"$work/fake" -listen 127.0.0.1:27050 -state "$work/state.json" 2>"$work/fake.log" &
-pids+=($!)
-for _ in $(seq 1 600); do
-    curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:27050/master/redirect 2>/dev/null | grep -q 307 && break
-    sleep 0.2
-done
+. bench/lib.sh
+start_fake 127.0.0.1:27050
 curl -s http://127.0.0.1:27050/master/state > "$work/served.json"
 "$work/records" -zone mesos. "$work/served.json" |
     awk '($4 == "A" || $4 == "SRV") && NR % 3 == 0 && n++ < 100000 { print $1, $4 }' > "$work/queries.txt"
@@ -37,10 +22,7 @@ printf '.:%s {\n    bind 127.0.0.1\n    mesos {\n        masters http://127.0.0.
 taskset -c 0 "$work/coredns" -conf "$work/Corefile" > "$work/coredns.log" 2>&1 &
 srv=$!
 pids+=($srv)
-for _ in $(seq 1 600); do
-    dig @127.0.0.1 -p $port +short +time=1 +tries=1 leader.mesos 2>/dev/null | grep -q . && break
-    sleep 0.5
-done
+wait_dns $port
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 

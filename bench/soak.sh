@@ -13,23 +13,8 @@ SECS=${SECS:-600}
 RELOADS=${RELOADS:-50}
 REFRESH=${REFRESH:-5s}
 INTERVAL=${INTERVAL:-20}
-command -v dnsperf >/dev/null || { echo "dnsperf is needed (apt-get install dnsperf)"; exit 1; }
-
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-
-go build -o "$work/coredns" ./cmd/coredns
-go build -o "$work/fake" ./cmd/fake-mesos-master
-go build -o "$work/records" ./cmd/mesos-records
-"$work/records" -synth "$TASKS" > "$work/state.json"
-"$work/fake" -listen 127.0.0.1:26050 -state "$work/state.json" 2>"$work/fake.log" &
-pids+=($!)
-for _ in $(seq 1 600); do
-    curl -sf -o /dev/null http://127.0.0.1:26050/master/redirect -w '%{http_code}' 2>/dev/null | grep -q 307 && break
-    sleep 0.2
-done
+. bench/lib.sh
+start_fake 127.0.0.1:26050
 
 port=26353
 conf() { # ttl
@@ -39,11 +24,7 @@ conf 60 > "$work/Corefile"
 "$work/coredns" -conf "$work/Corefile" > "$work/coredns.log" 2>&1 &
 srv=$!
 pids+=($srv)
-for _ in $(seq 1 600); do
-    dig @127.0.0.1 -p $port +short +time=1 +tries=1 leader.mesos 2>/dev/null | grep -q . && break
-    sleep 0.5
-done
-dig @127.0.0.1 -p $port +short +time=1 +tries=1 leader.mesos | grep -q . || { echo "no answer"; cat "$work/coredns.log"; exit 1; }
+wait_dns $port
 
 "$work/records" -zone mesos. <(curl -s http://127.0.0.1:26050/master/state) |
     awk '($4 == "A" || $4 == "SRV") && NR % 7 == 0 && n++ < 100000 { print $1, $4 }' > "$work/queries.txt"
