@@ -14,14 +14,20 @@ type Cluster struct {
 	agents     map[string]Agent
 	recovered  map[string]Agent
 	frameworks map[string]Framework
-	tasks      map[taskKey]*Task
+	tasks      map[TaskKey]*Task
 	pids       map[string]PID
 	// Skipped counts what the snapshot and the events left out, by reason.
 	Skipped Skips
+
+	// What changed since Changes was last called; all after a snapshot.
+	all         bool
+	dirtyAgents map[string]struct{}
+	dirtyFws    map[string]struct{}
+	dirtyTasks  map[TaskKey]struct{}
 }
 
-// Task ids repeat across frameworks: a task is known by both.
-type taskKey struct{ framework, task string }
+// TaskKey names a task: task ids repeat across frameworks, a task is known by both.
+type TaskKey struct{ Framework, Task string }
 
 // Reasons an event is left out.
 const (
@@ -48,7 +54,7 @@ func (c *Cluster) Apply(ev *Event) bool {
 		if !ok {
 			return false
 		}
-		k := taskKey{t.FrameworkID, t.ID}
+		k := TaskKey{t.FrameworkID, t.ID}
 		if old, ok := c.tasks[k]; ok && len(t.Statuses) == 0 {
 			// A failed-over leader adds again the tasks it learns from an agent.
 			t.Statuses = old.Statuses
@@ -56,8 +62,8 @@ func (c *Cluster) Apply(ev *Event) bool {
 		c.putTask(&t)
 	case EventTaskUpdated:
 		u := ev.TaskUpdated
-		k := taskKey{u.FrameworkID.Value, u.Status.TaskID.Value}
-		t, ok := c.tasks[k]
+		k := TaskKey{u.FrameworkID.Value, u.Status.TaskID.Value}
+		old, ok := c.tasks[k]
 		if !ok {
 			// The update carries no name, ports or discovery: nothing to publish.
 			c.Skipped.Add(SkipEventUnknownTask)
@@ -67,33 +73,39 @@ func (c *Cluster) Apply(ev *Event) bool {
 		if !ok {
 			st, _ = ParseTaskState(u.Status.State)
 		}
+		c.taskDirty(k)
 		if terminal(st) {
 			delete(c.tasks, k)
 			return true
 		}
+		// A new value, never a change in place: what Changes handed out stays as it was.
+		t := *old
 		t.State = st
 		if u.Status.AgentID.Value != "" {
 			t.AgentID = u.Status.AgentID.Value
 		}
 		s := u.Status.status(&c.Skipped)
-		if len(t.Statuses) >= maxStatuses {
-			t.Statuses = slices.Delete(t.Statuses, 0, len(t.Statuses)-maxStatuses+1)
-		}
+		keep := old.Statuses[max(0, len(old.Statuses)-maxStatuses+1):]
+		t.Statuses = append(make([]Status, 0, len(keep)+1), keep...)
 		t.Statuses = append(t.Statuses, s)
+		c.tasks[k] = &t
 	case EventAgentAdded:
 		a, ok := ev.AgentAdded.Agent.agent(&c.Skipped)
 		if !ok {
 			return false
 		}
 		c.agents[a.ID] = a
+		c.agentDirty(a.ID)
 		delete(c.recovered, a.ID)
 	case EventAgentRemoved:
 		id := ev.AgentRemoved.AgentID.Value
 		delete(c.agents, id)
+		c.agentDirty(id)
 		delete(c.recovered, id)
 		for k, t := range c.tasks {
 			if t.AgentID == id {
 				delete(c.tasks, k)
+				c.taskDirty(k)
 			}
 		}
 	case EventFrameworkAdded, EventFrameworkUpdated:
@@ -108,12 +120,15 @@ func (c *Cluster) Apply(ev *Event) bool {
 			return false
 		}
 		c.frameworks[f.ID] = f
+		c.fwDirty(f.ID)
 	case EventFrameworkRemoved:
 		id := ev.FrameworkRemoved.FrameworkInfo.ID.Value
 		delete(c.frameworks, id)
+		c.fwDirty(id)
 		for k := range c.tasks {
-			if k.framework == id {
+			if k.Framework == id {
 				delete(c.tasks, k)
+				c.taskDirty(k)
 			}
 		}
 	default:
@@ -127,8 +142,10 @@ func (c *Cluster) reset(gs *v1GetState) {
 	c.agents = make(map[string]Agent, len(gs.GetAgents.Agents))
 	c.recovered = make(map[string]Agent)
 	c.frameworks = make(map[string]Framework, len(gs.GetFrameworks.Frameworks))
-	c.tasks = make(map[taskKey]*Task, len(gs.GetTasks.Tasks))
+	c.tasks = make(map[TaskKey]*Task, len(gs.GetTasks.Tasks))
 	c.Skipped = nil
+	c.all = true
+	c.dirtyAgents, c.dirtyFws, c.dirtyTasks = nil, nil, nil
 	for i := range gs.GetAgents.Agents {
 		if a, ok := gs.GetAgents.Agents[i].agent(&c.Skipped); ok {
 			c.agents[a.ID] = a
@@ -154,8 +171,10 @@ func (c *Cluster) reset(gs *v1GetState) {
 }
 
 func (c *Cluster) putTask(t *Task) {
+	k := TaskKey{t.FrameworkID, t.ID}
+	c.taskDirty(k)
 	if terminal(t.State) {
-		delete(c.tasks, taskKey{t.FrameworkID, t.ID})
+		delete(c.tasks, k)
 		return
 	}
 	if len(t.Statuses) > maxStatuses {
@@ -170,8 +189,80 @@ func (c *Cluster) putTask(t *Task) {
 		})
 		t.Statuses = t.Statuses[len(t.Statuses)-maxStatuses:]
 	}
-	c.tasks[taskKey{t.FrameworkID, t.ID}] = t
+	c.tasks[k] = t
 }
+
+func (c *Cluster) taskDirty(k TaskKey) {
+	if c.all {
+		return
+	}
+	if c.dirtyTasks == nil {
+		c.dirtyTasks = make(map[TaskKey]struct{})
+	}
+	c.dirtyTasks[k] = struct{}{}
+}
+
+func (c *Cluster) agentDirty(id string) {
+	if c.all {
+		return
+	}
+	if c.dirtyAgents == nil {
+		c.dirtyAgents = make(map[string]struct{})
+	}
+	c.dirtyAgents[id] = struct{}{}
+}
+
+func (c *Cluster) fwDirty(id string) {
+	if c.all {
+		return
+	}
+	if c.dirtyFws == nil {
+		c.dirtyFws = make(map[string]struct{})
+	}
+	c.dirtyFws[id] = struct{}{}
+}
+
+// Changes are what changed in a Cluster: the new values by id, nil where one is gone.
+type Changes struct {
+	Agents     map[string]*Agent
+	Frameworks map[string]*Framework
+	Tasks      map[TaskKey]*Task
+}
+
+// Changes returns what changed since it was last called, and starts counting afresh.
+// all reports that a snapshot replaced everything: then State says what there is.
+// The values are the Cluster's own and are never changed after: a later event makes
+// a new one.
+func (c *Cluster) Changes() (ch Changes, all bool) {
+	all = c.all
+	c.all = false
+	ch.Agents = make(map[string]*Agent, len(c.dirtyAgents))
+	for id := range c.dirtyAgents {
+		if a, ok := c.agents[id]; ok {
+			ch.Agents[id] = &a
+		} else {
+			ch.Agents[id] = nil
+		}
+	}
+	ch.Frameworks = make(map[string]*Framework, len(c.dirtyFws))
+	for id := range c.dirtyFws {
+		if f, ok := c.frameworks[id]; ok {
+			f.PID = c.pids[f.ID]
+			ch.Frameworks[id] = &f
+		} else {
+			ch.Frameworks[id] = nil
+		}
+	}
+	ch.Tasks = make(map[TaskKey]*Task, len(c.dirtyTasks))
+	for k := range c.dirtyTasks {
+		ch.Tasks[k] = c.tasks[k]
+	}
+	c.dirtyAgents, c.dirtyFws, c.dirtyTasks = nil, nil, nil
+	return ch, all
+}
+
+// Recovering reports whether agents the master knows of have not re-registered yet.
+func (c *Cluster) Recovering() bool { return len(c.recovered) > 0 }
 
 // terminal reports whether a task in state s is gone for good.
 func terminal(s TaskState) bool {
@@ -185,9 +276,12 @@ func terminal(s TaskState) bool {
 // SetPIDs gives the frameworks their scheduler pids, which the v1 API does not carry
 // (they come from /master/state-summary); it reports whether any changed.
 func (c *Cluster) SetPIDs(pids map[string]PID) bool {
-	changed := len(pids) != len(c.pids)
-	for id, p := range pids {
-		changed = changed || c.pids[id] != p
+	changed := false
+	for id := range c.frameworks {
+		if c.pids[id] != pids[id] {
+			changed = true
+			c.fwDirty(id)
+		}
 	}
 	c.pids = pids
 	return changed
