@@ -2,16 +2,12 @@ package mesos
 
 import (
 	"bytes"
-	"cmp"
 	"context"
-	"hash/maphash"
-	"maps"
 	"net"
 	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/coredns-mesos/mesos/internal/state"
 )
@@ -34,27 +30,12 @@ const (
 
 // Build turns a decoded state into a record set. prev, when not nil, is the set it
 // replaces: the serial stays when the records are the same and grows when they differ.
+// The refresh goroutine does not call it: it keeps an updater, which changes only what
+// changed.
 func Build(ctx context.Context, st *state.State, opts Options, prev *Set) *Set {
-	// A task's two canonical names are its own, the rest is shared by its app: about
-	// 2.2 names a task in a synthetic cluster. Sizing up front saves re-hashing and
-	// copying the index; a low guess only costs one more growth.
-	tasks := 0
-	for i := range st.Frameworks {
-		tasks += len(st.Frameworks[i].Tasks)
-	}
-	b := newBuilder(&opts, 2*tasks+tasks/4+2*len(st.Frameworks)+len(st.Agents)+64)
-	b.stats.Skipped = maps.Clone(st.Skipped)
-	b.resolve(ctx, st)
-	b.agents(st)
-	b.masters(st)
-	if b.o.SOA.Mname == "" && len(b.o.NSAddrs) > 0 {
-		// The default SOA primary and NS target; its addresses are the server's own.
-		b.addAddrs(b.node0("ns1"), b.o.NSAddrs)
-	}
-	for i := range st.Frameworks {
-		b.framework(&st.Frameworks[i])
-	}
-	return b.finish(prev)
+	u := newUpdater(&opts)
+	u.update(ctx, st)
+	return u.publish(prev)
 }
 
 type agentInfo struct {
@@ -65,66 +46,75 @@ type agentInfo struct {
 	noPID bool
 }
 
+func (a *agentInfo) equal(b *agentInfo) bool {
+	return a.s == b.s && a.noPID == b.noPID && slices.Equal(a.ips, b.ips)
+}
+
+// builder turns one entity (an agent, a framework, a task, the masters) into the
+// names and records it contributes: added to the tree with sign 1, taken back with -1.
+// Both run the same code on the same inputs, so what one adds the other removes.
 type builder struct {
 	o      *Options
 	lab    labeler
 	maxRel int
-	idx    map[string]int32
-	nodes  []node
 	key    []byte
 	hosts  map[string][]netip.Addr
-	agent  map[string]*agentInfo
-	stats  Stats
+	t      *tree
+	sign   int32
+	stats  *Stats
 }
 
-func newBuilder(o *Options, sizeHint int) *builder {
+func newBuilder(o *Options, t *tree, stats *Stats) *builder {
 	longest := 0
 	for _, z := range o.Zones {
 		longest = max(longest, len(z))
 	}
-	b := &builder{
+	return &builder{
 		o:      o,
 		lab:    labeler{o.RFC952},
 		maxRel: maxName - longest, // "rel" + "." + zone-without-its-dot
-		idx:    make(map[string]int32, sizeHint),
-		nodes:  make([]node, 0, sizeHint),
+		t:      t,
+		stats:  stats,
 	}
-	b.node0("")
-	return b
+}
+
+// skip counts (or, taking back, uncounts) a name or entity left out.
+func (b *builder) skip(reason string, n int) {
+	b.stats.Skipped.AddN(reason, int(b.sign)*n)
+	if b.stats.Skipped[reason] == 0 {
+		delete(b.stats.Skipped, reason)
+	}
+}
+
+// static contributes the names that exist whatever the state: the apex, the agents'
+// and the masters' names, and the default SOA primary.
+func (b *builder) static() {
+	for _, n := range [...]string{"", "slave", "_slave._tcp", "master"} {
+		b.node0(n)
+	}
+	if b.o.SOA.Mname == "" && len(b.o.NSAddrs) > 0 {
+		// The default SOA primary and NS target; its addresses are the server's own.
+		b.addAddrs(b.node0("ns1"), b.o.NSAddrs)
+	}
 }
 
 // resolve looks up, once and together, every host name that stands where an address
 // is expected.
-func (b *builder) resolve(ctx context.Context, st *state.State) {
-	var names []string
-	want := func(h string) {
-		if h != "" {
-			if _, ok := state.ParseIP(h); !ok {
-				names = append(names, strings.ToLower(h))
-			}
-		}
-	}
-	for _, a := range st.Agents {
-		want(a.PID.Host)
-	}
-	for _, f := range st.Frameworks {
-		if !f.PID.IsZero() {
-			want(f.PID.Host)
-		} else {
-			want(f.Hostname)
-		}
-	}
-	want(st.Leader.Host)
-	for _, m := range b.o.Masters {
-		h, _ := splitHostPort(m)
-		want(h)
-	}
-	for _, p := range st.Masters {
-		want(p.Host)
-	}
+func (b *builder) resolve(ctx context.Context, names []string) {
+	b.hosts = nil
 	if len(names) > 0 && b.o.Hosts != nil {
 		b.hosts = b.o.Hosts.Resolve(ctx, names)
 	}
+}
+
+// hostName appends h to names when it is a host name rather than an address.
+func hostName(names []string, h string) []string {
+	if h != "" {
+		if _, ok := state.ParseIP(h); !ok {
+			names = append(names, strings.ToLower(h))
+		}
+	}
+	return names
 }
 
 // ips returns the addresses of an IP literal or a resolved host name.
@@ -138,31 +128,75 @@ func (b *builder) ips(host string) []netip.Addr {
 	return b.hosts[strings.ToLower(host)]
 }
 
-func (b *builder) agents(st *state.State) {
-	b.agent = make(map[string]*agentInfo, len(st.Agents))
-	slave := b.node0("slave")
-	srvName := b.node0("_slave._tcp")
-	for _, a := range st.Agents {
-		s := a.ID
-		if i := strings.LastIndexByte(s, '-'); i >= 0 {
-			s = s[i+1:]
-		}
-		// S shares a label with "-H-" and at least one octet of the task name.
-		info := &agentInfo{ips: b.ips(a.PID.Host), s: cut(labeler{}.label(s), maxLabel-len("-xxxxx-")-1), noPID: a.PID.IsZero()}
-		b.agent[a.ID] = info
-		b.addAddrs(slave, info.ips)
-		if !info.noPID {
-			b.addSRV(srvName, slave, a.PID.Port)
-		}
+func (b *builder) agentInfo(a *state.Agent) agentInfo {
+	s := a.ID
+	if i := strings.LastIndexByte(s, '-'); i >= 0 {
+		s = s[i+1:]
 	}
-	b.stats.Agents = len(st.Agents)
+	// S shares a label with "-H-" and at least one octet of the task name.
+	return agentInfo{ips: b.ips(a.PID.Host), s: cut(labeler{}.label(s), maxLabel-len("-xxxxx-")-1), noPID: a.PID.IsZero()}
 }
 
-func (b *builder) masters(st *state.State) {
-	leader := st.Leader
-	var leaderIPs []netip.Addr
+func (b *builder) agent(a *state.Agent, info *agentInfo) {
+	slave := b.node0("slave")
+	b.addAddrs(slave, info.ips)
+	if !info.noPID {
+		b.addSRV(b.node0("_slave._tcp"), slave, a.PID.Port)
+	}
+	b.stats.Agents += int(b.sign)
+}
+
+// mastersInfo is what the masters' names are made of.
+type mastersInfo struct {
+	leader    state.PID
+	leaderIPs []netip.Addr
+	hosts     []string
+	ports     []uint16
+	ips       [][]netip.Addr
+}
+
+func (m *mastersInfo) equal(o *mastersInfo) bool {
+	return m.leader == o.leader && slices.Equal(m.leaderIPs, o.leaderIPs) && slices.Equal(m.hosts, o.hosts) &&
+		slices.Equal(m.ports, o.ports) && slices.EqualFunc(m.ips, o.ips, slices.Equal)
+}
+
+// mastersNames lists the host names of the masters to resolve.
+func (b *builder) mastersNames(names []string, st *state.State) []string {
+	names = hostName(names, st.Leader.Host)
+	for _, m := range b.o.Masters {
+		h, _ := splitHostPort(m)
+		names = hostName(names, h)
+	}
+	for _, p := range st.Masters {
+		names = hostName(names, p.Host)
+	}
+	return names
+}
+
+func (b *builder) mastersInfo(leader state.PID, listed []state.PID) *mastersInfo {
+	mi := &mastersInfo{leader: leader}
 	if !leader.IsZero() {
-		leaderIPs = b.ips(leader.Host)
+		mi.leaderIPs = b.ips(leader.Host)
+	}
+	masters := b.o.Masters
+	if len(listed) > 0 {
+		masters = make([]string, len(listed))
+		for i, p := range listed {
+			masters[i] = net.JoinHostPort(p.Host, strconv.Itoa(int(p.Port)))
+		}
+	}
+	for _, m := range masters {
+		host, port := splitHostPort(m)
+		mi.hosts = append(mi.hosts, host)
+		mi.ports = append(mi.ports, port)
+		mi.ips = append(mi.ips, b.ips(host))
+	}
+	return mi
+}
+
+func (b *builder) masters(mi *mastersInfo) {
+	leader, leaderIPs := mi.leader, mi.leaderIPs
+	if !leader.IsZero() {
 		n := b.node0("leader")
 		b.addAddrs(n, leaderIPs)
 		b.addSRV(b.node0("_leader._tcp"), n, leader.Port)
@@ -170,16 +204,8 @@ func (b *builder) masters(st *state.State) {
 	}
 	all := b.node0("master")
 	found := false
-	masters := b.o.Masters
-	if len(st.Masters) > 0 {
-		masters = make([]string, len(st.Masters))
-		for i, p := range st.Masters {
-			masters[i] = net.JoinHostPort(p.Host, strconv.Itoa(int(p.Port)))
-		}
-	}
-	for i, m := range masters {
-		host, port := splitHostPort(m)
-		ips := b.ips(host)
+	for i, host := range mi.hosts {
+		port, ips := mi.ports[i], mi.ips[i]
 		if !leader.IsZero() && (port == 0 || port == leader.Port) &&
 			(strings.EqualFold(host, leader.Host) || overlaps(ips, leaderIPs)) {
 			found = true
@@ -189,7 +215,7 @@ func (b *builder) masters(st *state.State) {
 	}
 	if !leader.IsZero() && !found {
 		b.addAddrs(all, leaderIPs)
-		b.addAddrs(b.node0("master"+strconv.Itoa(len(masters))), leaderIPs)
+		b.addAddrs(b.node0("master"+strconv.Itoa(len(mi.hosts))), leaderIPs)
 	}
 }
 
@@ -212,45 +238,52 @@ func splitHostPort(s string) (string, uint16) {
 	return h, uint16(n)
 }
 
-func (b *builder) framework(f *state.Framework) {
-	fl := b.lab.labels(f.Name)
+// fwInfo is what a framework's names are made of.
+type fwInfo struct {
+	fl  string
+	ips []netip.Addr
+}
+
+func (b *builder) fwInfo(f *state.Framework) fwInfo {
+	fi := fwInfo{fl: b.lab.labels(f.Name)}
+	if !f.PID.IsZero() {
+		fi.ips = b.ips(f.PID.Host)
+	} else {
+		fi.ips = b.ips(f.Hostname)
+	}
+	return fi
+}
+
+func (b *builder) framework(f *state.Framework, fi *fwInfo) {
+	fl := fi.fl
 	if fl == "" {
-		b.stats.Skipped.Add(skipFrameworkEmptyName)
+		b.skip(skipFrameworkEmptyName, 1)
 		return
 	}
-	b.stats.Frameworks++
-	var ips []netip.Addr
-	if !f.PID.IsZero() {
-		ips = b.ips(f.PID.Host)
-	} else {
-		ips = b.ips(f.Hostname)
-	}
+	b.stats.Frameworks += int(b.sign)
 	fn := b.public("", fl, "", "")
-	if fn >= 0 {
-		b.addAddrs(fn, ips)
+	if fn != nil {
+		b.addAddrs(fn, fi.ips)
 		if !f.PID.IsZero() {
-			if s := b.public("_framework._tcp.", "", "", fl); s >= 0 {
+			if s := b.public("_framework._tcp.", "", "", fl); s != nil {
 				b.addSRV(s, fn, f.PID.Port)
 			}
 		}
 	}
-	for i := range f.Tasks {
-		b.task(&f.Tasks[i], fl)
-	}
 }
 
-func (b *builder) task(t *state.Task, fl string) {
+// task contributes a running task's names; ag is nil when its agent is not known.
+func (b *builder) task(t *state.Task, fl string, ag *agentInfo) {
 	if t.State != state.TaskRunning {
 		return
 	}
-	ag, ok := b.agent[t.AgentID]
-	if !ok {
-		b.stats.Skipped.Add(skipTaskUnknownAgent)
+	if ag == nil {
+		b.skip(skipTaskUnknownAgent, 1)
 		return
 	}
 	if b.o.HealthyOnly {
 		if s, ok := t.Latest(); ok && s.Healthy == state.Unhealthy {
-			b.stats.Unhealthy++
+			b.stats.Unhealthy += int(b.sign)
 			return
 		}
 	}
@@ -260,10 +293,10 @@ func (b *builder) task(t *state.Task, fl string) {
 	}
 	tl := b.lab.label(name)
 	if tl == "" {
-		b.stats.Skipped.Add(skipTaskEmptyName)
+		b.skip(skipTaskEmptyName, 1)
 		return
 	}
-	b.stats.Tasks++
+	b.stats.Tasks += int(b.sign)
 	ips := b.taskIPs(t, ag)
 	// An agent id ending in "-" has no S: the label must not end in a dash.
 	h := taskHash(t.ID)
@@ -293,17 +326,17 @@ func (b *builder) taskNames(t *state.Task, tl, suffix, fl string, ips []netip.Ad
 	f := "." + fl
 	fs := "." + fl + ".slave"
 
-	if n := b.public("", tl, "", f); n >= 0 {
+	if n := b.public("", tl, "", f); n != nil {
 		b.addAddrs(n, ips)
 	}
 	cf := b.public("", canon, "", f)
-	if cf >= 0 {
+	if cf != nil {
 		b.addAddrs(cf, ips)
 	}
 	if !ag.noPID {
 		b.agentNames(t, tl, canon, under, f, fs, ag)
 	}
-	if t.Discovery == nil || cf < 0 {
+	if t.Discovery == nil || cf == nil {
 		return
 	}
 	for _, dp := range t.Discovery.Ports {
@@ -323,11 +356,11 @@ func (b *builder) taskNames(t *state.Task, tl, suffix, fl string, ips []netip.Ad
 			}
 		}
 		for _, proto := range protos[:np] {
-			if n := b.public("", under, proto, f); n >= 0 {
+			if n := b.public("", under, proto, f); n != nil {
 				b.addSRV(n, cf, dp.Number)
 			}
 			if named != "" {
-				if n := b.public(named, under, proto, f); n >= 0 {
+				if n := b.public(named, under, proto, f); n != nil {
 					b.addSRV(n, cf, dp.Number)
 				}
 			}
@@ -338,11 +371,11 @@ func (b *builder) taskNames(t *state.Task, tl, suffix, fl string, ips []netip.Ad
 // agentNames publishes the names of a task that carry its agent's address, and the
 // SRV records of its resource ports, which point at them; at most MaxTaskSRV of those.
 func (b *builder) agentNames(t *state.Task, tl, canon, under, f, fs string, ag *agentInfo) {
-	if n := b.name("", tl, "", fs); n >= 0 {
+	if n := b.name("", tl, "", fs); n != nil {
 		b.addAddrs(n, ag.ips)
 	}
 	cs := b.name("", canon, "", fs)
-	if cs < 0 {
+	if cs == nil {
 		return
 	}
 	b.addAddrs(cs, ag.ips)
@@ -350,15 +383,15 @@ func (b *builder) agentNames(t *state.Task, tl, canon, under, f, fs string, ag *
 		return
 	}
 	// The SRV owners do not depend on the port: find them once per task.
-	var owners [4]int32
+	var owners [4]*node
 	k := 0
 	for _, proto := range [...]string{"._tcp", "._udp"} {
 		if t.Discovery == nil {
-			if n := b.public("", under, proto, f); n >= 0 {
+			if n := b.public("", under, proto, f); n != nil {
 				owners[k], k = n, k+1
 			}
 		}
-		if n := b.name("", under, proto, fs); n >= 0 {
+		if n := b.name("", under, proto, fs); n != nil {
 			owners[k], k = n, k+1
 		}
 	}
@@ -371,7 +404,7 @@ func (b *builder) agentNames(t *state.Task, tl, canon, under, f, fs string, ag *
 	}
 	// A task holding a huge range would otherwise make 4 records a port.
 	if limit := b.o.MaxTaskSRV; limit > 0 && ports*k > limit {
-		b.stats.Skipped.AddN(skipSRVOverLimit, ports*k-limit/k*k)
+		b.skip(skipSRVOverLimit, ports*k-limit/k*k)
 		ports = limit / k
 	}
 	for _, pr := range t.Ports {
@@ -415,20 +448,20 @@ func (b *builder) taskIPs(t *state.Task, ag *agentInfo) []netip.Addr {
 	return nil
 }
 
-// name finds or creates the node for pre+part+post+rest, enforcing the name length
-// limit; it returns -1 when the name cannot fit. The key is assembled in a reused
-// buffer so that names already present cost no allocation.
-func (b *builder) name(pre, part, post, rest string) int32 {
+// name touches the node for pre+part+post+rest, enforcing the name length limit; it
+// returns nil when the name cannot fit. The key is assembled in a reused buffer so
+// that names already present cost no allocation.
+func (b *builder) name(pre, part, post, rest string) *node {
 	return b.node(b.compose(pre, part, post, rest))
 }
 
 // public is name for the names that frameworks and tasks choose (all but the agent
 // names T.F.slave): those that would fall on a reserved name are left out and counted.
-func (b *builder) public(pre, part, post, rest string) int32 {
+func (b *builder) public(pre, part, post, rest string) *node {
 	k := b.compose(pre, part, post, rest)
 	if b.reserved(k) {
-		b.stats.Skipped.Add(skipReservedName)
-		return -1
+		b.skip(skipReservedName, 1)
+		return nil
 	}
 	return b.node(k)
 }
@@ -442,15 +475,12 @@ func (b *builder) compose(pre, part, post, rest string) []byte {
 	return k
 }
 
-func (b *builder) node(k []byte) int32 {
+func (b *builder) node(k []byte) *node {
 	if len(k) > b.maxRel {
-		b.stats.Skipped.Add(skipNameTooLong)
-		return -1
+		b.skip(skipNameTooLong, 1)
+		return nil
 	}
-	if i, ok := b.idx[string(k)]; ok {
-		return i
-	}
-	return b.insert(string(k))
+	return b.t.touchBytes(k, b.sign)
 }
 
 // reserved reports whether rel belongs to the masters, the agents or the zone
@@ -476,105 +506,16 @@ func (b *builder) reserved(rel []byte) bool {
 }
 
 // node0 is name for fixed, known-short names.
-func (b *builder) node0(s string) int32 {
-	if i, ok := b.idx[s]; ok {
-		return i
-	}
-	return b.insert(s)
-}
+func (b *builder) node0(s string) *node { return b.t.touch(s, b.sign) }
 
-// insert adds a node and the empty non-terminals above it.
-func (b *builder) insert(s string) int32 {
-	i := int32(len(b.nodes)) // #nosec G115 -- a state bounded by max_state_size makes far fewer than 2^31 names
-	b.nodes = append(b.nodes, node{name: s})
-	b.idx[s] = i
-	for p := s; p != ""; {
-		dot := strings.IndexByte(p, '.')
-		if dot < 0 {
-			p = ""
-		} else {
-			p = p[dot+1:]
-		}
-		if _, ok := b.idx[p]; ok {
-			break
-		}
-		b.idx[p] = int32(len(b.nodes)) // #nosec G115 -- as above
-		b.nodes = append(b.nodes, node{name: p})
-	}
-	return i
-}
-
-func (b *builder) addAddrs(n int32, ips []netip.Addr) {
+func (b *builder) addAddrs(n *node, ips []netip.Addr) {
 	if len(ips) > 0 {
-		b.nodes[n].addrs = append(b.nodes[n].addrs, ips...)
+		b.t.addrs(n, ips, b.sign)
 	}
 }
 
-func (b *builder) addSRV(n, target int32, port uint16) {
-	b.nodes[n].srvs = append(b.nodes[n].srvs, srv{target: target, port: port})
-}
-
-var hashSeed = maphash.MakeSeed()
-
-func (b *builder) finish(prev *Set) *Set {
-	o := b.o
-	s := &Set{
-		idx:   b.idx,
-		nodes: b.nodes,
-		zones: slices.Clone(o.Zones),
-		ttl:   o.TTL,
-		soa:   o.SOA,
-		srvW:  o.SRVWeight,
-		stats: b.stats,
-	}
-	nameHash := make([]uint64, len(s.nodes))
-	for i := range s.nodes {
-		nameHash[i] = maphash.String(hashSeed, s.nodes[i].name)
-	}
-	// The content hash is a sum of per-record hashes: independent of the order in
-	// which the state listed things, so the serial only moves when the answers do.
-	h := mix(uint64(o.TTL)<<16 | uint64(o.SRVWeight))
-	records := 0
-	for i := range s.nodes {
-		n := &s.nodes[i]
-		if len(n.addrs) > 1 {
-			slices.SortFunc(n.addrs, netip.Addr.Compare)
-			n.addrs = slices.Compact(n.addrs)
-		}
-		if len(n.srvs) > 1 {
-			slices.SortFunc(n.srvs, func(x, y srv) int {
-				if c := strings.Compare(s.nodes[x.target].name, s.nodes[y.target].name); c != 0 {
-					return c
-				}
-				return cmp.Compare(x.port, y.port)
-			})
-			n.srvs = slices.Compact(n.srvs)
-		}
-		nh := nameHash[i]
-		for _, a := range n.addrs {
-			v := a.As16()
-			h += mix(nh ^ mix(be64(v[:8])^mix(be64(v[8:]))))
-		}
-		for _, r := range n.srvs {
-			h += mix(nh ^ mix(nameHash[r.target]+uint64(r.port)+1<<40))
-		}
-		records += len(n.addrs) + len(n.srvs)
-	}
-	s.stats.Records = records
-	s.hash = h
-	now := time.Now
-	if o.Now != nil {
-		now = o.Now
-	}
-	switch {
-	case prev == nil:
-		s.serial = uint32(now().Unix()) // #nosec G115 -- SOA serials are RFC 1982 arithmetic: wrapping is their nature
-	case prev.hash == h:
-		s.serial = prev.serial
-	default:
-		s.serial = max(prev.serial+1, uint32(now().Unix())) // #nosec G115 -- as above
-	}
-	return s
+func (b *builder) addSRV(n, target *node, port uint16) {
+	b.t.srv(n, target.name, port, b.sign)
 }
 
 func be64(b []byte) uint64 {

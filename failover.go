@@ -17,7 +17,6 @@ type failover struct {
 	timeout time.Duration // agent_reregister_timeout
 	confirm time.Duration
 
-	prev      *state.State         // the last state published, held-back tasks included
 	since     map[string]time.Time // recovered agent → when it was first seen so
 	dropSince time.Time            // when a large drop was first seen, zero if none
 }
@@ -26,12 +25,23 @@ type failover struct {
 // cluster that loses its few tasks is not suspicious.
 const minDrop = 10
 
+// published is what the records were last made of, held-back tasks included.
+type published interface {
+	// running is the number of running tasks.
+	running() int
+	// heldOn returns the agents among keep, and their tasks grouped by framework.
+	heldOn(keep map[string]bool) ([]state.Agent, []state.Framework)
+}
+
 // check returns the state to publish, st with the tasks of recovered agents put back,
 // and how many tasks that put back. A wait above zero means: publish nothing now,
-// look again after wait.
-func (f *failover) check(st *state.State, now time.Time) (out *state.State, held int, wait time.Duration) {
-	held = f.holdBack(st, now)
-	before, after := runningTasks(f.prev), runningTasks(st)
+// look again after wait. last, nil before the first state, is what is published now.
+func (f *failover) check(st *state.State, now time.Time, last published) (out *state.State, held int, wait time.Duration) {
+	held = f.holdBack(st, now, last)
+	before, after := 0, runningTasks(st)
+	if last != nil {
+		before = last.running()
+	}
 	if before >= minDrop && after*2 < before && len(st.Recovered) == 0 {
 		if f.dropSince.IsZero() {
 			f.dropSince = now
@@ -41,13 +51,12 @@ func (f *failover) check(st *state.State, now time.Time) (out *state.State, held
 		}
 	}
 	f.dropSince = time.Time{}
-	f.prev = st
 	return st, held, 0
 }
 
 // holdBack adds to st the agents it lists as recovered, with the tasks they ran in the
 // last state published, until the agent re-registers or the bound passes.
-func (f *failover) holdBack(st *state.State, now time.Time) int {
+func (f *failover) holdBack(st *state.State, now time.Time, last published) int {
 	if len(st.Recovered) == 0 {
 		f.since = nil
 		return 0
@@ -76,27 +85,32 @@ func (f *failover) holdBack(st *state.State, now time.Time) int {
 			delete(f.since, id)
 		}
 	}
-	if f.prev == nil {
+	if last == nil {
 		return 0
 	}
 	keep := make(map[string]bool)
-	for _, a := range f.prev.Agents {
-		if waiting[a.ID] && now.Sub(f.since[a.ID]) < f.timeout {
-			keep[a.ID] = true
-			st.Agents = append(st.Agents, a)
+	for id := range waiting {
+		if now.Sub(f.since[id]) < f.timeout {
+			keep[id] = true
 		}
 	}
 	if len(keep) == 0 {
 		return 0
+	}
+	agents, frameworks := last.heldOn(keep)
+	st.Agents = append(st.Agents, agents...)
+	kept := make(map[string]bool, len(agents))
+	for _, a := range agents {
+		kept[a.ID] = true
 	}
 	index := make(map[string]int, len(st.Frameworks))
 	for i := range st.Frameworks {
 		index[st.Frameworks[i].ID] = i
 	}
 	held := 0
-	for _, pf := range f.prev.Frameworks {
+	for _, pf := range frameworks {
 		for _, t := range pf.Tasks {
-			if !keep[t.AgentID] {
+			if !kept[t.AgentID] {
 				continue
 			}
 			i, ok := index[pf.ID]

@@ -1,6 +1,7 @@
 package mesos
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -26,8 +27,29 @@ func cluster(agents, perAgent int, recovered ...string) *state.State {
 	return st
 }
 
+// guarded is a failover guard in front of an updater, as the refresh goroutine has it:
+// what the guard lets through is what the records are then made of.
+type guarded struct {
+	f *failover
+	u *updater
+}
+
+func guard(f *failover) *guarded {
+	o := DefaultOptions()
+	return &guarded{f: f, u: newUpdater(&o)}
+}
+
+func (g *guarded) check(st *state.State, now time.Time) (*state.State, int, time.Duration) {
+	out, held, wait := g.f.check(st, now, g.u)
+	if wait == 0 {
+		g.u.update(context.Background(), out)
+		g.u.publish(nil)
+	}
+	return out, held, wait
+}
+
 func TestFailoverHoldsBackRecoveredAgents(t *testing.T) {
-	f := &failover{timeout: 10 * time.Minute, confirm: 3 * time.Second}
+	f := guard(&failover{timeout: 10 * time.Minute, confirm: 3 * time.Second})
 	now := time.Unix(1700000000, 0)
 	if out, _, wait := f.check(cluster(3, 5), now); wait != 0 || runningTasks(out) != 15 {
 		t.Fatalf("first state: wait %v", wait)
@@ -52,7 +74,7 @@ func TestFailoverHoldsBackRecoveredAgents(t *testing.T) {
 }
 
 func TestFailoverConfirmsLargeDrops(t *testing.T) {
-	f := &failover{timeout: 10 * time.Minute, confirm: 3 * time.Second}
+	f := guard(&failover{timeout: 10 * time.Minute, confirm: 3 * time.Second})
 	now := time.Unix(1700000000, 0)
 	f.check(cluster(4, 10), now)
 	// An empty state with no recovered agents: held back, look again in 3 s.
@@ -77,7 +99,7 @@ func TestFailoverConfirmsLargeDrops(t *testing.T) {
 	if _, _, wait := f.check(cluster(1, 6), now.Add(7*time.Second)); wait != 0 {
 		t.Errorf("a drop from 10 to 6 waited %v", wait)
 	}
-	f2 := &failover{timeout: time.Minute, confirm: time.Second}
+	f2 := guard(&failover{timeout: time.Minute, confirm: time.Second})
 	f2.check(cluster(1, 5), now)
 	if _, _, wait := f2.check(cluster(0, 0), now); wait != 0 {
 		t.Errorf("a 5-task cluster emptied waited %v", wait)

@@ -129,6 +129,7 @@ func (m *Mesos) start() error {
 	running.list[m] = running.seq
 	running.Unlock()
 	m.fo = &failover{timeout: m.cfg.reregister, confirm: confirmDelay}
+	m.up = newUpdater(&m.cfg.opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel, m.done = cancel, make(chan struct{})
 	go func() {
@@ -240,14 +241,14 @@ func bindAddrs(hosts []string) []netip.Addr {
 func (m *Mesos) loaded(ctx context.Context, r *master.Result, took time.Duration, snapshot bool) time.Duration {
 	start := time.Now()
 	server, zone := m.key.server, m.Zones[0]
-	st, held, wait := m.fo.check(r.State, start)
+	st, held, wait := m.fo.check(r.State, start, m.up)
 	heldTasks.WithLabelValues(server, zone).Set(float64(held))
 	if wait > 0 {
 		if !m.holding {
 			m.holding = true
 			dropsHeld.WithLabelValues(server, zone).Inc()
 			log.Warningf("the state from %s would drop most records (%d running tasks, %d before) and no agent is recovering: looking again in %v before serving it",
-				r.Leader.Host, runningTasks(r.State), runningTasks(m.fo.prev), wait.Round(time.Millisecond))
+				r.Leader.Host, runningTasks(r.State), m.up.running(), wait.Round(time.Millisecond))
 		}
 		return wait
 	}
@@ -263,10 +264,32 @@ func (m *Mesos) loaded(ctx context.Context, r *master.Result, took time.Duration
 		// masterN.D in election order.
 		st.Masters = *list
 	}
+	m.up.update(ctx, st)
+	m.served(r, took+time.Since(start), snapshot)
+	return 0
+}
+
+// loadedChanges publishes what the event stream changed, from st's leader and masters.
+func (m *Mesos) loadedChanges(ctx context.Context, ch *changes, st *state.State, leader *url.URL) {
+	start := time.Now()
+	if list := m.zkMasters.Load(); list != nil {
+		st.Masters = *list
+	}
+	m.up.apply(ctx, ch, st)
+	m.served(&master.Result{State: st, Leader: leader}, time.Since(start), false)
+}
+
+// served publishes the updater's records, when they changed, and reports them.
+func (m *Mesos) served(r *master.Result, took time.Duration, snapshot bool) {
+	start := time.Now()
+	server, zone := m.key.server, m.Zones[0]
 	prev := m.set.Load()
-	set := Build(ctx, st, m.cfg.opts, prev)
-	m.set.Store(set)
-	m.box.set.Store(set)
+	set := prev
+	if m.up.pending || prev == nil {
+		set = m.up.publish(prev)
+		m.set.Store(set)
+		m.box.set.Store(set)
+	}
 	now := time.Now()
 	m.lastOK.Store(now.UnixNano())
 	if old := m.leader.Swap(r.Leader); old != nil && old.Host != r.Leader.Host {
@@ -303,7 +326,6 @@ func (m *Mesos) loaded(ctx context.Context, r *master.Result, took time.Duration
 	if n := stats.Skipped.Total(); n > 0 && (prev == nil || prev.Stats().Skipped.Total() != n) {
 		log.Warningf("left out %d malformed entities: %v", n, map[string]int(stats.Skipped))
 	}
-	return 0
 }
 
 // failed records a refresh that did not produce records; the last good ones stay.

@@ -1,6 +1,7 @@
 package mesos
 
 import (
+	"hash/maphash"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -23,8 +24,7 @@ func (s *Set) Exists(qname, zone string) bool {
 	if !ok {
 		return false
 	}
-	_, ok = s.find(rel)
-	return ok
+	return s.find(rel) != nil
 }
 
 // minRRLen is the smallest an answer record can be on the wire: a compression pointer,
@@ -37,11 +37,11 @@ const minAAAALen = 28
 // srvLen is the least an SRV record can take: owner pointer, fixed fields, priority,
 // weight and port, and its target: a pointer when the record before named the same
 // target, else at least the target's first label and a pointer to the rest.
-func (s *Set) srvLen(r srv, prev int32) int {
+func srvLen(r srv, prev string) int {
 	if r.target == prev {
 		return 2 + 10 + 6 + 2
 	}
-	name := s.nodes[r.target].name
+	name := r.target
 	first := len(name)
 	if i := strings.IndexByte(name, '.'); i >= 0 {
 		first = i
@@ -54,10 +54,10 @@ func (s *Set) srvLen(r srv, prev int32) int {
 // in order; otherwise, from a random record on (wrapping around), just enough to be
 // sure not to fit, so that the server truncates and sets TC, and every record is
 // served in turn.
-func (s *Set) srvWindow(srvs []srv, room int) ([]srv, int) {
-	used, prev := 0, int32(-1)
+func srvWindow(srvs []srv, room int) ([]srv, int) {
+	used, prev := 0, "\x00"
 	for _, r := range srvs {
-		used += s.srvLen(r, prev)
+		used += srvLen(r, prev)
 		prev = r.target
 	}
 	if room <= 0 || used <= room {
@@ -65,10 +65,10 @@ func (s *Set) srvWindow(srvs []srv, room int) ([]srv, int) {
 	}
 	start := rand.IntN(len(srvs)) // #nosec G404 -- load spreading, not a secret
 	out := make([]srv, 0, 16)
-	used, prev = 0, -1
+	used, prev = 0, "\x00"
 	for k := 0; k < len(srvs) && used <= room; k++ {
 		r := srvs[(start+k)%len(srvs)]
-		used += s.srvLen(r, prev)
+		used += srvLen(r, prev)
 		prev = r.target
 		out = append(out, r)
 	}
@@ -97,8 +97,8 @@ func (s *Set) LookupLimit(qname, zone string, qtype uint16, size int) (answer, e
 			return []dns.RR{ns}, nil, true
 		}
 	}
-	i, ok := s.find(rel)
-	if !ok {
+	n := s.find(rel)
+	if n == nil {
 		return nil, nil, false
 	}
 	// Lower bounds of the reply's size decide what could fit: the header and
@@ -107,7 +107,6 @@ func (s *Set) LookupLimit(qname, zone string, qtype uint16, size int) (answer, e
 	if size > 0 {
 		room = max(size-(12+len(qname)+1+4), 1)
 	}
-	n := &s.nodes[i]
 	switch qtype {
 	case dns.TypeA, dns.TypeAAAA:
 		addrs := n.addrs
@@ -127,7 +126,7 @@ func (s *Set) LookupLimit(qname, zone string, qtype uint16, size int) (answer, e
 		}
 		answer = s.addrRRs(nil, qname, window(addrs, limit), qtype)
 	case dns.TypeSRV:
-		srvs, used := s.srvWindow(n.srvs, room)
+		srvs, used := srvWindow(n.srvs, room)
 		if len(srvs) == 0 {
 			break
 		}
@@ -135,15 +134,14 @@ func (s *Set) LookupLimit(qname, zone string, qtype uint16, size int) (answer, e
 		slab := make([]dns.SRV, len(srvs))
 		// Additional records past the client's size would be dropped by truncation
 		// anyway, so they are not built.
-		last := int32(-1)
+		last := "\x00"
 		var target string
 		for k, r := range srvs {
-			t := &s.nodes[r.target]
 			if r.target != last {
-				target = t.name + "." + zone
+				target = r.target + "." + zone
 				last = r.target
 				// A wrapped window can end with the target it began with.
-				if (k == 0 || r.target != srvs[0].target) && (room <= 0 || used+minRRLen*len(t.addrs) <= room) {
+				if t := s.find(r.target); t != nil && (k == 0 || r.target != srvs[0].target) && (room <= 0 || used+minRRLen*len(t.addrs) <= room) {
 					extra = s.addrRRs(extra, target, t.addrs, 0)
 					used += minRRLen * len(t.addrs)
 				}
@@ -248,7 +246,7 @@ func relative(qname, zone string) (string, bool) {
 
 // find looks rel up case-insensitively. Mixed-case names (DNS 0x20 resolvers send
 // them) are lowered in a stack buffer, so a lookup still allocates nothing.
-func (s *Set) find(rel string) (int32, bool) {
+func (s *Set) find(rel string) *node {
 	upper := false
 	for i := range len(rel) {
 		if c := rel[i]; c >= 'A' && c <= 'Z' {
@@ -257,12 +255,11 @@ func (s *Set) find(rel string) (int32, bool) {
 		}
 	}
 	if !upper {
-		i, ok := s.idx[rel]
-		return i, ok
+		return s.shards[maphash.String(shardSeed, rel)&s.mask][rel]
 	}
 	var buf [maxName + 1]byte
 	if len(rel) > len(buf) {
-		return 0, false
+		return nil
 	}
 	b := buf[:len(rel)]
 	for i := range len(rel) {
@@ -272,6 +269,5 @@ func (s *Set) find(rel string) (int32, bool) {
 		}
 		b[i] = c
 	}
-	i, ok := s.idx[string(b)]
-	return i, ok
+	return s.shards[maphash.Bytes(shardSeed, b)&s.mask][string(b)]
 }

@@ -38,6 +38,7 @@ type Mesos struct {
 	// tasks held back last logged.
 	failures   int
 	fo         *failover
+	up         *updater
 	holding    bool
 	heldLogged int
 	pids       map[string]state.PID // scheduler pids, which the event stream lacks

@@ -2,6 +2,7 @@ package mesos
 
 import (
 	"fmt"
+	"hash/maphash"
 	"net/netip"
 	"sync"
 
@@ -23,36 +24,61 @@ type Stats struct {
 	Skipped state.Skips
 }
 
-// Set is an immutable set of records for one or more zones. It is built once from a
-// state and then only read, by any number of goroutines without locks; a refresh
-// builds a new Set and swaps it in whole.
+// Set is an immutable set of records for one or more zones, read by any number of
+// goroutines without locks. Its names are spread over shards by hash; the next set
+// shares every shard and every name that a change did not touch (see tree), so that
+// publishing a change costs what the change touched, not what the cluster holds.
 type Set struct {
-	// idx maps a name relative to the zone ("" is the apex) to its node.
-	idx   map[string]int32
-	nodes []node
-	zones []string
-	ttl   uint32
-	soa   SOAOptions
-	srvW  uint16
+	shards []map[string]*node
+	mask   uint64
+	zones  []string
+	ttl    uint32
+	soa    SOAOptions
+	srvW   uint16
 
 	hash   uint64
 	serial uint32
 	stats  Stats
 
 	sortOnce sync.Once
-	sorted   []int32
+	sorted   []*node
 }
 
+// node is one name and its records. Lookups read name, addrs and srvs; the rest is the
+// writer's bookkeeping. A published node is never written again: the writer changes a
+// copy (tree.get).
 type node struct {
 	name  string
 	addrs []netip.Addr // IPv4 first, then IPv6, sorted, no duplicates
-	srvs  []srv
+	srvs  []srv        // by target, then port, no duplicates
+
+	// arefs counts, per address, the contributions (tasks, agents...) that give it; an
+	// srv counts its own in ref.
+	arefs []int32
+	// own counts the contributions that name this node, kids its live children: the
+	// node exists while either is above zero (an empty non-terminal has only kids).
+	own, kids int32
+	// unsorted marks records appended in this batch, sorted when it is published.
+	unsorted bool
+	nh       uint64 // hash of the name
+	h        uint64 // sum of the hashes of its records
+	nrec     int32  // its records when last sealed
+	gen      uint64 // the batch that last copied it
 }
 
 type srv struct {
-	target int32
+	target string // relative to the zone
 	port   uint16
+	ref    int32
 }
+
+func (n *node) live() bool { return n.own > 0 || n.kids > 0 }
+
+// shardSeed spreads names over shards; hashSeed hashes records for the serial.
+var (
+	shardSeed = maphash.MakeSeed()
+	hashSeed  = maphash.MakeSeed()
+)
 
 // Serial is the SOA serial: it changes only when the records change, and only grows.
 func (s *Set) Serial() uint32 { return s.serial }
@@ -95,6 +121,15 @@ func (s *Set) NS(zone string) *dns.NS {
 
 // Len is the number of address and SRV records (per zone, SOA and NS aside).
 func (s *Set) Len() int { return s.stats.Records }
+
+// Names is the number of names, empty non-terminals and the apex included.
+func (s *Set) Names() int {
+	n := 0
+	for _, sh := range s.shards {
+		n += len(sh)
+	}
+	return n
+}
 
 // String summarises s for logs.
 func (s *Set) String() string {

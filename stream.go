@@ -189,7 +189,16 @@ func (m *Mesos) follow(ctx context.Context, client *master.Client) (snapshot boo
 	defer throttle.Stop()
 	publish := func(arrived time.Time, snapshot bool) time.Duration {
 		began := time.Now()
-		wait := m.loaded(ctx, &master.Result{State: cluster.State(), Leader: leader}, time.Since(arrived), snapshot)
+		ch, all := cluster.Changes()
+		var wait time.Duration
+		if all || snapshot || cluster.Recovering() || m.holding || m.heldLogged > 0 {
+			// A snapshot, or a failover not over yet: the whole state goes through the
+			// failover guard, and the updater takes what differs from it.
+			wait = m.loaded(ctx, &master.Result{State: cluster.State(), Leader: leader}, time.Since(arrived), snapshot)
+		} else {
+			m.loadedChanges(ctx, &changes{agents: ch.Agents, fws: ch.Frameworks, tasks: ch.Tasks},
+				&state.State{Leader: cluster.Leader, Skipped: cluster.Skipped}, leader)
+		}
 		ready = time.Now().Add((buildShare - 1) * time.Since(began))
 		if wait == 0 && !arrived.IsZero() {
 			eventLatency.WithLabelValues(server, zone).Observe(time.Since(arrived).Seconds())

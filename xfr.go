@@ -15,21 +15,22 @@ import (
 // from the apex down. It stops when fn returns false.
 func (s *Set) Walk(zone string, fn func(dns.RR) bool) {
 	s.sortOnce.Do(func() {
-		s.sorted = make([]int32, 0, len(s.nodes))
-		for i := range s.nodes {
-			if len(s.nodes[i].addrs)+len(s.nodes[i].srvs) > 0 {
-				s.sorted = append(s.sorted, int32(i))
+		s.sorted = make([]*node, 0, s.stats.Records)
+		for _, sh := range s.shards {
+			for _, n := range sh {
+				if len(n.addrs)+len(n.srvs) > 0 {
+					s.sorted = append(s.sorted, n)
+				}
 			}
 		}
-		slices.SortFunc(s.sorted, func(a, b int32) int {
-			return canonicalCompare(s.nodes[a].name, s.nodes[b].name)
+		slices.SortFunc(s.sorted, func(a, b *node) int {
+			return canonicalCompare(a.name, b.name)
 		})
 	})
 	if !fn(s.SOA(zone)) || !fn(s.NS(zone)) {
 		return
 	}
-	for _, i := range s.sorted {
-		n := &s.nodes[i]
+	for _, n := range s.sorted {
 		owner := zone
 		if n.name != "" {
 			owner = n.name + "." + zone
@@ -42,7 +43,7 @@ func (s *Set) Walk(zone string, fn func(dns.RR) bool) {
 		for _, r := range n.srvs {
 			rr := &dns.SRV{
 				Hdr:    dns.RR_Header{Name: owner, Rrtype: dns.TypeSRV, Class: dns.ClassINET, Ttl: s.ttl},
-				Weight: s.srvW, Port: r.port, Target: s.nodes[r.target].name + "." + zone,
+				Weight: s.srvW, Port: r.port, Target: r.target + "." + zone,
 			}
 			if !fn(rr) {
 				return

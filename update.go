@@ -1,0 +1,412 @@
+package mesos
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/coredns-mesos/mesos/internal/state"
+)
+
+// updater keeps the records in step with the cluster for the refresh goroutine, which
+// alone uses it. It remembers every agent, framework and task it was given, with what
+// its names were made of; a new state, or the changes an event stream made, is
+// compared with that, and only what differs is taken back from the tree (as it was
+// added) and added again. A quiet resync or poll touches no name, and an event that
+// launches one task touches that task's names.
+type updater struct {
+	o     *Options
+	t     *tree
+	b     *builder
+	stats Stats
+
+	agents map[string]*agentEntry
+	fws    map[string]*fwEntry
+	tasks  map[state.TaskKey]*taskEntry
+	mast   *mastersInfo
+	// skips are the decoder's and the event stream's, beside the builder's in stats.
+	skips   state.Skips
+	epoch   uint32
+	nrun    int
+	pending bool // a change not published yet
+}
+
+type agentEntry struct {
+	a    state.Agent
+	info agentInfo
+	seen uint32
+}
+
+type fwEntry struct {
+	f    state.Framework // without its tasks
+	info fwInfo
+	seen uint32
+}
+
+type taskEntry struct {
+	t    *state.Task
+	seen uint32
+}
+
+// changes are new values by id; a nil value is a removal.
+type changes struct {
+	agents map[string]*state.Agent
+	fws    map[string]*state.Framework
+	tasks  map[state.TaskKey]*state.Task
+}
+
+func newUpdater(o *Options) *updater {
+	u := &updater{
+		o:      o,
+		t:      newTree(),
+		agents: make(map[string]*agentEntry),
+		fws:    make(map[string]*fwEntry),
+		tasks:  make(map[state.TaskKey]*taskEntry),
+	}
+	u.b = newBuilder(o, u.t, &u.stats)
+	u.b.sign = 1
+	u.b.static()
+	return u
+}
+
+// update brings the records to a whole state: a poll, a snapshot, a resync.
+func (u *updater) update(ctx context.Context, st *state.State) {
+	u.epoch++
+	ch := &changes{
+		agents: make(map[string]*state.Agent, len(st.Agents)),
+		fws:    make(map[string]*state.Framework, len(st.Frameworks)),
+		tasks:  make(map[state.TaskKey]*state.Task),
+	}
+	for i := range st.Agents {
+		ch.agents[st.Agents[i].ID] = &st.Agents[i]
+	}
+	for id := range u.agents {
+		if _, ok := ch.agents[id]; !ok {
+			ch.agents[id] = nil
+		}
+	}
+	for i := range st.Frameworks {
+		f := &st.Frameworks[i]
+		ch.fws[f.ID] = f
+		for j := range f.Tasks {
+			t := &f.Tasks[j]
+			k := state.TaskKey{Framework: f.ID, Task: t.ID}
+			if e := u.tasks[k]; e != nil && e.seen != u.epoch && sameTask(e.t, t) {
+				// The same task: its records stand. The entry takes the new copy so
+				// that the old state can go.
+				e.t, e.seen = t, u.epoch
+				continue
+			}
+			ch.tasks[k] = t
+		}
+	}
+	for id := range u.fws {
+		if _, ok := ch.fws[id]; !ok {
+			ch.fws[id] = nil
+		}
+	}
+	for k, e := range u.tasks {
+		if e.seen != u.epoch {
+			if _, ok := ch.tasks[k]; !ok {
+				ch.tasks[k] = nil
+			}
+		}
+	}
+	u.skips = st.Skipped
+	u.commit(ctx, ch, st)
+}
+
+// apply brings the records to the changes an event stream made; st gives the leader,
+// the masters and the stream's skip counts.
+func (u *updater) apply(ctx context.Context, ch *changes, st *state.State) {
+	u.epoch++
+	u.skips = st.Skipped
+	u.commit(ctx, ch, st)
+}
+
+func (u *updater) commit(ctx context.Context, ch *changes, st *state.State) {
+	b := u.b
+	var names []string
+	for _, a := range ch.agents {
+		if a != nil {
+			names = hostName(names, a.PID.Host)
+		}
+	}
+	for _, f := range ch.fws {
+		if f != nil {
+			if !f.PID.IsZero() {
+				names = hostName(names, f.PID.Host)
+			} else {
+				names = hostName(names, f.Hostname)
+			}
+		}
+	}
+	names = b.mastersNames(names, st)
+	b.resolve(ctx, names)
+
+	// What really changed: a value, or what its names are made of (an address a host
+	// name resolves to).
+	agents := make(map[string]*agentEntry)
+	for id, a := range ch.agents {
+		old := u.agents[id]
+		if a == nil {
+			if old != nil {
+				agents[id] = nil
+			}
+			continue
+		}
+		info := b.agentInfo(a)
+		if old != nil && old.a == *a && old.info.equal(&info) {
+			old.seen = u.epoch
+			continue
+		}
+		agents[id] = &agentEntry{a: *a, info: info, seen: u.epoch}
+	}
+	fws := make(map[string]*fwEntry)
+	for id, f := range ch.fws {
+		old := u.fws[id]
+		if f == nil {
+			if old != nil {
+				fws[id] = nil
+			}
+			continue
+		}
+		info := b.fwInfo(f)
+		nf := state.Framework{ID: f.ID, Name: f.Name, Hostname: f.Hostname, PID: f.PID}
+		if old != nil && old.f.ID == nf.ID && old.f.Name == nf.Name && old.f.Hostname == nf.Hostname && old.f.PID == nf.PID &&
+			old.info.fl == info.fl && slices.Equal(old.info.ips, info.ips) {
+			old.seen = u.epoch
+			continue
+		}
+		fws[id] = &fwEntry{f: nf, info: info, seen: u.epoch}
+	}
+	mi := b.mastersInfo(st.Leader, st.Masters)
+	mastChanged := u.mast == nil || !u.mast.equal(mi)
+
+	// The tasks to take back and add again: those that changed, and those whose
+	// agent or framework did.
+	redo := make(map[state.TaskKey]*state.Task, len(ch.tasks))
+	for k, t := range ch.tasks {
+		e := u.tasks[k]
+		switch {
+		case t == nil:
+			if e != nil {
+				redo[k] = nil
+			}
+		case e != nil && sameTask(e.t, t):
+			e.t, e.seen = t, u.epoch
+		default:
+			redo[k] = t
+		}
+	}
+	if len(agents)+len(fws) > 0 {
+		for k, e := range u.tasks {
+			if _, ok := redo[k]; ok {
+				continue
+			}
+			_, a := agents[e.t.AgentID]
+			_, f := fws[k.Framework]
+			if a || f {
+				redo[k] = e.t
+			}
+		}
+	}
+	if len(redo)+len(agents)+len(fws) == 0 && !mastChanged {
+		return
+	}
+	u.pending = true
+
+	// Everything taken back is taken back as it was added, then everything is added
+	// as it is now.
+	b.sign = -1
+	for k := range redo {
+		if e := u.tasks[k]; e != nil {
+			u.task(k, e.t)
+		}
+	}
+	for id := range agents {
+		if e := u.agents[id]; e != nil {
+			b.agent(&e.a, &e.info)
+		}
+	}
+	for id := range fws {
+		if e := u.fws[id]; e != nil {
+			b.framework(&e.f, &e.info)
+		}
+	}
+	if mastChanged && u.mast != nil {
+		b.masters(u.mast)
+	}
+
+	for id, e := range agents {
+		if e == nil {
+			delete(u.agents, id)
+		} else {
+			u.agents[id] = e
+		}
+	}
+	for id, e := range fws {
+		if e == nil {
+			delete(u.fws, id)
+		} else {
+			u.fws[id] = e
+		}
+	}
+	for k, t := range redo {
+		e := u.tasks[k]
+		if e != nil && e.t.State == state.TaskRunning {
+			u.nrun--
+		}
+		switch {
+		case t == nil:
+			delete(u.tasks, k)
+			continue
+		case e != nil:
+			e.t, e.seen = t, u.epoch
+		default:
+			u.tasks[k] = &taskEntry{t: t, seen: u.epoch}
+		}
+		if t.State == state.TaskRunning {
+			u.nrun++
+		}
+	}
+	if mastChanged {
+		u.mast = mi
+	}
+
+	b.sign = 1
+	for _, e := range agents {
+		if e != nil {
+			b.agent(&e.a, &e.info)
+		}
+	}
+	for _, e := range fws {
+		if e != nil {
+			b.framework(&e.f, &e.info)
+		}
+	}
+	if mastChanged {
+		b.masters(u.mast)
+	}
+	for k, t := range redo {
+		if t != nil {
+			u.task(k, t)
+		}
+	}
+}
+
+// task runs the builder over one task, with its framework and agent as known now. A
+// task whose framework is not known yet makes nothing (it would have no F).
+func (u *updater) task(k state.TaskKey, t *state.Task) {
+	f := u.fws[k.Framework]
+	if f == nil || f.info.fl == "" {
+		return
+	}
+	var ag *agentInfo
+	if a := u.agents[t.AgentID]; a != nil {
+		ag = &a.info
+	}
+	u.b.task(t, f.info.fl, ag)
+}
+
+// publish seals the batch into a new Set. prev is the set it replaces (possibly
+// another updater's, across a reload): the serial stays when the records are the
+// same and grows when they differ.
+func (u *updater) publish(prev *Set) *Set {
+	u.pending = false
+	u.t.seal()
+	o := u.o
+	s := &Set{
+		shards: u.t.shards,
+		mask:   u.t.mask,
+		zones:  slices.Clone(o.Zones),
+		ttl:    o.TTL,
+		soa:    o.SOA,
+		srvW:   o.SRVWeight,
+		stats:  u.stats,
+		hash:   u.t.hash + mix(uint64(o.TTL)<<16|uint64(o.SRVWeight)),
+	}
+	s.stats.Records = u.t.records
+	s.stats.Skipped = nil
+	if len(u.skips)+len(u.stats.Skipped) > 0 {
+		s.stats.Skipped = maps.Clone(u.skips)
+		if s.stats.Skipped == nil {
+			s.stats.Skipped = make(state.Skips)
+		}
+		for k, v := range u.stats.Skipped {
+			s.stats.Skipped[k] += v
+		}
+	}
+	s.serial = nextSerial(prev, s.hash, o)
+	u.t.next()
+	return s
+}
+
+// running is the number of running tasks the records were last given.
+func (u *updater) running() int { return u.nrun }
+
+// heldOn returns the agents among keep and their tasks, grouped by framework, as the
+// records were last given them.
+func (u *updater) heldOn(keep map[string]bool) ([]state.Agent, []state.Framework) {
+	var agents []state.Agent
+	for id := range keep {
+		if e := u.agents[id]; e != nil {
+			agents = append(agents, e.a)
+		}
+	}
+	index := make(map[string]int)
+	var fws []state.Framework
+	for k, e := range u.tasks {
+		if !keep[e.t.AgentID] {
+			continue
+		}
+		f := u.fws[k.Framework]
+		if f == nil {
+			continue
+		}
+		i, ok := index[k.Framework]
+		if !ok {
+			i = len(fws)
+			index[k.Framework] = i
+			fws = append(fws, f.f)
+		}
+		fws[i].Tasks = append(fws[i].Tasks, *e.t)
+	}
+	return agents, fws
+}
+
+// sameTask reports whether two values of a task make the same records.
+func sameTask(a, b *state.Task) bool {
+	if a == b {
+		return true
+	}
+	if a.ID != b.ID || a.Name != b.Name || a.AgentID != b.AgentID || a.State != b.State ||
+		!slices.Equal(a.Ports, b.Ports) || (a.Discovery == nil) != (b.Discovery == nil) {
+		return false
+	}
+	if a.Discovery != nil && (a.Discovery.Name != b.Discovery.Name || a.Discovery.Visibility != b.Discovery.Visibility ||
+		!slices.Equal(a.Discovery.Ports, b.Discovery.Ports)) {
+		return false
+	}
+	return slices.EqualFunc(a.Statuses, b.Statuses, func(x, y state.Status) bool {
+		return x.State == y.State && x.Timestamp == y.Timestamp && x.Healthy == y.Healthy &&
+			slices.Equal(x.Labels, y.Labels) && slices.Equal(x.IPs, y.IPs)
+	})
+}
+
+// nextSerial keeps prev's serial when the records hash the same, and grows it when
+// they do not: to the time (the first set's serial), or by one if that is not ahead.
+func nextSerial(prev *Set, hash uint64, o *Options) uint32 {
+	now := time.Now
+	if o.Now != nil {
+		now = o.Now
+	}
+	switch {
+	case prev == nil:
+		return uint32(now().Unix()) // #nosec G115 -- SOA serials are RFC 1982 arithmetic: wrapping is their nature
+	case prev.hash == hash:
+		return prev.serial
+	}
+	return max(prev.serial+1, uint32(now().Unix())) // #nosec G115 -- as above
+}

@@ -1,0 +1,393 @@
+package mesos
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coredns-mesos/mesos/internal/state"
+	"github.com/coredns-mesos/mesos/internal/synth"
+	"github.com/coredns-mesos/mesos/test/fakemaster"
+)
+
+// dump describes every name of s, empty non-terminals included, with its records, and
+// the stats and the serial's hash: two sets with the same dump answer every query
+// alike. It also checks what lookups rely on: each name's parent exists, records are
+// sorted without duplicates, and every published name has a reason to exist.
+func dump(t *testing.T, s *Set) string {
+	t.Helper()
+	var names []string
+	for _, sh := range s.shards {
+		for k := range sh {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	for _, name := range names {
+		n := s.find(name)
+		if n == nil {
+			t.Fatalf("%q is in a shard it does not hash to", name)
+		}
+		if !n.live() {
+			t.Errorf("%q is published with nothing naming it", name)
+		}
+		if name != "" {
+			_, parent, _ := strings.Cut(name, ".")
+			if s.find(parent) == nil {
+				t.Errorf("%q is published without its parent %q", name, parent)
+			}
+		}
+		if !slices.IsSortedFunc(n.addrs, netip.Addr.Compare) || len(slices.Compact(slices.Clone(n.addrs))) != len(n.addrs) {
+			t.Errorf("%q: addresses not sorted or not unique: %v", name, n.addrs)
+		}
+		fmt.Fprintf(&b, "%q %v", name, n.addrs)
+		for i, r := range n.srvs {
+			if i > 0 && srvCompare(n.srvs[i-1], r) >= 0 {
+				t.Errorf("%q: SRV records not sorted or not unique", name)
+			}
+			fmt.Fprintf(&b, " %s:%d", r.target, r.port)
+		}
+		b.WriteByte('\n')
+	}
+	st := s.stats
+	fmt.Fprintf(&b, "agents %d frameworks %d tasks %d records %d unhealthy %d skipped %v hash %x\n",
+		st.Agents, st.Frameworks, st.Tasks, st.Records, st.Unhealthy, map[string]int(st.Skipped), s.hash)
+	return b.String()
+}
+
+// sameSets fails the test with the first line where the updater's set differs from a
+// build from scratch.
+func sameSets(t *testing.T, what string, got, want *Set) {
+	t.Helper()
+	g, w := dump(t, got), dump(t, want)
+	if g == w {
+		return
+	}
+	gl, wl := strings.Split(g, "\n"), strings.Split(w, "\n")
+	for i := range max(len(gl), len(wl)) {
+		var a, b string
+		if i < len(gl) {
+			a = gl[i]
+		}
+		if i < len(wl) {
+			b = wl[i]
+		}
+		if a != b {
+			t.Fatalf("%s: the updater's records differ from a build at line %d:\n updater %s\n build   %s", what, i+1, a, b)
+		}
+	}
+}
+
+// fakeHosts is a resolver whose answers the test changes.
+type fakeHosts struct {
+	mu sync.Mutex
+	m  map[string][]netip.Addr
+}
+
+func (f *fakeHosts) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if a, ok := f.m[host]; ok {
+		return a, nil
+	}
+	return nil, fmt.Errorf("no such host %s", host)
+}
+
+func synthCluster(t *testing.T, c synth.Config) *state.State {
+	t.Helper()
+	var buf bytes.Buffer
+	if _, err := synth.Write(&buf, c); err != nil {
+		t.Fatal(err)
+	}
+	st, err := state.Decode(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// clone copies st deep enough that mutate never changes what an earlier state holds.
+func clone(st *state.State) *state.State {
+	c := *st
+	c.Agents = slices.Clone(st.Agents)
+	c.Frameworks = slices.Clone(st.Frameworks)
+	for i := range c.Frameworks {
+		c.Frameworks[i].Tasks = slices.Clone(c.Frameworks[i].Tasks)
+	}
+	return &c
+}
+
+// mutate makes one random change of the kinds a cluster sees: tasks launched, killed,
+// moved, readdressed, failing health checks, renamed with dots; agents readdressed,
+// named by host name or removed; frameworks renamed onto each other, emptied of a name
+// or removed; the leader moving.
+func mutate(rng *rand.Rand, st *state.State, seq *int) {
+	*seq++
+	randTask := func() (*state.Framework, int) {
+		for range 10 {
+			f := &st.Frameworks[rng.IntN(len(st.Frameworks))]
+			if len(f.Tasks) > 0 {
+				return f, rng.IntN(len(f.Tasks))
+			}
+		}
+		return nil, 0
+	}
+	ip := func() netip.Addr { return netip.AddrFrom4([4]byte{10, 9, byte(rng.IntN(4)), byte(1 + rng.IntN(6))}) }
+	switch k := rng.IntN(14); {
+	case k < 3 && len(st.Frameworks) > 0: // launch: another instance of an app, maybe on another agent
+		if f, i := randTask(); f != nil {
+			t := f.Tasks[i]
+			t.ID = fmt.Sprintf("launched.%d", *seq)
+			if len(st.Agents) > 0 && rng.IntN(2) == 0 {
+				t.AgentID = st.Agents[rng.IntN(len(st.Agents))].ID
+			}
+			f.Tasks = append(f.Tasks, t)
+		}
+	case k < 5: // kill
+		if f, i := randTask(); f != nil {
+			f.Tasks = slices.Delete(f.Tasks, i, i+1)
+		}
+	case k == 5: // a state change: running, staging, killed but still listed
+		if f, i := randTask(); f != nil {
+			f.Tasks[i].State = []state.TaskState{state.TaskRunning, state.TaskStaging, state.TaskKilled}[rng.IntN(3)]
+		}
+	case k == 6: // a new status: another address, or a health check result
+		if f, i := randTask(); f != nil {
+			t := &f.Tasks[i]
+			s := state.Status{State: state.TaskRunning, Timestamp: float64(*seq), Healthy: state.Health(rng.IntN(3))}
+			if rng.IntN(2) == 0 {
+				s.IPs = []netip.Addr{ip()}
+			}
+			t.Statuses = append(slices.Clip(t.Statuses), s)
+		}
+	case k == 7: // a name with dots (compatibility names), or one shared with another app
+		if f, i := randTask(); f != nil {
+			t := &f.Tasks[i]
+			d := state.Discovery{Name: []string{"web.v2", "api", "x.y.z", ""}[rng.IntN(4)],
+				Ports: []state.DiscoveryPort{{Number: uint16(8000 + rng.IntN(3)), Name: "http", Protocol: "tcp"}}}
+			t.Discovery = &d
+		}
+	case k == 8 && len(st.Agents) > 0: // an agent readdressed, or known by host name
+		a := &st.Agents[rng.IntN(len(st.Agents))]
+		if rng.IntN(2) == 0 {
+			a.PID.Host = ip().String()
+		} else {
+			a.PID.Host = fmt.Sprintf("agent%d.example", rng.IntN(3))
+		}
+	case k == 9 && len(st.Agents) > 0: // an agent removed, its tasks left behind
+		i := rng.IntN(len(st.Agents))
+		st.Agents = slices.Delete(st.Agents, i, i+1)
+	case k == 10 && len(st.Frameworks) > 1: // a framework renamed onto another, or to nothing
+		f := &st.Frameworks[rng.IntN(len(st.Frameworks))]
+		f.Name = []string{st.Frameworks[0].Name, "", "renamed", "a.b"}[rng.IntN(4)]
+	case k == 11 && len(st.Frameworks) > 1:
+		i := rng.IntN(len(st.Frameworks))
+		st.Frameworks = slices.Delete(st.Frameworks, i, i+1)
+	case k == 12:
+		st.Leader.Host = fmt.Sprintf("10.0.0.%d", 2+rng.IntN(2))
+	default: // a framework's scheduler moves, or is known by host name
+		if len(st.Frameworks) > 0 {
+			f := &st.Frameworks[rng.IntN(len(st.Frameworks))]
+			f.PID = state.PID{ID: "scheduler", Host: []string{"10.0.0.7", "sched.example", ""}[rng.IntN(3)], Port: 9000}
+		}
+	}
+}
+
+// TestUpdaterCaptures takes one updater through every state capture in turn, each
+// replacing the last whole, and back to the first.
+func TestUpdaterCaptures(t *testing.T) {
+	files, _ := filepath.Glob("testdata/mesos/state-*.json")
+	if len(files) < 4 {
+		t.Fatalf("found %d captures", len(files))
+	}
+	files = append(files, files[0])
+	o := DefaultOptions()
+	u := newUpdater(&o)
+	var prev *Set
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := state.Decode(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.update(context.Background(), st)
+		prev = u.publish(prev)
+		sameSets(t, filepath.Base(f), prev, Build(context.Background(), st, o, nil))
+		if u.t.broken != 0 {
+			t.Fatalf("%s: %d removals of what was never added", f, u.t.broken)
+		}
+	}
+}
+
+func TestUpdaterMatchesBuild(t *testing.T) {
+	hosts := &fakeHosts{m: map[string][]netip.Addr{
+		"agent0.example": {netip.MustParseAddr("10.8.0.1")},
+		"agent1.example": {netip.MustParseAddr("10.8.0.2"), netip.MustParseAddr("fd00::2")},
+		"sched.example":  {netip.MustParseAddr("10.8.0.9")},
+	}}
+	for _, variant := range []string{"default", "healthy_only", "rfc952_no_compat"} {
+		t.Run(variant, func(t *testing.T) {
+			o := DefaultOptions()
+			o.Hosts = NewHostCache(hosts)
+			o.Hosts.ttl, o.Hosts.negTTL = 0, 0
+			o.Now = func() time.Time { return time.Unix(1700000000, 0) }
+			o.MaxTaskSRV = 6
+			switch variant {
+			case "healthy_only":
+				o.HealthyOnly = true
+				o.IPSources = []IPSource{SourceHost, SourceNetInfo}
+			case "rfc952_no_compat":
+				o.RFC952, o.CompatNames = true, false
+			}
+			rng := rand.New(rand.NewPCG(7, uint64(len(variant))))
+			st := synthCluster(t, synth.Config{Tasks: 300, Agents: 8, Frameworks: 4, Seed: 3})
+			u := newUpdater(&o)
+			var prev *Set
+			var prevDump string
+			seq := 0
+			for step := range 300 {
+				st = clone(st)
+				for range 1 + rng.IntN(4) {
+					mutate(rng, st, &seq)
+				}
+				if step%50 == 49 {
+					hosts.mu.Lock()
+					hosts.m["agent0.example"] = []netip.Addr{netip.AddrFrom4([4]byte{10, 8, 1, byte(step)})}
+					hosts.mu.Unlock()
+				}
+				u.update(context.Background(), st)
+				got := u.publish(prev)
+				want := Build(context.Background(), st, o, nil)
+				sameSets(t, fmt.Sprintf("step %d", step), got, want)
+				if u.t.broken != 0 {
+					t.Fatalf("step %d: %d removals of what was never added", step, u.t.broken)
+				}
+				if prev != nil && (got.serial == prev.serial) != (got.hash == prev.hash) {
+					t.Fatalf("step %d: serial %d→%d with the records same=%v", step, prev.serial, got.serial, got.hash == prev.hash)
+				}
+				if prev != nil && serialLess(got.serial, prev.serial) {
+					t.Fatalf("step %d: serial went back from %d to %d", step, prev.serial, got.serial)
+				}
+				// The set before is untouched by the change: it still answers as it did.
+				if prev != nil && dump(t, prev) != prevDump {
+					t.Fatalf("step %d: publishing changed the set before it", step)
+				}
+				prev, prevDump = got, dump(t, got)
+			}
+		})
+	}
+}
+
+// TestStreamChangesMatchBuild replays the event captures, publishing what each event
+// changed as the stream does, and compares each set with a build of the whole state.
+func TestStreamChangesMatchBuild(t *testing.T) {
+	files, _ := filepath.Glob("testdata/mesos/events-*.jsonl")
+	if len(files) < 5 {
+		t.Fatalf("found %d event captures", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var records []string
+			for rec := range strings.SplitSeq(strings.TrimSpace(string(raw)), "\n") {
+				records = append(records, rec)
+			}
+			replay(t, records)
+		})
+	}
+	t.Run("random", func(t *testing.T) {
+		var buf bytes.Buffer
+		if _, err := synth.Write(&buf, synth.Config{Tasks: 200, Agents: 6, Frameworks: 3, Seed: 5}); err != nil {
+			t.Fatal(err)
+		}
+		v1, err := fakemaster.ToV1(buf.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		records := []string{`{"type":"SUBSCRIBED","subscribed":{"get_state":` + string(v1) + `,"heartbeat_interval_seconds":15}}`}
+		st := synthCluster(t, synth.Config{Tasks: 200, Agents: 6, Frameworks: 3, Seed: 5})
+		rng := rand.New(rand.NewPCG(11, 13))
+		for i := range 400 {
+			f := st.Frameworks[rng.IntN(len(st.Frameworks))]
+			a := st.Agents[rng.IntN(len(st.Agents))]
+			var task string
+			if len(f.Tasks) > 0 {
+				task = f.Tasks[rng.IntN(len(f.Tasks))].ID
+			}
+			ip := fmt.Sprintf("10.9.%d.%d", rng.IntN(3), 1+rng.IntN(5))
+			switch k := rng.IntN(10); {
+			case k < 3:
+				records = append(records, fakemaster.TaskRunning(f.ID, a.ID, fmt.Sprintf("new.%d", i), []string{"web", "api", "new"}[rng.IntN(3)]))
+			case k < 5:
+				records = append(records, fakemaster.TaskKilled(f.ID, []string{task, fmt.Sprintf("new.%d", rng.IntN(i+1))}[rng.IntN(2)]))
+			case k < 7:
+				records = append(records, fmt.Sprintf(`{"type":"TASK_UPDATED","task_updated":{"framework_id":{"value":%q},"state":"TASK_RUNNING","status":{"task_id":{"value":%q},"agent_id":{"value":%q},"state":"TASK_RUNNING","timestamp":%d,"healthy":%v,"container_status":{"network_infos":[{"ip_addresses":[{"ip_address":%q}]}]}}}}`,
+					f.ID, []string{task, fmt.Sprintf("new.%d", rng.IntN(i+1))}[rng.IntN(2)], a.ID, i, rng.IntN(2) == 0, ip))
+			case k == 7:
+				records = append(records, fmt.Sprintf(`{"type":"AGENT_ADDED","agent_added":{"agent":{"agent_info":{"hostname":%q,"id":{"value":%q},"port":5051},"pid":"slave(1)@%s:5051"}}}`, ip, a.ID, ip))
+			case k == 8:
+				records = append(records, fmt.Sprintf(`{"type":"AGENT_REMOVED","agent_removed":{"agent_id":{"value":%q}}}`, a.ID))
+			default:
+				name := []string{"marathon", "chronos", "other.fw"}[rng.IntN(3)]
+				records = append(records, fmt.Sprintf(`{"type":"FRAMEWORK_UPDATED","framework_updated":{"framework":{"framework_info":{"id":{"value":%q},"name":%q,"user":"root","hostname":"10.0.0.8"}}}}`, f.ID, name))
+			}
+		}
+		replay(t, records)
+	})
+}
+
+// replay applies records to a Cluster one at a time and, after each, publishes its
+// changes through an updater and compares the set with a build of the whole state.
+func replay(t *testing.T, records []string) {
+	t.Helper()
+	o := DefaultOptions()
+	o.Now = func() time.Time { return time.Unix(1700000000, 0) }
+	u := newUpdater(&o)
+	var c state.Cluster
+	c.Leader = state.PID{ID: "master", Host: "10.0.0.2", Port: 5050}
+	var prev *Set
+	incremental := 0
+	for n, rec := range records {
+		ev, err := state.DecodeEvent([]byte(rec))
+		if err != nil {
+			t.Fatalf("record %d: %v", n+1, err)
+		}
+		c.Apply(ev)
+		if !c.Ready() {
+			continue
+		}
+		ch, all := c.Changes()
+		if all {
+			u.update(context.Background(), c.State())
+		} else {
+			incremental++
+			u.apply(context.Background(), &changes{agents: ch.Agents, fws: ch.Frameworks, tasks: ch.Tasks},
+				&state.State{Leader: c.Leader, Skipped: c.Skipped})
+		}
+		got := u.publish(prev)
+		sameSets(t, fmt.Sprintf("after record %d (%s)", n+1, ev.Type), got, Build(context.Background(), c.State(), o, nil))
+		if u.t.broken != 0 {
+			t.Fatalf("record %d: %d removals of what was never added", n+1, u.t.broken)
+		}
+		prev = got
+	}
+	if incremental == 0 && len(records) > 2 {
+		t.Errorf("no record went the incremental way")
+	}
+}
