@@ -119,3 +119,52 @@ func BenchmarkLookup(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEvent is what one event costs the refresh goroutine: a task launched (or
+// killed) applied to an updater holding the whole cluster, and published.
+func BenchmarkEvent(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("tasks=%d", n), func(b *testing.B) {
+			s := synthState(b, n)
+			o := DefaultOptions()
+			u := newUpdater(&o)
+			u.update(context.Background(), s.st)
+			set := u.publish(nil)
+			f := &s.st.Frameworks[0]
+			t := f.Tasks[0]
+			t.ID = "bench.launched"
+			k := state.TaskKey{Framework: f.ID, Task: t.ID}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				ch := &changes{tasks: map[state.TaskKey]*state.Task{k: nil}}
+				if i%2 == 0 {
+					ch.tasks[k] = &t
+				}
+				i++
+				u.apply(context.Background(), ch, s.st)
+				set = u.publish(set)
+			}
+		})
+	}
+}
+
+// BenchmarkQuietPoll is a poll or resync that finds nothing changed.
+func BenchmarkQuietPoll(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("tasks=%d", n), func(b *testing.B) {
+			s := synthState(b, n)
+			o := DefaultOptions()
+			u := newUpdater(&o)
+			u.update(context.Background(), s.st)
+			u.publish(nil)
+			b.ReportAllocs()
+			for b.Loop() {
+				u.update(context.Background(), s.st)
+			}
+			if u.pending {
+				b.Fatal("a quiet poll changed the records")
+			}
+		})
+	}
+}

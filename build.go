@@ -515,7 +515,7 @@ func (b *builder) addAddrs(n *node, ips []netip.Addr) {
 }
 
 func (b *builder) addSRV(n, target *node, port uint16) {
-	b.t.srv(n, target.name, port, b.sign)
+	b.t.srv(n, target, port, b.sign)
 }
 
 func be64(b []byte) uint64 {

@@ -37,42 +37,41 @@ const minAAAALen = 28
 // srvLen is the least an SRV record can take: owner pointer, fixed fields, priority,
 // weight and port, and its target: a pointer when the record before named the same
 // target, else at least the target's first label and a pointer to the rest.
-func srvLen(r srv, prev string) int {
+func srvLen(r *srv, prev string) int {
 	if r.target == prev {
 		return 2 + 10 + 6 + 2
 	}
-	name := r.target
-	first := len(name)
-	if i := strings.IndexByte(name, '.'); i >= 0 {
-		first = i
-	}
-	return 2 + 10 + 6 + 1 + first + 2
+	return 2 + 10 + 6 + 1 + int(r.first) + 2
 }
 
-// srvWindow returns the SRV records to build for a client with room octets (0: all)
-// and a lower bound of the octets they take. When they could all fit, all of them,
-// in order; otherwise, from a random record on (wrapping around), just enough to be
-// sure not to fit, so that the server truncates and sets TC, and every record is
-// served in turn.
-func srvWindow(srvs []srv, room int) ([]srv, int) {
+// srvWindow returns which SRV records to build for a client with room octets (0:
+// all), as count records from start on (wrapping around), and a lower bound of the
+// octets they take. When they could all fit, all of them, in order; otherwise, from a
+// random record on, just enough to be sure not to fit, so that the server truncates
+// and sets TC, and every record is served in turn.
+func srvWindow(n *node, room int) (start, count, used int) {
+	srvs := n.srvs
+	if room <= 0 || int(n.srvMin) <= room {
+		return 0, len(srvs), int(n.srvMin)
+	}
+	start = rand.IntN(len(srvs)) // #nosec G404 -- load spreading, not a secret
+	prev := "\x00"
+	for ; count < len(srvs) && used <= room; count++ {
+		r := &srvs[(start+count)%len(srvs)]
+		used += srvLen(r, prev)
+		prev = r.target
+	}
+	return start, count, used
+}
+
+// srvsLen is the least the SRV records of a name take on the wire, in order.
+func srvsLen(srvs []srv) int {
 	used, prev := 0, "\x00"
-	for _, r := range srvs {
-		used += srvLen(r, prev)
-		prev = r.target
+	for i := range srvs {
+		used += srvLen(&srvs[i], prev)
+		prev = srvs[i].target
 	}
-	if room <= 0 || used <= room {
-		return srvs, used
-	}
-	start := rand.IntN(len(srvs)) // #nosec G404 -- load spreading, not a secret
-	out := make([]srv, 0, 16)
-	used, prev = 0, "\x00"
-	for k := 0; k < len(srvs) && used <= room; k++ {
-		r := srvs[(start+k)%len(srvs)]
-		used += srvLen(r, prev)
-		prev = r.target
-		out = append(out, r)
-	}
-	return out, used
+	return used
 }
 
 // LookupLimit is Lookup for a client that can take size octets (0: no limit). An
@@ -126,24 +125,26 @@ func (s *Set) LookupLimit(qname, zone string, qtype uint16, size int) (answer, e
 		}
 		answer = s.addrRRs(nil, qname, window(addrs, limit), qtype)
 	case dns.TypeSRV:
-		srvs, used := srvWindow(n.srvs, room)
-		if len(srvs) == 0 {
+		start, count, used := srvWindow(n, room)
+		if count == 0 {
 			break
 		}
-		answer = make([]dns.RR, len(srvs))
-		slab := make([]dns.SRV, len(srvs))
+		answer = make([]dns.RR, count)
+		slab := make([]dns.SRV, count)
 		// Additional records past the client's size would be dropped by truncation
 		// anyway, so they are not built.
+		first := n.srvs[start].target
 		last := "\x00"
 		var target string
-		for k, r := range srvs {
+		for k := range count {
+			r := &n.srvs[(start+k)%len(n.srvs)]
 			if r.target != last {
 				target = r.target + "." + zone
 				last = r.target
 				// A wrapped window can end with the target it began with.
-				if t := s.find(r.target); t != nil && (k == 0 || r.target != srvs[0].target) && (room <= 0 || used+minRRLen*len(t.addrs) <= room) {
-					extra = s.addrRRs(extra, target, t.addrs, 0)
-					used += minRRLen * len(t.addrs)
+				if (k == 0 || r.target != first) && (room <= 0 || used+minRRLen*len(r.taddrs) <= room) {
+					extra = s.addrRRs(extra, target, r.taddrs, 0)
+					used += minRRLen * len(r.taddrs)
 				}
 			}
 			slab[k] = dns.SRV{

@@ -48,28 +48,44 @@ type Set struct {
 // writer's bookkeeping. A published node is never written again: the writer changes a
 // copy (tree.get).
 type node struct {
-	name  string
+	// What lookups read comes first.
 	addrs []netip.Addr // IPv4 first, then IPv6, sorted, no duplicates
-	srvs  []srv        // by target, then port, no duplicates
+	name  string
+	srvs  []srv // by target, then port, no duplicates
 
 	// arefs counts, per address, the contributions (tasks, agents...) that give it; an
 	// srv counts its own in ref.
 	arefs []int32
+	// owners are the names whose SRV records point at this one, with how many: when
+	// its addresses change, theirs learn of it (tree.seal).
+	owners []owner
 	// own counts the contributions that name this node, kids its live children: the
 	// node exists while either is above zero (an empty non-terminal has only kids).
 	own, kids int32
-	// unsorted marks records appended in this batch, sorted when it is published.
-	unsorted bool
-	nh       uint64 // hash of the name
-	h        uint64 // sum of the hashes of its records
-	nrec     int32  // its records when last sealed
-	gen      uint64 // the batch that last copied it
+	// unsorted marks records appended in this batch after the first sortedA and
+	// sortedS, which are in order; all are sorted when the batch is published.
+	unsorted         bool
+	sortedA, sortedS int32
+	nh               uint64 // hash of the name
+	h                uint64 // sum of the hashes of its records
+	nrec             int32  // its records when last sealed
+	srvMin           int32  // the least its SRV records take on the wire (srvsLen)
+	gen              uint64 // the batch that last copied it
 }
 
 type srv struct {
 	target string // relative to the zone
+	// taddrs are the target's addresses in the same set, for the additional section:
+	// an answer reads them here, not from another node.
+	taddrs []netip.Addr
 	port   uint16
+	first  uint16 // the length of the target's first label
 	ref    int32
+}
+
+type owner struct {
+	name string
+	n    int32
 }
 
 func (n *node) live() bool { return n.own > 0 || n.kids > 0 }

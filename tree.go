@@ -70,14 +70,8 @@ func (t *tree) find(name string) *node {
 	return t.shards[maphash.String(shardSeed, name)&t.mask][name]
 }
 
-// findBytes is find for a name being composed, without allocating.
-func (t *tree) findBytes(name []byte) *node {
-	return t.shards[maphash.Bytes(shardSeed, name)&t.mask][string(name)]
-}
-
-// shard returns name's shard, copied first if the sets published before share it.
-func (t *tree) shard(name string) map[string]*node {
-	i := maphash.String(shardSeed, name) & t.mask
+// shard returns shard i, copied first if the sets published before share it.
+func (t *tree) shard(i uint64) map[string]*node {
 	if t.sgen[i] != t.gen {
 		t.shards[i] = maps.Clone(t.shards[i])
 		t.sgen[i] = t.gen
@@ -88,7 +82,12 @@ func (t *tree) shard(name string) map[string]*node {
 // get returns the node for name that this batch may change: created, or copied from
 // the one the published sets share.
 func (t *tree) get(name string) *node {
-	n := t.find(name)
+	i := maphash.String(shardSeed, name) & t.mask
+	return t.getAt(i, t.shards[i][name], name)
+}
+
+// getAt is get for name in shard i, whose current node is n (nil if none).
+func (t *tree) getAt(i uint64, n *node, name string) *node {
 	if n != nil && n.gen == t.gen {
 		return n
 	}
@@ -100,10 +99,11 @@ func (t *tree) get(name string) *node {
 		c.addrs = slices.Clone(n.addrs)
 		c.arefs = slices.Clone(n.arefs)
 		c.srvs = slices.Clone(n.srvs)
+		c.owners = slices.Clone(n.owners)
 		n = &c
 	}
 	n.gen = t.gen
-	t.shard(name)[name] = n
+	t.shard(i)[name] = n
 	t.dirty = append(t.dirty, n)
 	return n
 }
@@ -111,7 +111,20 @@ func (t *tree) get(name string) *node {
 // touch counts one contribution more (sign 1) or less (-1) that names name, and
 // returns its node for the records that contribution gives.
 func (t *tree) touch(name string, sign int32) *node {
-	n := t.get(name)
+	return t.count(t.get(name), sign)
+}
+
+// touchBytes is touch for a composed name: the string is made only for a new name.
+func (t *tree) touchBytes(name []byte, sign int32) *node {
+	i := maphash.Bytes(shardSeed, name) & t.mask
+	n := t.shards[i][string(name)]
+	if n != nil {
+		return t.count(t.getAt(i, n, n.name), sign)
+	}
+	return t.count(t.getAt(i, nil, string(name)), sign)
+}
+
+func (t *tree) count(n *node, sign int32) *node {
 	was := n.live()
 	n.own += sign
 	if n.own < 0 {
@@ -124,12 +137,16 @@ func (t *tree) touch(name string, sign int32) *node {
 	return n
 }
 
-// touchBytes is touch for a composed name: the string is made only for a new name.
-func (t *tree) touchBytes(name []byte, sign int32) *node {
-	if n := t.findBytes(name); n != nil {
-		return t.touch(n.name, sign)
+// reserve sizes the shards for about names names before a large batch, so that the
+// first build does not reshard as it grows.
+func (t *tree) reserve(names int) {
+	n := len(t.shards)
+	for n*shardLoad < names {
+		n *= 2
 	}
-	return t.touch(string(name), sign)
+	if n > len(t.shards) {
+		t.resize(n)
+	}
 }
 
 // liveChanged tells the parents of a node that came to exist, or ceased to: a name
@@ -176,10 +193,17 @@ func (t *tree) addrs(n *node, ips []netip.Addr, sign int32) {
 	}
 }
 
-// srv adds (sign 1) or removes (-1) one contribution of an SRV record to n.
-func (t *tree) srv(n *node, target string, port uint16, sign int32) {
+// srv adds (sign 1) or removes (-1) one contribution of an SRV record to n, pointing
+// at tn, which this batch has touched.
+func (t *tree) srv(n, tn *node, port uint16, sign int32) {
+	target := tn.name
+	tn.owned(n.name, sign)
 	if sign > 0 {
-		n.srvs = append(n.srvs, srv{target: target, port: port, ref: 1})
+		first := len(target)
+		if i := strings.IndexByte(target, '.'); i >= 0 {
+			first = i
+		}
+		n.srvs = append(n.srvs, srv{target: target, port: port, first: uint16(first), ref: 1}) // #nosec G115 -- names are at most 255 octets
 		n.unsorted = true
 		return
 	}
@@ -192,6 +216,46 @@ func (t *tree) srv(n *node, target string, port uint16, sign int32) {
 	n.srvs[i].ref--
 }
 
+// owned counts one SRV record more or less of name that points at n.
+func (n *node) owned(name string, sign int32) {
+	for i := range n.owners {
+		if o := &n.owners[i]; o.name == name {
+			o.n += sign
+			if o.n == 0 {
+				n.owners = slices.Delete(n.owners, i, i+1)
+			}
+			return
+		}
+	}
+	if sign > 0 {
+		n.owners = append(n.owners, owner{name: name, n: 1})
+	}
+}
+
+// point gives the SRV records of the names that point at target its addresses now.
+func (t *tree) point(target *node) {
+	for _, o := range target.owners {
+		n := t.find(o.name)
+		if n == nil {
+			t.broken++
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(n.srvs, target.name, func(r srv, name string) int { return strings.Compare(r.target, name) })
+		if i < len(n.srvs) && n.srvs[i].target == target.name && sameArray(n.srvs[i].taddrs, target.addrs) {
+			continue
+		}
+		n = t.get(o.name)
+		for ; i < len(n.srvs) && n.srvs[i].target == target.name; i++ {
+			n.srvs[i].taddrs = target.addrs
+		}
+	}
+}
+
+// sameArray reports whether a and b are the same slice of the same array.
+func sameArray(a, b []netip.Addr) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
 func srvCompare(x, y srv) int {
 	if c := strings.Compare(x.target, y.target); c != 0 {
 		return c
@@ -199,43 +263,106 @@ func srvCompare(x, y srv) int {
 	return cmp.Compare(x.port, y.port)
 }
 
-// normalize sorts n's records, merges duplicates (adding their counts) and drops
-// those no contribution gives any more.
+// normalize sorts n's records, merging duplicates (adding their counts). Only what
+// this batch appended is sorted, then merged with the sorted rest in one pass: adding
+// one instance to an app of thousands costs a copy, not a sort of thousands.
 func (t *tree) normalize(n *node) {
-	if n.unsorted {
-		n.unsorted = false
-		if len(n.addrs) > 1 {
-			idx := make([]int32, len(n.addrs))
-			for i := range idx {
-				idx[i] = int32(i) // #nosec G115 -- far fewer than 2^31 records a name
-			}
-			slices.SortStableFunc(idx, func(a, b int32) int { return n.addrs[a].Compare(n.addrs[b]) })
-			addrs := make([]netip.Addr, 0, len(n.addrs))
-			refs := make([]int32, 0, len(n.addrs))
-			for _, i := range idx {
-				if k := len(addrs) - 1; k >= 0 && addrs[k] == n.addrs[i] {
-					refs[k] += n.arefs[i]
-					continue
-				}
-				addrs = append(addrs, n.addrs[i])
-				refs = append(refs, n.arefs[i])
-			}
-			n.addrs, n.arefs = addrs, refs
-		}
-		if len(n.srvs) > 1 {
-			slices.SortStableFunc(n.srvs, srvCompare)
-			out := n.srvs[:1]
-			for _, r := range n.srvs[1:] {
-				if k := len(out) - 1; out[k].target == r.target && out[k].port == r.port {
-					out[k].ref += r.ref
-					continue
-				}
-				out = append(out, r)
-			}
-			n.srvs = out
-		}
+	if !n.unsorted {
+		return
 	}
+	n.unsorted = false
+	if k := int(n.sortedA); k < len(n.addrs) && len(n.addrs) <= smallNode {
+		// A few records: sorted in place, then merged in place.
+		for i := max(k, 1); i < len(n.addrs); i++ {
+			for j := i; j > 0 && n.addrs[j].Compare(n.addrs[j-1]) < 0; j-- {
+				n.addrs[j], n.addrs[j-1] = n.addrs[j-1], n.addrs[j]
+				n.arefs[j], n.arefs[j-1] = n.arefs[j-1], n.arefs[j]
+			}
+		}
+		w := 0
+		for i := range n.addrs {
+			if w > 0 && n.addrs[w-1] == n.addrs[i] {
+				n.arefs[w-1] += n.arefs[i]
+				continue
+			}
+			n.addrs[w], n.arefs[w] = n.addrs[i], n.arefs[i]
+			w++
+		}
+		n.addrs, n.arefs = n.addrs[:w], n.arefs[:w]
+	} else if k < len(n.addrs) {
+		tail := make([]int32, len(n.addrs)-k)
+		for i := range tail {
+			tail[i] = int32(k + i) // #nosec G115 -- far fewer than 2^31 records a name
+		}
+		slices.SortFunc(tail, func(a, b int32) int { return n.addrs[a].Compare(n.addrs[b]) })
+		addrs := make([]netip.Addr, 0, len(n.addrs))
+		refs := make([]int32, 0, len(n.addrs))
+		put := func(a netip.Addr, r int32) {
+			if j := len(addrs) - 1; j >= 0 && addrs[j] == a {
+				refs[j] += r
+				return
+			}
+			addrs = append(addrs, a)
+			refs = append(refs, r)
+		}
+		i := 0
+		for _, j := range tail {
+			for i < k && n.addrs[i].Compare(n.addrs[j]) <= 0 {
+				put(n.addrs[i], n.arefs[i])
+				i++
+			}
+			put(n.addrs[j], n.arefs[j])
+		}
+		for ; i < k; i++ {
+			put(n.addrs[i], n.arefs[i])
+		}
+		n.addrs, n.arefs = addrs, refs
+	}
+	if k := int(n.sortedS); k < len(n.srvs) && len(n.srvs) <= smallNode {
+		for i := max(k, 1); i < len(n.srvs); i++ {
+			for j := i; j > 0 && srvCompare(n.srvs[j], n.srvs[j-1]) < 0; j-- {
+				n.srvs[j], n.srvs[j-1] = n.srvs[j-1], n.srvs[j]
+			}
+		}
+		w := 0
+		for i := range n.srvs {
+			if w > 0 && n.srvs[w-1].target == n.srvs[i].target && n.srvs[w-1].port == n.srvs[i].port {
+				n.srvs[w-1].ref += n.srvs[i].ref
+				continue
+			}
+			n.srvs[w] = n.srvs[i]
+			w++
+		}
+		n.srvs = n.srvs[:w]
+	} else if k < len(n.srvs) {
+		tail := slices.Clone(n.srvs[k:])
+		slices.SortFunc(tail, srvCompare)
+		out := make([]srv, 0, len(n.srvs))
+		put := func(r srv) {
+			if j := len(out) - 1; j >= 0 && out[j].target == r.target && out[j].port == r.port {
+				out[j].ref += r.ref
+				return
+			}
+			out = append(out, r)
+		}
+		i := 0
+		for _, r := range tail {
+			for i < k && srvCompare(n.srvs[i], r) <= 0 {
+				put(n.srvs[i])
+				i++
+			}
+			put(r)
+		}
+		for ; i < k; i++ {
+			put(n.srvs[i])
+		}
+		n.srvs = out
+	}
+	n.sortedA, n.sortedS = int32(len(n.addrs)), int32(len(n.srvs)) // #nosec G115 -- as above
 }
+
+// smallNode is the most records sorted in place; more are sorted and merged.
+const smallNode = 16
 
 // compact drops the records of n that no contribution gives any more.
 func compact(n *node) {
@@ -249,6 +376,7 @@ func compact(n *node) {
 	clear(n.addrs[k:])
 	n.addrs, n.arefs = n.addrs[:k], n.arefs[:k]
 	n.srvs = slices.DeleteFunc(n.srvs, func(r srv) bool { return r.ref <= 0 })
+	n.sortedA, n.sortedS = int32(len(n.addrs)), int32(len(n.srvs)) // #nosec G115 -- far fewer than 2^31 records a name
 	if len(n.addrs) == 0 {
 		n.addrs, n.arefs = nil, nil
 	}
@@ -287,7 +415,8 @@ func (t *tree) seal() {
 		n.h = h
 		r := len(n.addrs) + len(n.srvs)
 		t.records += r - int(n.nrec)
-		n.nrec = int32(r) // #nosec G115 -- far fewer than 2^31 records a name
+		n.nrec = int32(r)                 // #nosec G115 -- far fewer than 2^31 records a name
+		n.srvMin = int32(srvsLen(n.srvs)) // #nosec G115 -- as above
 	}
 	for _, n := range t.dirty {
 		if n.live() {
@@ -298,10 +427,18 @@ func (t *tree) seal() {
 			t.broken++
 			continue
 		}
-		sh := t.shard(n.name)
+		sh := t.shard(maphash.String(shardSeed, n.name) & t.mask)
 		if sh[n.name] == n {
 			delete(sh, n.name)
 			t.names--
+		}
+	}
+	// The SRV records that point at a changed name take its addresses; a name they
+	// did not point at before is among the changed, as what gave the record touched it.
+	// Owners copied here are sealed already and need nothing more.
+	for _, n := range t.dirty[:len(t.dirty):len(t.dirty)] {
+		if len(n.owners) > 0 && n.live() {
+			t.point(n)
 		}
 	}
 	t.dirty = t.dirty[:0]

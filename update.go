@@ -114,6 +114,8 @@ func (u *updater) update(ctx context.Context, st *state.State) {
 		}
 	}
 	u.skips = st.Skipped
+	// A task makes about 2.3 names (naming.md's names, most shared by its app).
+	u.t.reserve(len(ch.tasks)*5/2 + len(ch.agents) + len(ch.fws))
 	u.commit(ctx, ch, st)
 }
 
@@ -186,18 +188,22 @@ func (u *updater) commit(ctx context.Context, ch *changes, st *state.State) {
 
 	// The tasks to take back and add again: those that changed, and those whose
 	// agent or framework did.
-	redo := make(map[state.TaskKey]*state.Task, len(ch.tasks))
-	for k, t := range ch.tasks {
-		e := u.tasks[k]
-		switch {
-		case t == nil:
-			if e != nil {
-				redo[k] = nil
+	// The first state is all new: its tasks are taken as they are.
+	redo := ch.tasks
+	if len(u.tasks) > 0 {
+		redo = make(map[state.TaskKey]*state.Task, len(ch.tasks))
+		for k, t := range ch.tasks {
+			e := u.tasks[k]
+			switch {
+			case t == nil:
+				if e != nil {
+					redo[k] = nil
+				}
+			case e != nil && sameTask(e.t, t):
+				e.t, e.seen = t, u.epoch
+			default:
+				redo[k] = t
 			}
-		case e != nil && sameTask(e.t, t):
-			e.t, e.seen = t, u.epoch
-		default:
-			redo[k] = t
 		}
 	}
 	if len(agents)+len(fws) > 0 {

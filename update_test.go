@@ -55,6 +55,9 @@ func dump(t *testing.T, s *Set) string {
 			if i > 0 && srvCompare(n.srvs[i-1], r) >= 0 {
 				t.Errorf("%q: SRV records not sorted or not unique", name)
 			}
+			if tn := s.find(r.target); tn == nil || !sameArray(r.taddrs, tn.addrs) {
+				t.Errorf("%q: the SRV record's addresses are not those of its target %q", name, r.target)
+			}
 			fmt.Fprintf(&b, " %s:%d", r.target, r.port)
 		}
 		b.WriteByte('\n')
