@@ -38,20 +38,29 @@ type published interface {
 // look again after wait. last, nil before the first state, is what is published now.
 func (f *failover) check(st *state.State, now time.Time, last published) (out *state.State, held int, wait time.Duration) {
 	held = f.holdBack(st, now, last)
-	before, after := 0, runningTasks(st)
+	if wait := f.drop(runningTasks(st), len(st.Recovered) > 0, now, last); wait > 0 {
+		return nil, 0, wait
+	}
+	return st, held, 0
+}
+
+// drop is check's second half, for a state of after running tasks: above zero, how
+// long to wait before a large drop may be published.
+func (f *failover) drop(after int, recovering bool, now time.Time, last published) time.Duration {
+	before := 0
 	if last != nil {
 		before = last.running()
 	}
-	if before >= minDrop && after*2 < before && len(st.Recovered) == 0 {
+	if before >= minDrop && after*2 < before && !recovering {
 		if f.dropSince.IsZero() {
 			f.dropSince = now
 		}
 		if left := f.confirm - now.Sub(f.dropSince); left > 0 {
-			return nil, 0, left
+			return left
 		}
 	}
 	f.dropSince = time.Time{}
-	return st, held, 0
+	return 0
 }
 
 // holdBack adds to st the agents it lists as recovered, with the tasks they ran in the

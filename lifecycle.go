@@ -239,22 +239,45 @@ func bindAddrs(hosts []string) []netip.Addr {
 // metrics count. It returns how soon to look again when the state may not be
 // published yet (a large drop waiting for a second look), else 0.
 func (m *Mesos) loaded(ctx context.Context, r *master.Result, took time.Duration, snapshot bool) time.Duration {
+	return m.guarded(ctx, r, nil, took, snapshot)
+}
+
+// loadedAll is loaded for the whole cluster as the stream keeps it, given as changes
+// (every agent, framework and task) so that it is not copied into a State; st names
+// the leader. No agent may be recovering.
+func (m *Mesos) loadedAll(ctx context.Context, all *changes, r *master.Result, took time.Duration, snapshot bool) time.Duration {
+	return m.guarded(ctx, r, all, took, snapshot)
+}
+
+func (m *Mesos) guarded(ctx context.Context, r *master.Result, all *changes, took time.Duration, snapshot bool) time.Duration {
 	start := time.Now()
 	server, zone := m.key.server, m.Zones[0]
-	st, held, wait := m.fo.check(r.State, start, m.up)
+	var (
+		st   *state.State
+		held int
+		wait time.Duration
+		n    int
+	)
+	if all == nil {
+		n = runningTasks(r.State)
+		st, held, wait = m.fo.check(r.State, start, m.up)
+	} else {
+		n = all.running()
+		st, wait = r.State, m.fo.drop(n, false, start, m.up)
+	}
 	heldTasks.WithLabelValues(server, zone).Set(float64(held))
 	if wait > 0 {
 		if !m.holding {
 			m.holding = true
 			dropsHeld.WithLabelValues(server, zone).Inc()
 			log.Warningf("the state from %s would drop most records (%d running tasks, %d before) and no agent is recovering: looking again in %v before serving it",
-				r.Leader.Host, runningTasks(r.State), m.up.running(), wait.Round(time.Millisecond))
+				r.Leader.Host, n, m.up.running(), wait.Round(time.Millisecond))
 		}
 		return wait
 	}
 	if m.holding {
 		m.holding = false
-		log.Warningf("the drop is confirmed by a second look: serving the state from %s (%d running tasks)", r.Leader.Host, runningTasks(st))
+		log.Warningf("the drop is confirmed by a second look: serving the state from %s (%d running tasks)", r.Leader.Host, n)
 	}
 	if held > 0 && m.heldLogged != held {
 		log.Infof("keeping %d tasks of agents that have not re-registered with %s yet", held, r.Leader.Host)
@@ -264,7 +287,11 @@ func (m *Mesos) loaded(ctx context.Context, r *master.Result, took time.Duration
 		// masterN.D in election order.
 		st.Masters = *list
 	}
-	m.up.update(ctx, st)
+	if all == nil {
+		m.up.update(ctx, st)
+	} else {
+		m.up.updateAll(ctx, all, st)
+	}
 	m.served(r, took+time.Since(start), snapshot)
 	return 0
 }

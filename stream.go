@@ -191,12 +191,18 @@ func (m *Mesos) follow(ctx context.Context, client *master.Client) (snapshot boo
 		began := time.Now()
 		ch, all := cluster.Changes()
 		var wait time.Duration
-		if all || snapshot || cluster.Recovering() || m.holding || m.heldLogged > 0 {
-			// A snapshot, or a failover not over yet: the whole state goes through the
-			// failover guard, and the updater takes what differs from it.
+		switch {
+		case cluster.Recovering() || m.heldLogged > 0:
+			// A failover not over yet: the whole state goes through the failover
+			// guard, which puts back the tasks of agents not back yet.
 			wait = m.loaded(ctx, &master.Result{State: cluster.State(), Leader: leader}, time.Since(arrived), snapshot)
-		} else {
-			m.loadedChanges(ctx, &changes{agents: ch.Agents, fws: ch.Frameworks, tasks: ch.Tasks},
+		case all || snapshot || m.holding:
+			// A snapshot: the guard looks at how much it drops, the updater takes what
+			// differs from what it has.
+			wait = m.loadedAll(ctx, fromCluster(cluster.All()), &master.Result{State: &state.State{Leader: cluster.Leader, Skipped: cluster.Skipped}, Leader: leader},
+				time.Since(arrived), snapshot)
+		default:
+			m.loadedChanges(ctx, fromCluster(ch),
 				&state.State{Leader: cluster.Leader, Skipped: cluster.Skipped}, leader)
 		}
 		ready = time.Now().Add((buildShare - 1) * time.Since(began))

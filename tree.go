@@ -436,7 +436,7 @@ func (t *tree) seal() {
 	// The SRV records that point at a changed name take its addresses; a name they
 	// did not point at before is among the changed, as what gave the record touched it.
 	// Owners copied here are sealed already and need nothing more.
-	for _, n := range t.dirty[:len(t.dirty):len(t.dirty)] {
+	for _, n := range slices.Clip(t.dirty) {
 		if len(n.owners) > 0 && n.live() {
 			t.point(n)
 		}

@@ -56,6 +56,10 @@ type changes struct {
 	tasks  map[state.TaskKey]*state.Task
 }
 
+func fromCluster(ch state.Changes) *changes {
+	return &changes{agents: ch.Agents, fws: ch.Frameworks, tasks: ch.Tasks}
+}
+
 func newUpdater(o *Options) *updater {
 	u := &updater{
 		o:      o,
@@ -72,51 +76,55 @@ func newUpdater(o *Options) *updater {
 
 // update brings the records to a whole state: a poll, a snapshot, a resync.
 func (u *updater) update(ctx context.Context, st *state.State) {
-	u.epoch++
-	ch := &changes{
+	all := &changes{
 		agents: make(map[string]*state.Agent, len(st.Agents)),
 		fws:    make(map[string]*state.Framework, len(st.Frameworks)),
 		tasks:  make(map[state.TaskKey]*state.Task),
 	}
 	for i := range st.Agents {
-		ch.agents[st.Agents[i].ID] = &st.Agents[i]
-	}
-	for id := range u.agents {
-		if _, ok := ch.agents[id]; !ok {
-			ch.agents[id] = nil
-		}
+		all.agents[st.Agents[i].ID] = &st.Agents[i]
 	}
 	for i := range st.Frameworks {
 		f := &st.Frameworks[i]
-		ch.fws[f.ID] = f
+		all.fws[f.ID] = f
 		for j := range f.Tasks {
-			t := &f.Tasks[j]
-			k := state.TaskKey{Framework: f.ID, Task: t.ID}
-			if e := u.tasks[k]; e != nil && e.seen != u.epoch && sameTask(e.t, t) {
-				// The same task: its records stand. The entry takes the new copy so
-				// that the old state can go.
-				e.t, e.seen = t, u.epoch
-				continue
-			}
-			ch.tasks[k] = t
+			all.tasks[state.TaskKey{Framework: f.ID, Task: f.Tasks[j].ID}] = &f.Tasks[j]
+		}
+	}
+	u.updateAll(ctx, all, st)
+}
+
+// updateAll is update for a whole cluster given as changes: every agent, framework
+// and task there is; what is not there is gone. st gives the leader, the masters and
+// the skip counts. all is the updater's after.
+func (u *updater) updateAll(ctx context.Context, all *changes, st *state.State) {
+	u.epoch++
+	for id := range u.agents {
+		if _, ok := all.agents[id]; !ok {
+			all.agents[id] = nil
 		}
 	}
 	for id := range u.fws {
-		if _, ok := ch.fws[id]; !ok {
-			ch.fws[id] = nil
+		if _, ok := all.fws[id]; !ok {
+			all.fws[id] = nil
 		}
 	}
 	for k, e := range u.tasks {
-		if e.seen != u.epoch {
-			if _, ok := ch.tasks[k]; !ok {
-				ch.tasks[k] = nil
-			}
+		t, ok := all.tasks[k]
+		switch {
+		case !ok:
+			all.tasks[k] = nil
+		case sameTask(e.t, t):
+			// The same task: its records stand. The entry takes the new copy so
+			// that the old state can go.
+			e.t, e.seen = t, u.epoch
+			delete(all.tasks, k)
 		}
 	}
 	u.skips = st.Skipped
 	// A task makes about 2.3 names (naming.md's names, most shared by its app).
-	u.t.reserve(len(ch.tasks)*5/2 + len(ch.agents) + len(ch.fws))
-	u.commit(ctx, ch, st)
+	u.t.reserve(len(all.tasks)*5/2 + len(all.agents) + len(all.fws))
+	u.commit(ctx, all, st)
 }
 
 // apply brings the records to the changes an event stream made; st gives the leader,
@@ -380,6 +388,17 @@ func (u *updater) heldOn(keep map[string]bool) ([]state.Agent, []state.Framework
 		fws[i].Tasks = append(fws[i].Tasks, *e.t)
 	}
 	return agents, fws
+}
+
+// running counts the running tasks among ch.
+func (ch *changes) running() int {
+	n := 0
+	for _, t := range ch.tasks {
+		if t != nil && t.State == state.TaskRunning {
+			n++
+		}
+	}
+	return n
 }
 
 // sameTask reports whether two values of a task make the same records.

@@ -334,6 +334,11 @@ func TestStreamChangesMatchBuild(t *testing.T) {
 				task = f.Tasks[rng.IntN(len(f.Tasks))].ID
 			}
 			ip := fmt.Sprintf("10.9.%d.%d", rng.IntN(3), 1+rng.IntN(5))
+			if i%100 == 99 {
+				// A resync: the whole state again, as it was at the start.
+				records = append(records, `{"type":"GET_STATE","get_state":`+string(v1)+`}`)
+				continue
+			}
 			switch k := rng.IntN(10); {
 			case k < 3:
 				records = append(records, fakemaster.TaskRunning(f.ID, a.ID, fmt.Sprintf("new.%d", i), []string{"web", "api", "new"}[rng.IntN(3)]))
@@ -359,6 +364,14 @@ func TestStreamChangesMatchBuild(t *testing.T) {
 // changes through an updater and compares the set with a build of the whole state.
 func replay(t *testing.T, records []string) {
 	t.Helper()
+	replayVia(t, records, false)
+	replayVia(t, records, true)
+}
+
+// replayVia is replay taking snapshots as the stream does (viaAll: Cluster.All, no
+// copy) or as a State.
+func replayVia(t *testing.T, records []string, viaAll bool) {
+	t.Helper()
 	o := DefaultOptions()
 	o.Now = func() time.Time { return time.Unix(1700000000, 0) }
 	u := newUpdater(&o)
@@ -376,9 +389,12 @@ func replay(t *testing.T, records []string) {
 			continue
 		}
 		ch, all := c.Changes()
-		if all {
+		switch {
+		case all && !viaAll:
 			u.update(context.Background(), c.State())
-		} else {
+		case all:
+			u.updateAll(context.Background(), fromCluster(c.All()), &state.State{Leader: c.Leader, Skipped: c.Skipped})
+		default:
 			incremental++
 			u.apply(context.Background(), &changes{agents: ch.Agents, fws: ch.Frameworks, tasks: ch.Tasks},
 				&state.State{Leader: c.Leader, Skipped: c.Skipped})

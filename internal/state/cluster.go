@@ -261,6 +261,24 @@ func (c *Cluster) Changes() (ch Changes, all bool) {
 	return ch, all
 }
 
+// All returns every agent, framework and task as Changes: what State gives, without
+// copying the tasks. Tasks whose framework is not known yet are included.
+func (c *Cluster) All() Changes {
+	ch := Changes{
+		Agents:     make(map[string]*Agent, len(c.agents)),
+		Frameworks: make(map[string]*Framework, len(c.frameworks)),
+		Tasks:      maps.Clone(c.tasks),
+	}
+	for id, a := range c.agents {
+		ch.Agents[id] = &a
+	}
+	for id, f := range c.frameworks {
+		f.PID = c.pids[f.ID]
+		ch.Frameworks[id] = &f
+	}
+	return ch
+}
+
 // Recovering reports whether agents the master knows of have not re-registered yet.
 func (c *Cluster) Recovering() bool { return len(c.recovered) > 0 }
 
