@@ -205,7 +205,11 @@ func (m *Mesos) follow(ctx context.Context, client *master.Client) (snapshot boo
 			m.loadedChanges(ctx, fromCluster(ch),
 				&state.State{Leader: cluster.Leader, Skipped: cluster.Skipped}, leader)
 		}
-		ready = time.Now().Add((buildShare - 1) * time.Since(began))
+		if !snapshot {
+			// A snapshot's publication is a build of everything, once: the events
+			// after it are not made to wait for it.
+			ready = time.Now().Add((buildShare - 1) * time.Since(began))
+		}
 		if wait == 0 && !arrived.IsZero() {
 			eventLatency.WithLabelValues(server, zone).Observe(time.Since(arrived).Seconds())
 		}
