@@ -38,7 +38,7 @@ const minAAAALen = 28
 // weight and port, and its target: a pointer when the record before named the same
 // target, else at least the target's first label and a pointer to the rest.
 func srvLen(r *srv, prev string) int {
-	if r.target == prev {
+	if r.tn.name == prev {
 		return 2 + 10 + 6 + 2
 	}
 	return 2 + 10 + 6 + 1 + int(r.first) + 2
@@ -59,7 +59,7 @@ func srvWindow(n *node, room int) (start, count, used int) {
 	for ; count < len(srvs) && used <= room; count++ {
 		r := &srvs[(start+count)%len(srvs)]
 		used += srvLen(r, prev)
-		prev = r.target
+		prev = r.tn.name
 	}
 	return start, count, used
 }
@@ -69,7 +69,7 @@ func srvsLen(srvs []srv) int {
 	used, prev := 0, "\x00"
 	for i := range srvs {
 		used += srvLen(&srvs[i], prev)
-		prev = srvs[i].target
+		prev = srvs[i].tn.name
 	}
 	return used
 }
@@ -133,18 +133,18 @@ func (s *Set) LookupLimit(qname, zone string, qtype uint16, size int) (answer, e
 		slab := make([]dns.SRV, count)
 		// Additional records past the client's size would be dropped by truncation
 		// anyway, so they are not built.
-		first := n.srvs[start].target
+		first := n.srvs[start].tn.name
 		last := "\x00"
 		var target string
 		for k := range count {
 			r := &n.srvs[(start+k)%len(n.srvs)]
-			if r.target != last {
-				target = r.target + "." + zone
-				last = r.target
+			if r.tn.name != last {
+				last = r.tn.name
+				target = last + "." + zone
 				// A wrapped window can end with the target it began with.
-				if (k == 0 || r.target != first) && (room <= 0 || used+minRRLen*len(r.taddrs) <= room) {
-					extra = s.addrRRs(extra, target, r.taddrs, 0)
-					used += minRRLen * len(r.taddrs)
+				if t := r.targetIn(s); t != nil && (k == 0 || last != first) && (room <= 0 || used+minRRLen*len(t.addrs) <= room) {
+					extra = s.addrRRs(extra, target, t.addrs, 0)
+					used += minRRLen * len(t.addrs)
 				}
 			}
 			slab[k] = dns.SRV{

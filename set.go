@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 
 	"github.com/coredns-mesos/mesos/internal/state"
 
@@ -31,6 +32,7 @@ type Stats struct {
 type Set struct {
 	shards []map[string]*node
 	mask   uint64
+	gen    uint64 // the tree's batch that made it
 	zones  []string
 	ttl    uint32
 	soa    SOAOptions
@@ -48,44 +50,48 @@ type Set struct {
 // writer's bookkeeping. A published node is never written again: the writer changes a
 // copy (tree.get).
 type node struct {
-	// What lookups read comes first.
+	// What lookups read comes first: an SRV answer's additional section reads the
+	// target's addresses, name and replaced, on one cache line.
 	addrs []netip.Addr // IPv4 first, then IPv6, sorted, no duplicates
 	name  string
-	srvs  []srv // by target, then port, no duplicates
+	// replaced is the batch whose set no longer holds this node (a copy or nothing in
+	// its place), zero while it is current. The writer stores it, lookups load it, so
+	// that an SRV record's pointer to its target can be trusted (srv.targetIn).
+	replaced uint64
+	srvs     []srv // by target name, then port, no duplicates
+	srvMin   int32 // the least its SRV records take on the wire (srvsLen)
 
-	// arefs counts, per address, the contributions (tasks, agents...) that give it; an
-	// srv counts its own in ref.
-	arefs []int32
-	// owners are the names whose SRV records point at this one, with how many: when
-	// its addresses change, theirs learn of it (tree.seal).
-	owners []owner
 	// own counts the contributions that name this node, kids its live children: the
 	// node exists while either is above zero (an empty non-terminal has only kids).
 	own, kids int32
+	// arefs counts, per address, the contributions (tasks, agents...) that give it; an
+	// srv counts its own in ref.
+	arefs []int32
 	// unsorted marks records appended in this batch after the first sortedA and
 	// sortedS, which are in order; all are sorted when the batch is published.
 	unsorted         bool
 	sortedA, sortedS int32
+	nrec             int32  // its records when last sealed
 	nh               uint64 // hash of the name
 	h                uint64 // sum of the hashes of its records
-	nrec             int32  // its records when last sealed
-	srvMin           int32  // the least its SRV records take on the wire (srvsLen)
 	gen              uint64 // the batch that last copied it
 }
 
 type srv struct {
-	target string // relative to the zone
-	// taddrs are the target's addresses in the same set, for the additional section:
-	// an answer reads them here, not from another node.
-	taddrs []netip.Addr
-	port   uint16
-	first  uint16 // the length of the target's first label
-	ref    int32
+	// tn is the target's node as it was when the record was added or last sealed;
+	// every copy of a node has the same name.
+	tn    *node
+	port  uint16
+	first uint16 // the length of the target's first label
+	ref   int32
 }
 
-type owner struct {
-	name string
-	n    int32
+// targetIn returns r's target as set s holds it.
+func (r *srv) targetIn(s *Set) *node {
+	if g := atomic.LoadUint64(&r.tn.replaced); g == 0 || g > s.gen {
+		return r.tn
+	}
+	return s.find(r.tn.name)
 }
 
 func (n *node) live() bool { return n.own > 0 || n.kids > 0 }

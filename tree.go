@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync/atomic"
 )
 
 // tree is the writer's side of the record sets: one goroutine changes it, a batch of
@@ -96,10 +97,11 @@ func (t *tree) getAt(i uint64, n *node, name string) *node {
 		t.names++
 	} else {
 		c := *n
+		c.replaced = 0
+		atomic.StoreUint64(&n.replaced, t.gen)
 		c.addrs = slices.Clone(n.addrs)
 		c.arefs = slices.Clone(n.arefs)
 		c.srvs = slices.Clone(n.srvs)
-		c.owners = slices.Clone(n.owners)
 		n = &c
 	}
 	n.gen = t.gen
@@ -194,21 +196,19 @@ func (t *tree) addrs(n *node, ips []netip.Addr, sign int32) {
 }
 
 // srv adds (sign 1) or removes (-1) one contribution of an SRV record to n, pointing
-// at tn, which this batch has touched.
+// at tn.
 func (t *tree) srv(n, tn *node, port uint16, sign int32) {
-	target := tn.name
-	tn.owned(n.name, sign)
 	if sign > 0 {
-		first := len(target)
-		if i := strings.IndexByte(target, '.'); i >= 0 {
+		first := len(tn.name)
+		if i := strings.IndexByte(tn.name, '.'); i >= 0 {
 			first = i
 		}
-		n.srvs = append(n.srvs, srv{target: target, port: port, first: uint16(first), ref: 1}) // #nosec G115 -- names are at most 255 octets
+		n.srvs = append(n.srvs, srv{tn: tn, port: port, first: uint16(first), ref: 1}) // #nosec G115 -- names are at most 255 octets
 		n.unsorted = true
 		return
 	}
 	t.normalize(n)
-	i, ok := slices.BinarySearchFunc(n.srvs, srv{target: target, port: port}, srvCompare)
+	i, ok := slices.BinarySearchFunc(n.srvs, srv{tn: tn, port: port}, srvCompare)
 	if !ok || n.srvs[i].ref == 0 {
 		t.broken++
 		return
@@ -216,51 +216,20 @@ func (t *tree) srv(n, tn *node, port uint16, sign int32) {
 	n.srvs[i].ref--
 }
 
-// owned counts one SRV record more or less of name that points at n.
-func (n *node) owned(name string, sign int32) {
-	for i := range n.owners {
-		if o := &n.owners[i]; o.name == name {
-			o.n += sign
-			if o.n == 0 {
-				n.owners = slices.Delete(n.owners, i, i+1)
-			}
-			return
-		}
-	}
-	if sign > 0 {
-		n.owners = append(n.owners, owner{name: name, n: 1})
-	}
-}
-
-// point gives the SRV records of the names that point at target its addresses now.
-func (t *tree) point(target *node) {
-	for _, o := range target.owners {
-		n := t.find(o.name)
-		if n == nil {
-			t.broken++
-			continue
-		}
-		i, _ := slices.BinarySearchFunc(n.srvs, target.name, func(r srv, name string) int { return strings.Compare(r.target, name) })
-		if i < len(n.srvs) && n.srvs[i].target == target.name && sameArray(n.srvs[i].taddrs, target.addrs) {
-			continue
-		}
-		n = t.get(o.name)
-		for ; i < len(n.srvs) && n.srvs[i].target == target.name; i++ {
-			n.srvs[i].taddrs = target.addrs
-		}
-	}
-}
-
-// sameArray reports whether a and b are the same slice of the same array.
-func sameArray(a, b []netip.Addr) bool {
-	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
-}
-
+// srvCompare orders SRV records by target name, then port.
 func srvCompare(x, y srv) int {
-	if c := strings.Compare(x.target, y.target); c != 0 {
-		return c
+	if x.tn != y.tn {
+		if c := strings.Compare(x.tn.name, y.tn.name); c != 0 {
+			return c
+		}
 	}
 	return cmp.Compare(x.port, y.port)
+}
+
+// sameSRV reports whether x and y are one record (their targets may be two copies
+// of one name).
+func sameSRV(x, y *srv) bool {
+	return x.port == y.port && (x.tn == y.tn || x.tn.name == y.tn.name)
 }
 
 // normalize sorts n's records, merging duplicates (adding their counts). Only what
@@ -326,7 +295,7 @@ func (t *tree) normalize(n *node) {
 		}
 		w := 0
 		for i := range n.srvs {
-			if w > 0 && n.srvs[w-1].target == n.srvs[i].target && n.srvs[w-1].port == n.srvs[i].port {
+			if w > 0 && sameSRV(&n.srvs[w-1], &n.srvs[i]) {
 				n.srvs[w-1].ref += n.srvs[i].ref
 				continue
 			}
@@ -339,7 +308,7 @@ func (t *tree) normalize(n *node) {
 		slices.SortFunc(tail, srvCompare)
 		out := make([]srv, 0, len(n.srvs))
 		put := func(r srv) {
-			if j := len(out) - 1; j >= 0 && out[j].target == r.target && out[j].port == r.port {
+			if j := len(out) - 1; j >= 0 && sameSRV(&out[j], &r) {
 				out[j].ref += r.ref
 				return
 			}
@@ -394,7 +363,7 @@ func recordHash(nh uint64, a netip.Addr) uint64 {
 }
 
 func srvHash(nh uint64, r srv) uint64 {
-	return mix(nh ^ mix(maphash.String(hashSeed, r.target)+uint64(r.port)+1<<40))
+	return mix(nh ^ mix(r.tn.nh+uint64(r.port)+1<<40))
 }
 
 // seal ends a batch: the changed nodes get their final records, names nothing gives
@@ -431,14 +400,18 @@ func (t *tree) seal() {
 		if sh[n.name] == n {
 			delete(sh, n.name)
 			t.names--
+			atomic.StoreUint64(&n.replaced, t.gen)
 		}
 	}
-	// The SRV records that point at a changed name take its addresses; a name they
-	// did not point at before is among the changed, as what gave the record touched it.
-	// Owners copied here are sealed already and need nothing more.
-	for _, n := range slices.Clip(t.dirty) {
-		if len(n.owners) > 0 && n.live() {
-			t.point(n)
+	// The SRV records of the changed names point at their targets' current copies:
+	// one that stays stale costs its lookups a search.
+	for _, n := range t.dirty {
+		for i := range n.srvs {
+			if r := &n.srvs[i]; r.tn.replaced != 0 {
+				if tn := t.find(r.tn.name); tn != nil {
+					r.tn = tn
+				}
+			}
 		}
 	}
 	t.dirty = t.dirty[:0]

@@ -334,6 +334,7 @@ func (u *updater) publish(prev *Set) *Set {
 	s := &Set{
 		shards: u.t.shards,
 		mask:   u.t.mask,
+		gen:    u.t.gen,
 		zones:  slices.Clone(o.Zones),
 		ttl:    o.TTL,
 		soa:    o.SOA,

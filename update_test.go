@@ -55,10 +55,10 @@ func dump(t *testing.T, s *Set) string {
 			if i > 0 && srvCompare(n.srvs[i-1], r) >= 0 {
 				t.Errorf("%q: SRV records not sorted or not unique", name)
 			}
-			if tn := s.find(r.target); tn == nil || !sameArray(r.taddrs, tn.addrs) {
-				t.Errorf("%q: the SRV record's addresses are not those of its target %q", name, r.target)
+			if tn := s.find(r.tn.name); tn == nil || r.targetIn(s) != tn {
+				t.Errorf("%q: the SRV record's target is not the set's node %q", name, r.tn.name)
 			}
-			fmt.Fprintf(&b, " %s:%d", r.target, r.port)
+			fmt.Fprintf(&b, " %s:%d", r.tn.name, r.port)
 		}
 		b.WriteByte('\n')
 	}

@@ -43,7 +43,7 @@ func (s *Set) Walk(zone string, fn func(dns.RR) bool) {
 		for _, r := range n.srvs {
 			rr := &dns.SRV{
 				Hdr:    dns.RR_Header{Name: owner, Rrtype: dns.TypeSRV, Class: dns.ClassINET, Ttl: s.ttl},
-				Weight: s.srvW, Port: r.port, Target: r.target + "." + zone,
+				Weight: s.srvW, Port: r.port, Target: r.tn.name + "." + zone,
 			}
 			if !fn(rr) {
 				return
