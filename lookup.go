@@ -256,7 +256,8 @@ func (s *Set) find(rel string) *node {
 		}
 	}
 	if !upper {
-		return s.shards[maphash.String(shardSeed, rel)&s.mask][rel]
+		h := maphash.String(nameSeed, rel)
+		return s.shards[h&s.mask].get(rel, h)
 	}
 	var buf [maxName + 1]byte
 	if len(rel) > len(buf) {
@@ -270,5 +271,6 @@ func (s *Set) find(rel string) *node {
 		}
 		b[i] = c
 	}
-	return s.shards[maphash.Bytes(shardSeed, b)&s.mask][string(b)]
+	h := maphash.Bytes(nameSeed, b)
+	return s.shards[h&s.mask].getBytes(b, h)
 }

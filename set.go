@@ -2,7 +2,6 @@ package mesos
 
 import (
 	"fmt"
-	"hash/maphash"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -30,7 +29,7 @@ type Stats struct {
 // shares every shard and every name that a change did not touch (see tree), so that
 // publishing a change costs what the change touched, not what the cluster holds.
 type Set struct {
-	shards []map[string]*node
+	shards []*shard
 	mask   uint64
 	gen    uint64 // the tree's batch that made it
 	zones  []string
@@ -96,12 +95,6 @@ func (r *srv) targetIn(s *Set) *node {
 
 func (n *node) live() bool { return n.own > 0 || n.kids > 0 }
 
-// shardSeed spreads names over shards; hashSeed hashes records for the serial.
-var (
-	shardSeed = maphash.MakeSeed()
-	hashSeed  = maphash.MakeSeed()
-)
-
 // Serial is the SOA serial: it changes only when the records change, and only grows.
 func (s *Set) Serial() uint32 { return s.serial }
 
@@ -148,7 +141,7 @@ func (s *Set) Len() int { return s.stats.Records }
 func (s *Set) Names() int {
 	n := 0
 	for _, sh := range s.shards {
-		n += len(sh)
+		n += sh.n
 	}
 	return n
 }

@@ -3,7 +3,6 @@ package mesos
 import (
 	"cmp"
 	"hash/maphash"
-	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -21,7 +20,7 @@ import (
 // several tasks (host networking, one app's instances on one agent), and stays while
 // any of them does. The serial's hash and the record count follow each node's change.
 type tree struct {
-	shards []map[string]*node
+	shards []*shard
 	sgen   []uint64 // the batch that last copied each shard
 	mask   uint64
 	gen    uint64
@@ -49,15 +48,13 @@ func newTree() *tree {
 }
 
 func (t *tree) resize(n int) {
-	shards := make([]map[string]*node, n)
+	shards := make([]*shard, n)
 	for i := range shards {
-		shards[i] = make(map[string]*node, shardLoad)
+		shards[i] = &shard{}
 	}
 	mask := uint64(n - 1) // #nosec G115 -- n is a power of two above zero
 	for _, sh := range t.shards {
-		for k, v := range sh {
-			shards[maphash.String(shardSeed, k)&mask][k] = v
-		}
+		sh.each(func(v *node) { shards[v.nh&mask].put(v) })
 	}
 	t.shards, t.mask = shards, mask
 	t.sgen = make([]uint64, n)
@@ -68,13 +65,14 @@ func (t *tree) resize(n int) {
 
 // find returns the writer's current node for name, or nil.
 func (t *tree) find(name string) *node {
-	return t.shards[maphash.String(shardSeed, name)&t.mask][name]
+	h := maphash.String(nameSeed, name)
+	return t.shards[h&t.mask].get(name, h)
 }
 
 // shard returns shard i, copied first if the sets published before share it.
-func (t *tree) shard(i uint64) map[string]*node {
+func (t *tree) shard(i uint64) *shard {
 	if t.sgen[i] != t.gen {
-		t.shards[i] = maps.Clone(t.shards[i])
+		t.shards[i] = t.shards[i].clone()
 		t.sgen[i] = t.gen
 	}
 	return t.shards[i]
@@ -83,17 +81,17 @@ func (t *tree) shard(i uint64) map[string]*node {
 // get returns the node for name that this batch may change: created, or copied from
 // the one the published sets share.
 func (t *tree) get(name string) *node {
-	i := maphash.String(shardSeed, name) & t.mask
-	return t.getAt(i, t.shards[i][name], name)
+	h := maphash.String(nameSeed, name)
+	return t.getAt(h, t.shards[h&t.mask].get(name, h), name)
 }
 
-// getAt is get for name in shard i, whose current node is n (nil if none).
-func (t *tree) getAt(i uint64, n *node, name string) *node {
+// getAt is get for name of hash h, whose current node is n (nil if none).
+func (t *tree) getAt(h uint64, n *node, name string) *node {
 	if n != nil && n.gen == t.gen {
 		return n
 	}
 	if n == nil {
-		n = &node{name: name, nh: maphash.String(hashSeed, name)}
+		n = &node{name: name, nh: h}
 		t.names++
 	} else {
 		c := *n
@@ -105,7 +103,7 @@ func (t *tree) getAt(i uint64, n *node, name string) *node {
 		n = &c
 	}
 	n.gen = t.gen
-	t.shard(i)[name] = n
+	t.shard(h & t.mask).put(n)
 	t.dirty = append(t.dirty, n)
 	return n
 }
@@ -118,12 +116,12 @@ func (t *tree) touch(name string, sign int32) *node {
 
 // touchBytes is touch for a composed name: the string is made only for a new name.
 func (t *tree) touchBytes(name []byte, sign int32) *node {
-	i := maphash.Bytes(shardSeed, name) & t.mask
-	n := t.shards[i][string(name)]
+	h := maphash.Bytes(nameSeed, name)
+	n := t.shards[h&t.mask].getBytes(name, h)
 	if n != nil {
-		return t.count(t.getAt(i, n, n.name), sign)
+		return t.count(t.getAt(h, n, n.name), sign)
 	}
-	return t.count(t.getAt(i, nil, string(name)), sign)
+	return t.count(t.getAt(h, nil, string(name)), sign)
 }
 
 func (t *tree) count(n *node, sign int32) *node {
@@ -396,9 +394,9 @@ func (t *tree) seal() {
 			t.broken++
 			continue
 		}
-		sh := t.shard(maphash.String(shardSeed, n.name) & t.mask)
-		if sh[n.name] == n {
-			delete(sh, n.name)
+		sh := t.shard(n.nh & t.mask)
+		if sh.get(n.name, n.nh) == n {
+			sh.del(n)
 			t.names--
 			atomic.StoreUint64(&n.replaced, t.gen)
 		}

@@ -27,9 +27,7 @@ func dump(t *testing.T, s *Set) string {
 	t.Helper()
 	var names []string
 	for _, sh := range s.shards {
-		for k := range sh {
-			names = append(names, k)
-		}
+		sh.each(func(n *node) { names = append(names, n.name) })
 	}
 	slices.Sort(names)
 	var b strings.Builder

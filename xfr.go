@@ -17,11 +17,11 @@ func (s *Set) Walk(zone string, fn func(dns.RR) bool) {
 	s.sortOnce.Do(func() {
 		s.sorted = make([]*node, 0, s.stats.Records)
 		for _, sh := range s.shards {
-			for _, n := range sh {
+			sh.each(func(n *node) {
 				if len(n.addrs)+len(n.srvs) > 0 {
 					s.sorted = append(s.sorted, n)
 				}
-			}
+			})
 		}
 		slices.SortFunc(s.sorted, func(a, b *node) int {
 			return canonicalCompare(a.name, b.name)

@@ -6,6 +6,9 @@
 #
 #   bench/soak.sh                          # 100k tasks, refresh 5s, 10 minutes, 50 reloads
 #   TASKS=10000 SECS=120 RELOADS=10 bench/soak.sh
+#   MODE=stream CHURN=200 RELOADS=0 bench/soak.sh
+#                                          # the event stream with 200 task events a second
+#   HEAP=heap.pprof bench/soak.sh          # and the heap profile at the end
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TASKS=${TASKS:-100000}
@@ -13,12 +16,14 @@ SECS=${SECS:-600}
 RELOADS=${RELOADS:-50}
 REFRESH=${REFRESH:-5s}
 INTERVAL=${INTERVAL:-20}
+MODE=${MODE:-poll}
+CHURN=${CHURN:-0}
 . bench/lib.sh
 start_fake 127.0.0.1:26050
 
 port=26353
 conf() { # ttl
-    printf '.:%s {\n    bind 127.0.0.1\n    pprof 127.0.0.1:26060\n    mesos {\n        masters http://127.0.0.1:26050\n        refresh %s\n        timeout 30s\n        ttl %s\n    }\n}\n' $port "$REFRESH" "$1"
+    printf '.:%s {\n    bind 127.0.0.1\n    pprof 127.0.0.1:26060\n    mesos {\n        masters http://127.0.0.1:26050\n        mode %s\n        refresh %s\n        timeout 30s\n        ttl %s\n    }\n}\n' $port "$MODE" "$REFRESH" "$1"
 }
 conf 60 > "$work/Corefile"
 "$work/coredns" -conf "$work/Corefile" > "$work/coredns.log" 2>&1 &
@@ -41,7 +46,8 @@ taskset -c 1 dnsperf -s 127.0.0.1 -p $port -d "$work/queries.txt" -c 4 -T 1 -Q 2
 perf=$!
 pids+=($perf)
 
-echo "tasks=$TASKS refresh=$REFRESH secs=$SECS reloads=$RELOADS"
+if [ "$CHURN" -gt 0 ]; then curl -s "http://127.0.0.1:26050/fake/churn?per_second=$CHURN" >/dev/null; fi
+echo "tasks=$TASKS mode=$MODE churn=$CHURN/s refresh=$REFRESH secs=$SECS reloads=$RELOADS"
 printf '%8s %8s %11s %5s\n' seconds rss_mb goroutines fds
 start=$(date +%s)
 first=$(sample 0)
@@ -64,6 +70,7 @@ while kill -0 $perf 2>/dev/null; do
     fi
 done
 last=$(sample $(( $(date +%s) - start )))
+if [ -n "${HEAP:-}" ]; then curl -s http://127.0.0.1:26060/debug/pprof/heap > "$HEAP"; fi
 echo "reloads: $reloads; first: $first; last: $last (seconds rss_mb goroutines fds)"
 grep -E 'Queries (sent|completed|lost)|Response codes|Queries per second' "$work/dnsperf.log"
 errors=$(grep -c -E '\[ERROR\]|panic' "$work/coredns.log" || true)

@@ -16,6 +16,7 @@ type Cluster struct {
 	frameworks map[string]Framework
 	tasks      map[TaskKey]*Task
 	pids       map[string]PID
+	names      map[string]string // task names, shared; made anew by each snapshot
 	// Skipped counts what the snapshot and the events left out, by reason.
 	Skipped Skips
 
@@ -34,6 +35,9 @@ const (
 	SkipEventUnknownTask = "event_unknown_task"
 	SkipEventUnknownType = "event_unknown_type"
 )
+
+// maxNames bounds the task names shared between snapshots.
+const maxNames = 1 << 16
 
 // maxStatuses bounds the statuses kept per task: each TASK_UPDATED adds one, and the
 // records need only the latest running one and the latest one.
@@ -143,6 +147,7 @@ func (c *Cluster) reset(gs *v1GetState) {
 	c.recovered = make(map[string]Agent)
 	c.frameworks = make(map[string]Framework, len(gs.GetFrameworks.Frameworks))
 	c.tasks = make(map[TaskKey]*Task, len(gs.GetTasks.Tasks))
+	c.names = make(map[string]string)
 	c.Skipped = nil
 	c.all = true
 	c.dirtyAgents, c.dirtyFws, c.dirtyTasks = nil, nil, nil
@@ -171,6 +176,22 @@ func (c *Cluster) reset(gs *v1GetState) {
 }
 
 func (c *Cluster) putTask(t *Task) {
+	// The ids and names that tasks repeat share one string: at 100k tasks that is
+	// megabytes the stream would otherwise hold many times over.
+	if a, ok := c.agents[t.AgentID]; ok {
+		t.AgentID = a.ID
+	}
+	if f, ok := c.frameworks[t.FrameworkID]; ok {
+		t.FrameworkID = f.ID
+	}
+	if c.names == nil {
+		c.names = make(map[string]string)
+	}
+	if n, ok := c.names[t.Name]; ok {
+		t.Name = n
+	} else if len(c.names) < maxNames {
+		c.names[t.Name] = t.Name
+	}
 	k := TaskKey{t.FrameworkID, t.ID}
 	c.taskDirty(k)
 	if terminal(t.State) {
