@@ -221,7 +221,6 @@ func (m *Mesos) follow(ctx context.Context, client *master.Client) (snapshot boo
 	defer recheck.Stop()
 	eventsTotal.WithLabelValues(server, zone, eventLabel(first.Type)).Inc()
 	cluster.Apply(first)
-	first = nil
 	if wait := publish(start, true); wait > 0 {
 		recheck.Reset(wait)
 	}
