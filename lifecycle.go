@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -293,8 +294,19 @@ func (m *Mesos) guarded(ctx context.Context, r *master.Result, all *changes, too
 		m.up.updateAll(ctx, all, st)
 	}
 	m.served(r, took+time.Since(start), snapshot)
+	if snapshot && n >= bigState {
+		// Decoding a large state (a poll, a stream's snapshot) is the largest
+		// allocation there is, about as much as the records and the cluster together:
+		// its pages go back to the system now, not as the scavenger gets to them,
+		// which under a steady load is never. One collection per state, at most a
+		// few percent of what the state cost to decode.
+		debug.FreeOSMemory()
+	}
 	return 0
 }
+
+// bigState is the running tasks from which a state's memory is given back at once.
+const bigState = 20000
 
 // loadedChanges publishes what the event stream changed, from st's leader and masters.
 func (m *Mesos) loadedChanges(ctx context.Context, ch *changes, st *state.State, leader *url.URL) {

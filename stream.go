@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/url"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -224,11 +223,6 @@ func (m *Mesos) follow(ctx context.Context, client *master.Client) (snapshot boo
 	if wait := publish(start, true); wait > 0 {
 		recheck.Reset(wait)
 	}
-	// The snapshot's record and its decoding were the largest allocation a stream
-	// makes (at 100k tasks about as much as the records and the cluster together):
-	// their pages go back to the system now, not as the scavenger gets to them, which
-	// on a steady stream is never.
-	debug.FreeOSMemory()
 	wantPIDs <- struct{}{}
 	resync := time.NewTimer(jitter(m.cfg.resync))
 	defer resync.Stop()
