@@ -120,16 +120,22 @@ func BenchmarkLookup(b *testing.B) {
 	}
 }
 
+// benchUpdater is an updater holding the synthetic cluster of n tasks, published.
+func benchUpdater(b *testing.B, n int) (*benchState, *updater, *Set) {
+	b.Helper()
+	s := synthState(b, n)
+	o := DefaultOptions()
+	u := newUpdater(&o)
+	u.update(context.Background(), s.st)
+	return s, u, u.publish(nil)
+}
+
 // BenchmarkEvent is what one event costs the refresh goroutine: a task launched (or
 // killed) applied to an updater holding the whole cluster, and published.
 func BenchmarkEvent(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("tasks=%d", n), func(b *testing.B) {
-			s := synthState(b, n)
-			o := DefaultOptions()
-			u := newUpdater(&o)
-			u.update(context.Background(), s.st)
-			set := u.publish(nil)
+			s, u, set := benchUpdater(b, n)
 			f := &s.st.Frameworks[0]
 			t := f.Tasks[0]
 			t.ID = "bench.launched"
@@ -153,11 +159,7 @@ func BenchmarkEvent(b *testing.B) {
 func BenchmarkQuietPoll(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("tasks=%d", n), func(b *testing.B) {
-			s := synthState(b, n)
-			o := DefaultOptions()
-			u := newUpdater(&o)
-			u.update(context.Background(), s.st)
-			u.publish(nil)
+			s, u, _ := benchUpdater(b, n)
 			b.ReportAllocs()
 			for b.Loop() {
 				u.update(context.Background(), s.st)

@@ -83,6 +83,28 @@ func TestGoldenEvents(t *testing.T) {
 	}
 }
 
+// firstDiff returns the first line (from 1) where texts a and b differ, and the two
+// lines there.
+func firstDiff(a, b string) (line int, x, y string, differ bool) {
+	if a == b {
+		return 0, "", "", false
+	}
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := range max(len(al), len(bl)) {
+		x, y = "", ""
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y {
+			return i + 1, x, y, true
+		}
+	}
+	return 0, "", "", false
+}
+
 // checkGolden compares the records of s, in canonical order, with testdata/golden/
 // NAME.zone, and checks that a lookup of every one of them returns it.
 func checkGolden(t *testing.T, s *Set, name string) {
@@ -107,20 +129,8 @@ func checkGolden(t *testing.T, s *Set, name string) {
 	if err != nil {
 		t.Fatalf("%v (run with -update to create it)", err)
 	}
-	if want := string(wantB); got != want {
-		gl, wl := strings.Split(got, "\n"), strings.Split(want, "\n")
-		for i := range max(len(gl), len(wl)) {
-			var g, w string
-			if i < len(gl) {
-				g = gl[i]
-			}
-			if i < len(wl) {
-				w = wl[i]
-			}
-			if g != w {
-				t.Fatalf("%s differs at line %d:\n got  %s\n want %s", golden, i+1, g, w)
-			}
-		}
+	if line, g, w, differ := firstDiff(got, string(wantB)); differ {
+		t.Fatalf("%s differs at line %d:\n got  %s\n want %s", golden, line, g, w)
 	}
 	// Every record in the golden file is what a lookup of its name returns.
 	for line := range strings.SplitSeq(strings.TrimSpace(got), "\n") {

@@ -70,22 +70,8 @@ func dump(t *testing.T, s *Set) string {
 // build from scratch.
 func sameSets(t *testing.T, what string, got, want *Set) {
 	t.Helper()
-	g, w := dump(t, got), dump(t, want)
-	if g == w {
-		return
-	}
-	gl, wl := strings.Split(g, "\n"), strings.Split(w, "\n")
-	for i := range max(len(gl), len(wl)) {
-		var a, b string
-		if i < len(gl) {
-			a = gl[i]
-		}
-		if i < len(wl) {
-			b = wl[i]
-		}
-		if a != b {
-			t.Fatalf("%s: the updater's records differ from a build at line %d:\n updater %s\n build   %s", what, i+1, a, b)
-		}
+	if line, a, b, differ := firstDiff(dump(t, got), dump(t, want)); differ {
+		t.Fatalf("%s: the updater's records differ from a build at line %d:\n updater %s\n build   %s", what, line, a, b)
 	}
 }
 
