@@ -58,22 +58,22 @@ type node struct {
 	// that an SRV record's pointer to its target can be trusted (srv.targetIn).
 	replaced uint64
 	srvs     []srv // by target name, then port, no duplicates
-	srvMin   int32 // the least its SRV records take on the wire (srvsLen)
 
-	// own counts the contributions that name this node, kids its live children: the
-	// node exists while either is above zero (an empty non-terminal has only kids).
-	own, kids int32
 	// arefs counts, per address, the contributions (tasks, agents...) that give it; an
 	// srv counts its own in ref.
 	arefs []int32
-	// unsorted marks records appended in this batch after the first sortedA and
-	// sortedS, which are in order; all are sorted when the batch is published.
-	unsorted         bool
+	nh    uint64 // hash of the name
+	// The fields below are ordered so that a node takes 128 octets.
+	srvMin int32 // the least its SRV records take on the wire (srvsLen)
+	// own counts the contributions that name this node, kids its live children: the
+	// node exists while either is above zero (an empty non-terminal has only kids).
+	own, kids int32
+	// The first sortedA addresses and sortedS SRV records are in order; what a batch
+	// appends after them is sorted when it is sealed.
 	sortedA, sortedS int32
-	nrec             int32  // its records when last sealed
-	nh               uint64 // hash of the name
-	h                uint64 // sum of the hashes of its records
-	gen              uint64 // the batch that last copied it
+	// batch marks a node created or copied by the batch under way: the writer may
+	// change it. Sealing clears it before the node is published.
+	batch bool
 }
 
 type srv struct {

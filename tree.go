@@ -87,13 +87,17 @@ func (t *tree) get(name string) *node {
 
 // getAt is get for name of hash h, whose current node is n (nil if none).
 func (t *tree) getAt(h uint64, n *node, name string) *node {
-	if n != nil && n.gen == t.gen {
+	if n != nil && n.batch {
 		return n
 	}
 	if n == nil {
 		n = &node{name: name, nh: h}
 		t.names++
 	} else {
+		// What the published node gives is taken out of the sums; sealing adds what
+		// the copy gives then.
+		t.hash -= nodeHash(n)
+		t.records -= len(n.addrs) + len(n.srvs)
 		c := *n
 		c.replaced = 0
 		atomic.StoreUint64(&n.replaced, t.gen)
@@ -102,7 +106,7 @@ func (t *tree) getAt(h uint64, n *node, name string) *node {
 		c.srvs = slices.Clone(n.srvs)
 		n = &c
 	}
-	n.gen = t.gen
+	n.batch = true
 	t.shard(h & t.mask).put(n)
 	t.dirty = append(t.dirty, n)
 	return n
@@ -178,7 +182,6 @@ func (t *tree) addrs(n *node, ips []netip.Addr, sign int32) {
 		if sign > 0 {
 			n.addrs = append(n.addrs, a)
 			n.arefs = append(n.arefs, 1)
-			n.unsorted = true
 			continue
 		}
 		t.normalize(n)
@@ -202,7 +205,6 @@ func (t *tree) srv(n, tn *node, port uint16, sign int32) {
 			first = i
 		}
 		n.srvs = append(n.srvs, srv{tn: tn, port: port, first: uint16(first), ref: 1}) // #nosec G115 -- names are at most 255 octets
-		n.unsorted = true
 		return
 	}
 	t.normalize(n)
@@ -234,10 +236,9 @@ func sameSRV(x, y *srv) bool {
 // this batch appended is sorted, then merged with the sorted rest in one pass: adding
 // one instance to an app of thousands costs a copy, not a sort of thousands.
 func (t *tree) normalize(n *node) {
-	if !n.unsorted {
+	if int(n.sortedA) == len(n.addrs) && int(n.sortedS) == len(n.srvs) {
 		return
 	}
-	n.unsorted = false
 	if k := int(n.sortedA); k < len(n.addrs) && len(n.addrs) <= smallNode {
 		// A few records: sorted in place, then merged in place.
 		for i := max(k, 1); i < len(n.addrs); i++ {
@@ -364,6 +365,18 @@ func srvHash(nh uint64, r srv) uint64 {
 	return mix(nh ^ mix(r.tn.nh+uint64(r.port)+1<<40))
 }
 
+// nodeHash is the sum of the hashes of n's records.
+func nodeHash(n *node) uint64 {
+	h := uint64(0)
+	for _, a := range n.addrs {
+		h += recordHash(n.nh, a)
+	}
+	for _, r := range n.srvs {
+		h += srvHash(n.nh, r)
+	}
+	return h
+}
+
 // seal ends a batch: the changed nodes get their final records, names nothing gives
 // any more are removed, the hash and counts follow, and the shards are resized when
 // the names outgrow them (or shrink well below).
@@ -371,19 +384,9 @@ func (t *tree) seal() {
 	for _, n := range t.dirty {
 		t.normalize(n)
 		compact(n)
-		h := uint64(0)
-		for _, a := range n.addrs {
-			h += recordHash(n.nh, a)
-		}
-		for _, r := range n.srvs {
-			h += srvHash(n.nh, r)
-		}
-		t.hash += h - n.h
-		n.h = h
-		r := len(n.addrs) + len(n.srvs)
-		t.records += r - int(n.nrec)
-		n.nrec = int32(r)                 // #nosec G115 -- far fewer than 2^31 records a name
-		n.srvMin = int32(srvsLen(n.srvs)) // #nosec G115 -- as above
+		t.hash += nodeHash(n)
+		t.records += len(n.addrs) + len(n.srvs)
+		n.srvMin = int32(srvsLen(n.srvs)) // #nosec G115 -- far fewer than 2^31 records a name
 	}
 	for _, n := range t.dirty {
 		if n.live() {
@@ -411,6 +414,9 @@ func (t *tree) seal() {
 				}
 			}
 		}
+	}
+	for _, n := range t.dirty {
+		n.batch = false
 	}
 	t.dirty = t.dirty[:0]
 	switch n := len(t.shards); {

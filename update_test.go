@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/coredns-mesos/mesos/internal/state"
 	"github.com/coredns-mesos/mesos/internal/synth"
@@ -392,5 +393,13 @@ func replayVia(t *testing.T, records []string, viaAll bool) {
 	}
 	if incremental == 0 && len(records) > 2 {
 		t.Errorf("no record went the incremental way")
+	}
+}
+
+// TestNodeSize keeps a name at 128 octets: at 100k tasks there are 250k of them, and
+// a field more puts each in the next size class (144).
+func TestNodeSize(t *testing.T) {
+	if n := unsafe.Sizeof(node{}); n > 128 {
+		t.Errorf("a node takes %d octets, more than 128", n)
 	}
 }
