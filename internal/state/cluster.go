@@ -2,7 +2,6 @@ package state
 
 import (
 	"maps"
-	"slices"
 )
 
 // Cluster is a master's view of the cluster kept up to date by the event stream: a
@@ -39,9 +38,32 @@ const (
 // maxNames bounds the task names shared between snapshots.
 const maxNames = 1 << 16
 
-// maxStatuses bounds the statuses kept per task: each TASK_UPDATED adds one, and the
-// records need only the latest running one and the latest one.
-const maxStatuses = 8
+// needed keeps of a task's statuses the two the records read, the latest running one
+// and the latest one (one status when they are the same), in the order they came, so
+// that Latest and LatestRunning pick the same ones, ties included. Each TASK_UPDATED
+// adds a status; without this a task's health checks would pile up.
+func needed(ss []Status) []Status {
+	if len(ss) <= 1 {
+		return ss
+	}
+	li, ri := -1, -1
+	for i := range ss {
+		// As Task.latest: the greatest timestamp, the later entry on a tie.
+		if li < 0 || ss[i].Timestamp >= ss[li].Timestamp {
+			li = i
+		}
+		if ss[i].State == TaskRunning && (ri < 0 || ss[i].Timestamp >= ss[ri].Timestamp) {
+			ri = i
+		}
+	}
+	switch {
+	case ri < 0 || ri == li:
+		return []Status{ss[li]}
+	case ri < li:
+		return []Status{ss[ri], ss[li]}
+	}
+	return []Status{ss[li], ss[ri]}
+}
 
 // Apply changes c by one event; it reports whether the records may have changed. An
 // unknown event type is counted and ignored.
@@ -89,9 +111,7 @@ func (c *Cluster) Apply(ev *Event) bool {
 			t.AgentID = u.Status.AgentID.Value
 		}
 		s := u.Status.status(&c.Skipped)
-		keep := old.Statuses[max(0, len(old.Statuses)-maxStatuses+1):]
-		t.Statuses = append(make([]Status, 0, len(keep)+1), keep...)
-		t.Statuses = append(t.Statuses, s)
+		t.Statuses = needed(append(append(make([]Status, 0, len(old.Statuses)+1), old.Statuses...), s))
 		c.tasks[k] = &t
 	case EventAgentAdded:
 		a, ok := ev.AgentAdded.Agent.agent(&c.Skipped)
@@ -198,18 +218,7 @@ func (c *Cluster) putTask(t *Task) {
 		delete(c.tasks, k)
 		return
 	}
-	if len(t.Statuses) > maxStatuses {
-		slices.SortStableFunc(t.Statuses, func(a, b Status) int {
-			switch {
-			case a.Timestamp < b.Timestamp:
-				return -1
-			case a.Timestamp > b.Timestamp:
-				return 1
-			}
-			return 0
-		})
-		t.Statuses = t.Statuses[len(t.Statuses)-maxStatuses:]
-	}
+	t.Statuses = needed(t.Statuses)
 	c.tasks[k] = t
 }
 

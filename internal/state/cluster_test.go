@@ -2,7 +2,9 @@ package state
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -132,5 +134,34 @@ func TestDecodeEventErrors(t *testing.T) {
 	}
 	if ev, err := DecodeEvent([]byte(`{"type":"SOMETHING_NEW","something_new":{}}`)); err != nil || ev.Type != "SOMETHING_NEW" {
 		t.Errorf("an unknown type is no error: %v %v", ev, err)
+	}
+}
+
+// TestNeededStatuses checks that the statuses a Cluster keeps of a task give the same
+// Latest and LatestRunning as all of them, ties and out-of-order timestamps included.
+func TestNeededStatuses(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 2000 {
+		n := rng.IntN(6)
+		ss := make([]Status, 0, n)
+		for i := range n {
+			ss = append(ss, Status{
+				State:     []TaskState{TaskRunning, TaskStaging, TaskKilled}[rng.IntN(3)],
+				Timestamp: float64(rng.IntN(4)),
+				Healthy:   Health(i % 3),
+				Labels:    []Label{{Key: "i", Value: strconv.Itoa(i)}},
+			})
+		}
+		all, kept := Task{Statuses: ss}, Task{Statuses: needed(slices.Clone(ss))}
+		if len(kept.Statuses) > 2 {
+			t.Fatalf("kept %d statuses", len(kept.Statuses))
+		}
+		for _, running := range []bool{false, true} {
+			a, aok := all.latest(running)
+			k, kok := kept.latest(running)
+			if aok != kok || aok && a.Labels[0] != k.Labels[0] {
+				t.Fatalf("running=%v: all %v gives %v, kept %v gives %v", running, ss, a, kept.Statuses, k)
+			}
+		}
 	}
 }
