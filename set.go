@@ -137,15 +137,6 @@ func (s *Set) NS(zone string) *dns.NS {
 // Len is the number of address and SRV records (per zone, SOA and NS aside).
 func (s *Set) Len() int { return s.stats.Records }
 
-// Names is the number of names, empty non-terminals and the apex included.
-func (s *Set) Names() int {
-	n := 0
-	for _, sh := range s.shards {
-		n += sh.n
-	}
-	return n
-}
-
 // String summarises s for logs.
 func (s *Set) String() string {
 	return fmt.Sprintf("%d records, %d tasks, %d agents, serial %d", s.stats.Records, s.stats.Tasks, s.stats.Agents, s.serial)
