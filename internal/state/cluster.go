@@ -222,34 +222,20 @@ func (c *Cluster) putTask(t *Task) {
 	c.tasks[k] = t
 }
 
-func (c *Cluster) taskDirty(k TaskKey) {
-	if c.all {
-		return
-	}
-	if c.dirtyTasks == nil {
-		c.dirtyTasks = make(map[TaskKey]struct{})
-	}
-	c.dirtyTasks[k] = struct{}{}
-}
+func (c *Cluster) taskDirty(k TaskKey)  { mark(c, &c.dirtyTasks, k) }
+func (c *Cluster) agentDirty(id string) { mark(c, &c.dirtyAgents, id) }
+func (c *Cluster) fwDirty(id string)    { mark(c, &c.dirtyFws, id) }
 
-func (c *Cluster) agentDirty(id string) {
+// mark adds k to a set of what changed since Changes, unless a snapshot already
+// replaced everything.
+func mark[K comparable](c *Cluster, set *map[K]struct{}, k K) {
 	if c.all {
 		return
 	}
-	if c.dirtyAgents == nil {
-		c.dirtyAgents = make(map[string]struct{})
+	if *set == nil {
+		*set = make(map[K]struct{})
 	}
-	c.dirtyAgents[id] = struct{}{}
-}
-
-func (c *Cluster) fwDirty(id string) {
-	if c.all {
-		return
-	}
-	if c.dirtyFws == nil {
-		c.dirtyFws = make(map[string]struct{})
-	}
-	c.dirtyFws[id] = struct{}{}
+	(*set)[k] = struct{}{}
 }
 
 // Changes are what changed in a Cluster: the new values by id, nil where one is gone.
