@@ -23,11 +23,10 @@ type updater struct {
 
 	agents map[string]*agentEntry
 	fws    map[string]*fwEntry
-	tasks  map[state.TaskKey]*taskEntry
+	tasks  map[state.TaskKey]*state.Task
 	mast   *mastersInfo
 	// skips are the decoder's and the event stream's, beside the builder's in stats.
 	skips   state.Skips
-	epoch   uint32
 	nrun    int
 	pending bool // a change not published yet
 }
@@ -35,18 +34,11 @@ type updater struct {
 type agentEntry struct {
 	a    state.Agent
 	info agentInfo
-	seen uint32
 }
 
 type fwEntry struct {
 	f    state.Framework // without its tasks
 	info fwInfo
-	seen uint32
-}
-
-type taskEntry struct {
-	t    *state.Task
-	seen uint32
 }
 
 // changes are new values by id; a nil value is a removal.
@@ -66,7 +58,7 @@ func newUpdater(o *Options) *updater {
 		t:      newTree(),
 		agents: make(map[string]*agentEntry),
 		fws:    make(map[string]*fwEntry),
-		tasks:  make(map[state.TaskKey]*taskEntry),
+		tasks:  make(map[state.TaskKey]*state.Task),
 	}
 	u.b = newBuilder(o, u.t, &u.stats)
 	u.b.sign = 1
@@ -98,7 +90,6 @@ func (u *updater) update(ctx context.Context, st *state.State) {
 // and task there is; what is not there is gone. st gives the leader, the masters and
 // the skip counts. all is the updater's after.
 func (u *updater) updateAll(ctx context.Context, all *changes, st *state.State) {
-	u.epoch++
 	for id := range u.agents {
 		if _, ok := all.agents[id]; !ok {
 			all.agents[id] = nil
@@ -109,15 +100,15 @@ func (u *updater) updateAll(ctx context.Context, all *changes, st *state.State) 
 			all.fws[id] = nil
 		}
 	}
-	for k, e := range u.tasks {
+	for k, old := range u.tasks {
 		t, ok := all.tasks[k]
 		switch {
 		case !ok:
 			all.tasks[k] = nil
-		case sameTask(e.t, t):
-			// The same task: its records stand. The entry takes the new copy so
+		case state.SameTask(old, t):
+			// The same task: its records stand. The updater takes the new copy so
 			// that the old state can go.
-			e.t, e.seen = t, u.epoch
+			u.tasks[k] = t
 			delete(all.tasks, k)
 		}
 	}
@@ -130,7 +121,6 @@ func (u *updater) updateAll(ctx context.Context, all *changes, st *state.State) 
 // apply brings the records to the changes an event stream made; st gives the leader,
 // the masters and the stream's skip counts.
 func (u *updater) apply(ctx context.Context, ch *changes, st *state.State) {
-	u.epoch++
 	u.skips = st.Skipped
 	u.commit(ctx, ch, st)
 }
@@ -168,10 +158,9 @@ func (u *updater) commit(ctx context.Context, ch *changes, st *state.State) {
 		}
 		info := b.agentInfo(a)
 		if old != nil && old.a == *a && old.info.equal(&info) {
-			old.seen = u.epoch
 			continue
 		}
-		agents[id] = &agentEntry{a: *a, info: info, seen: u.epoch}
+		agents[id] = &agentEntry{a: *a, info: info}
 	}
 	fws := make(map[string]*fwEntry)
 	for id, f := range ch.fws {
@@ -186,10 +175,9 @@ func (u *updater) commit(ctx context.Context, ch *changes, st *state.State) {
 		nf := state.Framework{ID: f.ID, Name: f.Name, Hostname: f.Hostname, PID: f.PID}
 		if old != nil && old.f.ID == nf.ID && old.f.Name == nf.Name && old.f.Hostname == nf.Hostname && old.f.PID == nf.PID &&
 			old.info.fl == info.fl && slices.Equal(old.info.ips, info.ips) {
-			old.seen = u.epoch
 			continue
 		}
-		fws[id] = &fwEntry{f: nf, info: info, seen: u.epoch}
+		fws[id] = &fwEntry{f: nf, info: info}
 	}
 	mi := b.mastersInfo(st.Leader, st.Masters)
 	mastChanged := u.mast == nil || !u.mast.equal(mi)
@@ -201,28 +189,28 @@ func (u *updater) commit(ctx context.Context, ch *changes, st *state.State) {
 	if len(u.tasks) > 0 {
 		redo = make(map[state.TaskKey]*state.Task, len(ch.tasks))
 		for k, t := range ch.tasks {
-			e := u.tasks[k]
+			old := u.tasks[k]
 			switch {
 			case t == nil:
-				if e != nil {
+				if old != nil {
 					redo[k] = nil
 				}
-			case e != nil && sameTask(e.t, t):
-				e.t, e.seen = t, u.epoch
+			case old != nil && state.SameTask(old, t):
+				u.tasks[k] = t
 			default:
 				redo[k] = t
 			}
 		}
 	}
 	if len(agents)+len(fws) > 0 {
-		for k, e := range u.tasks {
+		for k, t := range u.tasks {
 			if _, ok := redo[k]; ok {
 				continue
 			}
-			_, a := agents[e.t.AgentID]
+			_, a := agents[t.AgentID]
 			_, f := fws[k.Framework]
 			if a || f {
-				redo[k] = e.t
+				redo[k] = t
 			}
 		}
 	}
@@ -235,8 +223,8 @@ func (u *updater) commit(ctx context.Context, ch *changes, st *state.State) {
 	// as it is now.
 	b.sign = -1
 	for k := range redo {
-		if e := u.tasks[k]; e != nil {
-			u.task(k, e.t)
+		if old := u.tasks[k]; old != nil {
+			u.task(k, old)
 		}
 	}
 	for id := range agents {
@@ -268,19 +256,14 @@ func (u *updater) commit(ctx context.Context, ch *changes, st *state.State) {
 		}
 	}
 	for k, t := range redo {
-		e := u.tasks[k]
-		if e != nil && e.t.State == state.TaskRunning {
+		if old := u.tasks[k]; old != nil && old.State == state.TaskRunning {
 			u.nrun--
 		}
-		switch {
-		case t == nil:
+		if t == nil {
 			delete(u.tasks, k)
 			continue
-		case e != nil:
-			e.t, e.seen = t, u.epoch
-		default:
-			u.tasks[k] = &taskEntry{t: t, seen: u.epoch}
 		}
+		u.tasks[k] = t
 		if t.State == state.TaskRunning {
 			u.nrun++
 		}
@@ -372,8 +355,8 @@ func (u *updater) heldOn(keep map[string]bool) ([]state.Agent, []state.Framework
 	}
 	index := make(map[string]int)
 	var fws []state.Framework
-	for k, e := range u.tasks {
-		if !keep[e.t.AgentID] {
+	for k, t := range u.tasks {
+		if !keep[t.AgentID] {
 			continue
 		}
 		f := u.fws[k.Framework]
@@ -386,7 +369,7 @@ func (u *updater) heldOn(keep map[string]bool) ([]state.Agent, []state.Framework
 			index[k.Framework] = i
 			fws = append(fws, f.f)
 		}
-		fws[i].Tasks = append(fws[i].Tasks, *e.t)
+		fws[i].Tasks = append(fws[i].Tasks, *t)
 	}
 	return agents, fws
 }
@@ -400,25 +383,6 @@ func (ch *changes) running() int {
 		}
 	}
 	return n
-}
-
-// sameTask reports whether two values of a task make the same records.
-func sameTask(a, b *state.Task) bool {
-	if a == b {
-		return true
-	}
-	if a.ID != b.ID || a.Name != b.Name || a.AgentID != b.AgentID || a.State != b.State ||
-		!slices.Equal(a.Ports, b.Ports) || (a.Discovery == nil) != (b.Discovery == nil) {
-		return false
-	}
-	if a.Discovery != nil && (a.Discovery.Name != b.Discovery.Name || a.Discovery.Visibility != b.Discovery.Visibility ||
-		!slices.Equal(a.Discovery.Ports, b.Discovery.Ports)) {
-		return false
-	}
-	return slices.EqualFunc(a.Statuses, b.Statuses, func(x, y state.Status) bool {
-		return x.State == y.State && x.Timestamp == y.Timestamp && x.Healthy == y.Healthy &&
-			slices.Equal(x.Labels, y.Labels) && slices.Equal(x.IPs, y.IPs)
-	})
 }
 
 // nextSerial keeps prev's serial when the records hash the same, and grows it when
