@@ -42,6 +42,9 @@ type Mesos struct {
 	holding    bool
 	heldLogged int
 	pids       map[string]state.PID // scheduler pids, which the event stream lacks
+	// cluster is the stream's view, kept from one stream to the next: a resync's
+	// snapshot keeps the values that did not change (state.Cluster's reset).
+	cluster *state.Cluster
 
 	// zkMasters is what ZooKeeper last said of the masters; zkChanged wakes the stream
 	// when it changes.

@@ -130,7 +130,11 @@ func (m *Mesos) follow(ctx context.Context, client *master.Client) (snapshot boo
 	if !s.Leader.IsZero() {
 		leader.Host = net.JoinHostPort(s.Leader.Host, strconv.Itoa(int(s.Leader.Port)))
 	}
-	cluster := &state.Cluster{Leader: s.Leader}
+	if m.cluster == nil {
+		m.cluster = &state.Cluster{}
+	}
+	cluster := m.cluster
+	cluster.Leader = s.Leader
 	if m.pids == nil {
 		// The first stream waits for the scheduler pids; later ones start with the
 		// last known and refresh them.

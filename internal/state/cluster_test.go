@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 func apply(t *testing.T, c *Cluster, records ...string) {
@@ -163,5 +164,49 @@ func TestNeededStatuses(t *testing.T) {
 				t.Fatalf("running=%v: all %v gives %v, kept %v gives %v", running, ss, a, kept.Statuses, k)
 			}
 		}
+	}
+}
+
+// A resync's snapshot keeps the values the cluster had where nothing changed, so that
+// the long-lived values stay where they are; what changed takes the new value.
+func TestClusterResyncKeepsValues(t *testing.T) {
+	var c Cluster
+	apply(t, &c, subscribed, updated("F1", "web.1", "TASK_RUNNING", "10.1.1.1"))
+	before := c.All().Tasks
+	web, api := TaskKey{"F1", "web.1"}, TaskKey{"F1", "api.1"}
+	// The same snapshot but for api.1, which moved to the other agent.
+	again := strings.Replace(subscribed, `"agent_id":{"value":"S1"}`, `"agent_id":{"value":"S0"}`, 1)
+	apply(t, &c, again)
+	after := c.All().Tasks
+	if len(after) != 2 {
+		t.Fatalf("tasks after the resync: %v", after)
+	}
+	// web.1's status from the event is not in the snapshot: a new value.
+	if after[web] == before[web] || len(after[web].Statuses) != 0 {
+		t.Errorf("web.1 kept a value the snapshot does not hold: %+v", after[web])
+	}
+	if after[api] == before[api] || after[api].AgentID != "S0" {
+		t.Errorf("api.1 kept its old value: %+v", after[api])
+	}
+	apply(t, &c, again)
+	final := c.All().Tasks
+	for k, v := range after {
+		if final[k] != v {
+			t.Errorf("%v: an unchanged task got a new value", k)
+		}
+		if !SameTask(final[k], v) {
+			t.Errorf("%v: the kept value differs from the snapshot's", k)
+		}
+	}
+	if c.agents["S0"].ID != "S0" || len(c.agents) != 2 {
+		t.Errorf("agents after resyncs: %v", c.agents)
+	}
+}
+
+// A task holds one or two statuses, and 100k tasks are held: 72 octets would be 80 in
+// the allocator's classes.
+func TestStatusSize(t *testing.T) {
+	if n := unsafe.Sizeof(Status{}); n != 64 {
+		t.Errorf("Status is %d octets, want 64", n)
 	}
 }
