@@ -9,6 +9,8 @@
 #   MODE=stream CHURN=200 RELOADS=0 bench/soak.sh
 #                                          # the event stream with 200 task events a second
 #   HEAP=heap.pprof bench/soak.sh          # and the heap profile at the end
+#   MODE=stream RESYNC=60s bench/soak.sh   # the stream reopened every minute
+#   HEAPDIR=/tmp/h bench/soak.sh           # a heap profile and MemStats at every sample
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TASKS=${TASKS:-100000}
@@ -18,12 +20,13 @@ REFRESH=${REFRESH:-5s}
 INTERVAL=${INTERVAL:-20}
 MODE=${MODE:-poll}
 CHURN=${CHURN:-0}
+RESYNC=${RESYNC:-5m}
 . bench/lib.sh
 start_fake 127.0.0.1:26050
 
 port=26353
 conf() { # ttl
-    printf '.:%s {\n    bind 127.0.0.1\n    pprof 127.0.0.1:26060\n    mesos {\n        masters http://127.0.0.1:26050\n        mode %s\n        refresh %s\n        timeout 30s\n        ttl %s\n    }\n}\n' $port "$MODE" "$REFRESH" "$1"
+    printf '.:%s {\n    bind 127.0.0.1\n    pprof 127.0.0.1:26060\n    mesos {\n        masters http://127.0.0.1:26050\n        mode %s\n        refresh %s\n        resync %s\n        timeout 30s\n        ttl %s\n    }\n}\n' $port "$MODE" "$REFRESH" "$RESYNC" "$1"
 }
 conf 60 > "$work/Corefile"
 "$work/coredns" -conf "$work/Corefile" > "$work/coredns.log" 2>&1 &
@@ -47,7 +50,7 @@ perf=$!
 pids+=($perf)
 
 if [ "$CHURN" -gt 0 ]; then curl -s "http://127.0.0.1:26050/fake/churn?per_second=$CHURN" >/dev/null; fi
-echo "tasks=$TASKS mode=$MODE churn=$CHURN/s refresh=$REFRESH secs=$SECS reloads=$RELOADS"
+echo "tasks=$TASKS mode=$MODE churn=$CHURN/s refresh=$REFRESH resync=$RESYNC secs=$SECS reloads=$RELOADS"
 printf '%8s %8s %11s %5s\n' seconds rss_mb goroutines fds
 start=$(date +%s)
 first=$(sample 0)
@@ -67,6 +70,10 @@ while kill -0 $perf 2>/dev/null; do
     if [ $(( now % INTERVAL )) -eq 0 ]; then
         last=$(sample $now)
         printf '%8s %8s %11s %5s\n' $last
+        if [ -n "${HEAPDIR:-}" ]; then 
+            curl -s http://127.0.0.1:26060/debug/pprof/heap > "$HEAPDIR/heap-$now.pprof"
+            curl -s 'http://127.0.0.1:26060/debug/pprof/heap?debug=1' | grep '^# [A-Z]' > "$HEAPDIR/memstats-$now.txt"
+        fi
     fi
 done
 last=$(sample $(( $(date +%s) - start )))
