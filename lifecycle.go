@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"net/url"
@@ -50,8 +51,13 @@ var running struct {
 // begin.
 func (m *Mesos) restarting() error {
 	running.Lock()
-	defer running.Unlock()
 	m.restartMark = running.seq
+	running.Unlock()
+	// The new instance listens where this one did: the open watches are answered
+	// and the address let go.
+	m.mu.Lock()
+	m.stopAPI()
+	m.mu.Unlock()
 	return nil
 }
 
@@ -74,6 +80,11 @@ func (m *Mesos) restartFailed() error {
 	defer m.mu.Unlock()
 	if m.box != nil {
 		handoff.Store(m.key, m.box)
+	}
+	if m.cancel != nil {
+		if err := m.startAPI(); err != nil {
+			log.Errorf("HTTP API on %s: %v", m.cfg.http, err)
+		}
 	}
 	return nil
 }
@@ -131,6 +142,11 @@ func (m *Mesos) start() error {
 	running.Unlock()
 	m.fo = &failover{timeout: m.cfg.reregister, confirm: confirmDelay}
 	m.up = newUpdater(&m.cfg.opts)
+	m.up.t.keepChanged = m.cfg.http != ""
+	if err := m.startAPI(); err != nil {
+		m.stopStarted()
+		return plugin.Error("mesos", fmt.Errorf("http %s: %w", m.cfg.http, err))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel, m.done = cancel, make(chan struct{})
 	go func() {
@@ -210,9 +226,17 @@ func (m *Mesos) stop() error {
 	if m.cancel == nil {
 		return nil
 	}
+	m.stopAPI()
 	m.cancel()
 	<-m.done
 	m.cancel = nil
+	m.stopStarted()
+	return nil
+}
+
+// stopStarted undoes what start did beside the background work. Called with m.mu
+// held.
+func (m *Mesos) stopStarted() {
 	handoff.CompareAndDelete(m.key, m.box)
 	running.Lock()
 	delete(running.list, m)
@@ -220,7 +244,6 @@ func (m *Mesos) stop() error {
 	if m.client != nil {
 		m.client.CloseIdleConnections()
 	}
-	return nil
 }
 
 // bindAddrs are the concrete addresses among the server block's listen addresses:
@@ -328,6 +351,10 @@ func (m *Mesos) served(r *master.Result, took time.Duration, snapshot bool) {
 		set = m.up.publish(prev)
 		m.set.Store(set)
 		m.box.set.Store(set)
+		if a := m.api.Load(); a != nil {
+			a.hub.published(set, m.up.t.changed)
+		}
+		m.up.t.changed = m.up.t.changed[:0]
 	}
 	now := time.Now()
 	m.lastOK.Store(now.UnixNano())

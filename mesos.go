@@ -51,6 +51,9 @@ type Mesos struct {
 	zkMasters atomic.Pointer[[]state.PID]
 	zkChanged chan struct{}
 
+	// api is the HTTP API while it listens.
+	api atomic.Pointer[api]
+
 	key  handoffKey
 	bind []string // the server block's listen addresses
 

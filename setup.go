@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -43,6 +44,11 @@ type config struct {
 	mode       string
 	resync     time.Duration
 	reregister time.Duration
+	// http is the HTTP API's listen address, empty when it is off; enumerate turns on
+	// its whole-zone endpoints; maxWatches bounds its open blocking queries.
+	http       string
+	enumerate  bool
+	maxWatches int
 }
 
 const (
@@ -101,10 +107,11 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 		mode:       modeAuto,
 		resync:     defaultResync,
 		reregister: defaultReregister,
+		maxWatches: defaultMaxWatches,
 	}
 	m.cfg = cfg
 	var tlsCfg *tls.Config
-	tlsSet, timeoutSet, serverName := false, false, ""
+	tlsSet, timeoutSet, watchesSet, serverName := false, false, false, ""
 	root := dnsserver.GetConfig(c).Root
 	var zkAuth []byte
 	blocks := 0
@@ -232,7 +239,33 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 					}
 					cfg.opts.IPSources = append(cfg.opts.IPSources, s)
 				}
-			case "rfc952", "healthy_only", "insecure_skip_verify":
+			case "http":
+				if len(args) != 1 {
+					return nil, c.Errf("http needs one address to listen on, such as 127.0.0.1:8123")
+				}
+				host, port, err := net.SplitHostPort(args[0])
+				if err != nil {
+					return nil, c.Errf("http: %q is not HOST:PORT: %v", args[0], err)
+				}
+				if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
+					return nil, c.Errf("http: %q is not a port from 1 to 65535", port)
+				}
+				if host != "" {
+					if _, err := netip.ParseAddr(host); err != nil {
+						return nil, c.Errf("http: %q is not an IP address", host)
+					}
+				}
+				cfg.http = args[0]
+			case "max_watches":
+				if len(args) != 1 {
+					return nil, c.Errf("max_watches needs one number")
+				}
+				n, err := strconv.ParseUint(args[0], 10, 31)
+				if err != nil || n == 0 {
+					return nil, c.Errf("max_watches: %q is not a positive number", args[0])
+				}
+				cfg.maxWatches, watchesSet = int(n), true
+			case "rfc952", "healthy_only", "insecure_skip_verify", "http_enumerate":
 				if len(args) != 0 {
 					return nil, c.Errf("%s takes no arguments", opt)
 				}
@@ -243,6 +276,8 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 					cfg.opts.HealthyOnly = true
 				case "insecure_skip_verify":
 					cfg.insecure = true
+				case "http_enumerate":
+					cfg.enumerate = true
 				}
 			case "compat_names":
 				if len(args) != 1 || (args[0] != "on" && args[0] != "off") {
@@ -331,6 +366,9 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 	}
 	if len(cfg.masters) == 0 && cfg.zk == nil {
 		return nil, c.Err("masters is required")
+	}
+	if cfg.http == "" && (cfg.enumerate || watchesSet) {
+		return nil, c.Err("http_enumerate and max_watches need http")
 	}
 	if zkAuth != nil {
 		if cfg.zk == nil {

@@ -148,6 +148,14 @@ func TestParseErrors(t *testing.T) {
 		{"mesos {\nmasters 10.0.0.1\nzk_auth dns env HOME\n}", "zk_auth needs a zk:// master"},
 		{"mesos {\nmasters zk://10.0.0.1/mesos\nzk_auth dns\n}", "zk_auth needs USER"},
 		{"mesos {\nmasters 10.0.0.1\nmode sometimes\n}", "mode needs auto, stream or poll"},
+		{"mesos {\nmasters 10.0.0.1\nhttp\n}", "http needs one address"},
+		{"mesos {\nmasters 10.0.0.1\nhttp 8123\n}", "is not HOST:PORT"},
+		{"mesos {\nmasters 10.0.0.1\nhttp localhost:8123\n}", "is not an IP address"},
+		{"mesos {\nmasters 10.0.0.1\nhttp 127.0.0.1:0\n}", "not a port"},
+		{"mesos {\nmasters 10.0.0.1\nhttp 127.0.0.1:8123\nmax_watches 0\n}", "max_watches: \"0\" is not a positive number"},
+		{"mesos {\nmasters 10.0.0.1\nmax_watches 10\n}", "need http"},
+		{"mesos {\nmasters 10.0.0.1\nhttp_enumerate\n}", "need http"},
+		{"mesos {\nmasters 10.0.0.1\nhttp 127.0.0.1:8123\nhttp_enumerate on\n}", "http_enumerate takes no arguments"},
 		{"mesos {\nmasters ftp://x\n}", "scheme must be http or https"},
 		{"mesos {\nmasters http://user:pw@10.0.0.1:5050\n}", "credentials do not belong in the URL"},
 		{"mesos {\nmasters 10.0.0.1:99999\n}", "bad port"},
@@ -340,6 +348,20 @@ func TestParseZooKeeper(t *testing.T) {
 	}
 	m, err = parseBlock(t, "mesos {\n masters zk://zk1\n}")
 	if err != nil || m.cfg.zk.path != "/mesos" || m.cfg.zk.servers[0] != "zk1:2181" || m.cfg.mode != modeAuto || m.cfg.resync != defaultResync || m.cfg.reregister != defaultReregister {
+		t.Errorf("defaults: %v %+v", err, m.cfg)
+	}
+}
+
+func TestParseHTTP(t *testing.T) {
+	m, err := parseBlock(t, "mesos {\nmasters 10.0.0.1\nhttp [::1]:8123\nhttp_enumerate\nmax_watches 50\n}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := m.cfg; c.http != "[::1]:8123" || !c.enumerate || c.maxWatches != 50 {
+		t.Errorf("http %q enumerate %v max_watches %d", c.http, c.enumerate, c.maxWatches)
+	}
+	m, err = parseBlock(t, "mesos {\nmasters 10.0.0.1\n}")
+	if err != nil || m.cfg.http != "" || m.cfg.enumerate || m.cfg.maxWatches != defaultMaxWatches {
 		t.Errorf("defaults: %v %+v", err, m.cfg)
 	}
 }

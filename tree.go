@@ -25,10 +25,14 @@ type tree struct {
 	mask   uint64
 	gen    uint64
 
-	dirty   []*node // nodes copied or created in this batch
-	names   int
-	records int
-	hash    uint64
+	dirty []*node // nodes copied or created in this batch
+	// changed, when keepChanged, are the names sealed batches touched, for the HTTP
+	// API's watches; its reader empties it.
+	changed     []string
+	keepChanged bool
+	names       int
+	records     int
+	hash        uint64
 	// broken counts removals of what was never added: a bug, checked by the tests.
 	broken int
 }
@@ -417,6 +421,9 @@ func (t *tree) seal() {
 	}
 	for _, n := range t.dirty {
 		n.batch = false
+		if t.keepChanged {
+			t.changed = append(t.changed, n.name)
+		}
 	}
 	t.dirty = t.dirty[:0]
 	switch n := len(t.shards); {

@@ -14,23 +14,10 @@ import (
 // Walk calls fn with every record of zone in canonical order: SOA, NS, then every name
 // from the apex down. It stops when fn returns false.
 func (s *Set) Walk(zone string, fn func(dns.RR) bool) {
-	s.sortOnce.Do(func() {
-		s.sorted = make([]*node, 0, s.stats.Records)
-		for _, sh := range s.shards {
-			sh.each(func(n *node) {
-				if len(n.addrs)+len(n.srvs) > 0 {
-					s.sorted = append(s.sorted, n)
-				}
-			})
-		}
-		slices.SortFunc(s.sorted, func(a, b *node) int {
-			return canonicalCompare(a.name, b.name)
-		})
-	})
 	if !fn(s.SOA(zone)) || !fn(s.NS(zone)) {
 		return
 	}
-	for _, n := range s.sorted {
+	for _, n := range s.inOrder() {
 		owner := zone
 		if n.name != "" {
 			owner = n.name + "." + zone
@@ -50,6 +37,25 @@ func (s *Set) Walk(zone string, fn func(dns.RR) bool) {
 			}
 		}
 	}
+}
+
+// inOrder returns the names that hold records, in canonical order: sorted once a set,
+// for the transfers and the HTTP API's axfr.
+func (s *Set) inOrder() []*node {
+	s.sortOnce.Do(func() {
+		s.sorted = make([]*node, 0, s.stats.Records)
+		for _, sh := range s.shards {
+			sh.each(func(n *node) {
+				if len(n.addrs)+len(n.srvs) > 0 {
+					s.sorted = append(s.sorted, n)
+				}
+			})
+		}
+		slices.SortFunc(s.sorted, func(a, b *node) int {
+			return canonicalCompare(a.name, b.name)
+		})
+	})
+	return s.sorted
 }
 
 // canonicalCompare orders names as RFC 4034 §6.1 does: label by label from the right.

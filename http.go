@@ -1,0 +1,411 @@
+package mesos
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coredns/caddy"
+)
+
+// The HTTP API: Mesos-DNS's read-only endpoints, with Consul-style blocking queries
+// on the name endpoints. It serves what AXFR would: bind it to loopback or a trusted
+// network.
+
+const (
+	defaultWait       = 5 * time.Minute
+	maxWait           = 10 * time.Minute
+	defaultMaxWatches = 10000
+	// indexHeader carries a name's index, the serial at which its answer last changed.
+	indexHeader = "X-Mesos-Index"
+)
+
+var errNoSet = errors.New("no records yet")
+
+// api is a block's HTTP listener.
+type api struct {
+	hub  *hub
+	srv  *http.Server
+	ln   net.Listener
+	done chan struct{}
+}
+
+// startAPI listens on the block's http address; the refresh goroutine hands each new
+// set to the hub. Called with m.mu held.
+func (m *Mesos) startAPI() error {
+	if m.cfg.http == "" || m.api.Load() != nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", m.cfg.http)
+	if err != nil {
+		return err
+	}
+	a := &api{hub: newHub(m.cfg.maxWatches), ln: ln, done: make(chan struct{})}
+	a.hub.cur = m.set.Load()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/version", m.version)
+	mux.HandleFunc("GET /v1/config", m.config)
+	mux.HandleFunc("GET /v1/hosts/{host}", func(w http.ResponseWriter, r *http.Request) { m.name(w, r, a.hub, 'h', r.PathValue("host")) })
+	mux.HandleFunc("GET /v1/services/{service}", func(w http.ResponseWriter, r *http.Request) {
+		m.name(w, r, a.hub, 's', r.PathValue("service"))
+	})
+	if m.cfg.enumerate {
+		mux.HandleFunc("GET /v1/axfr", m.axfr)
+	}
+	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	go func() {
+		defer close(a.done)
+		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Errorf("HTTP API on %s: %v", m.cfg.http, err)
+		}
+	}()
+	m.api.Store(a)
+	return nil
+}
+
+// stopAPI answers the open watches, closes the listener and waits for the requests
+// under way. Called with m.mu held.
+func (m *Mesos) stopAPI() {
+	a := m.api.Swap(nil)
+	if a == nil {
+		return
+	}
+	a.hub.close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.srv.Shutdown(ctx); err != nil {
+		a.srv.Close()
+	}
+	<-a.done
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		code, b = http.StatusInternalServerError, []byte(`{"error":"encoding the answer failed"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	w.Write(append(b, '\n'))
+}
+
+func badRequest(w http.ResponseWriter, msg string) {
+	writeJSON(w, http.StatusBadRequest, map[string]string{"error": msg})
+}
+
+// version answers /v1/version in Mesos-DNS's shape.
+func (m *Mesos) version(w http.ResponseWriter, r *http.Request) {
+	if !noParams(w, r) {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{
+		"Service": "CoreDNS mesos plugin",
+		"Version": caddy.AppVersion,
+		"URL":     "https://github.com/coredns-mesos/mesos",
+	})
+}
+
+func noParams(w http.ResponseWriter, r *http.Request) bool {
+	for k := range r.URL.Query() {
+		badRequest(w, "unknown query parameter "+strconv.Quote(k))
+		return false
+	}
+	return true
+}
+
+// nameParams reads a name endpoint's blocking-query parameters: index (0 when
+// absent: answer at once) and wait, with up to wait/16 of jitter.
+func nameParams(r *http.Request) (index uint32, wait time.Duration, err error) {
+	q := r.URL.Query()
+	wait = defaultWait
+	for k, vs := range q {
+		if len(vs) != 1 {
+			return 0, 0, errors.New(strconv.Quote(k) + " given more than once")
+		}
+		v := vs[0]
+		switch k {
+		case "index":
+			n, err := strconv.ParseUint(v, 10, 32)
+			if err != nil {
+				return 0, 0, errors.New("index " + strconv.Quote(v) + " is not an index (a number from 0 to 4294967295)")
+			}
+			index = uint32(n)
+		case "wait":
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return 0, 0, errors.New("wait " + strconv.Quote(v) + " is not a positive duration such as 30s or 5m")
+			}
+			wait = min(d, maxWait)
+		default:
+			return 0, 0, errors.New("unknown query parameter " + strconv.Quote(k))
+		}
+	}
+	wait += rand.N(wait/16 + 1) // #nosec G404 -- spreads clients, not a secret
+	return index, wait, nil
+}
+
+// checkName validates a name from a path and returns it lower-cased and fully
+// qualified.
+func checkName(s string) (string, error) {
+	name := strings.ToLower(s)
+	if !strings.HasSuffix(name, ".") {
+		name += "."
+	}
+	if name == "." || len(name) > 254 {
+		return "", errors.New("not a domain name: it must be 1 to 253 octets")
+	}
+	for label := range strings.SplitSeq(name[:len(name)-1], ".") {
+		if label == "" || len(label) > 63 {
+			return "", errors.New("not a domain name: each label must be 1 to 63 octets")
+		}
+		for i := range len(label) {
+			c := label[i]
+			if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' && c != '_' {
+				return "", errors.New("not a domain name: labels hold letters, digits, '-' and '_'")
+			}
+		}
+	}
+	return name, nil
+}
+
+// name answers /v1/hosts/{host} and /v1/services/{service}, at once or, given an
+// index, once the answer differs from the one at that index.
+func (m *Mesos) name(w http.ResponseWriter, r *http.Request, h *hub, kind byte, given string) {
+	name, err := checkName(given)
+	if err != nil {
+		badRequest(w, err.Error())
+		return
+	}
+	index, wait, err := nameParams(r)
+	if err != nil {
+		badRequest(w, err.Error())
+		return
+	}
+	k := watchKey{kind: kind}
+	for _, z := range m.Zones {
+		if rel, ok := relative(name, z); ok && len(z) > len(k.zone) {
+			k.zone, k.rel = z, rel
+		}
+	}
+	if k.zone == "" {
+		// Not a name of this block: nothing can ever change it.
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		w.Write([]byte("[]\n"))
+		return
+	}
+	if kind == 's' {
+		// The answer names the service as the client gave it, as Mesos-DNS does.
+		k.given = given
+	}
+	var snap snapshot
+	if index == 0 {
+		snap, err = h.lookup(k)
+	} else {
+		t := time.NewTimer(wait)
+		snap, err = h.wait(k, index, t.C, r.Context().Done())
+		t.Stop()
+	}
+	switch {
+	case errors.Is(err, errNoSet):
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "no records yet: the masters have not been read"})
+		return
+	case errors.Is(err, errTooMany{}):
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many open watches (max_watches)"})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set(indexHeader, strconv.FormatUint(uint64(snap.index), 10))
+	if snap.found {
+		w.WriteHeader(http.StatusOK)
+	} else {
+		w.WriteHeader(http.StatusNotFound)
+	}
+	w.Write(snap.body)
+}
+
+// hostJSON is one address of /v1/hosts.
+type hostJSON struct {
+	Host string `json:"host"`
+	IP   string `json:"ip"`
+}
+
+// serviceJSON is one address of one SRV target of /v1/services. Port is a string as
+// Mesos-DNS had it; PortNumber is the same port as a number.
+type serviceJSON struct {
+	Service    string `json:"service"`
+	Host       string `json:"host"`
+	IP         string `json:"ip"`
+	Port       string `json:"port"`
+	PortNumber uint16 `json:"port_number"`
+}
+
+// answer computes the body for k from s: whether the name exists, the JSON, and the
+// relative names the answer reads (its own, an SRV answer's targets).
+func answer(s *Set, k watchKey) (found bool, body []byte, reads []string) {
+	n := s.find(k.rel)
+	reads = []string{k.rel}
+	if n == nil {
+		return false, []byte("[]\n"), reads
+	}
+	var v any
+	switch k.kind {
+	case 'h':
+		out := make([]hostJSON, 0, len(n.addrs))
+		owner := k.zone
+		if k.rel != "" {
+			owner = k.rel + "." + k.zone
+		}
+		for _, a := range n.addrs {
+			out = append(out, hostJSON{Host: owner, IP: a.String()})
+		}
+		v = out
+	case 's':
+		out := make([]serviceJSON, 0, len(n.srvs))
+		for i := range n.srvs {
+			r := &n.srvs[i]
+			tn := r.targetIn(s)
+			reads = append(reads, tn.name)
+			e := serviceJSON{Service: k.given, Host: tn.name + "." + k.zone, Port: strconv.Itoa(int(r.port)), PortNumber: r.port}
+			if len(tn.addrs) == 0 {
+				out = append(out, e)
+			}
+			for _, a := range tn.addrs {
+				e.IP = a.String()
+				out = append(out, e)
+			}
+		}
+		v = out
+	}
+	b, _ := json.Marshal(v)
+	return true, append(b, '\n'), reads
+}
+
+// configJSON is /v1/config: the block's effective options, named as Mesos-DNS names
+// its own where it has them. Secrets never appear.
+type configJSON struct {
+	Masters                []string
+	Zk                     string `json:",omitempty"`
+	Zones                  []string
+	Domain                 string
+	RefreshSeconds         float64
+	TimeoutSeconds         float64
+	Mode                   string
+	ResyncSeconds          float64
+	AgentReregisterSeconds float64
+	MaxStateSize           int64
+	TTL                    uint32
+	SOAMname               string
+	SOARname               string
+	SOARefresh             uint32
+	SOARetry               uint32
+	SOAExpire              uint32
+	SOAMinttl              uint32
+	IPSources              []IPSource
+	EnforceRFC952          bool
+	CompatNames            bool
+	HealthyOnly            bool
+	SRVRecordDefaultWeight uint16
+	MaxSRVPerTask          int
+	MesosHTTPSOn           bool
+	InsecureSkipVerify     bool
+	MesosAuthentication    string                      `json:",omitempty"`
+	MesosCredentials       *struct{ Principal string } `json:",omitempty"`
+	ZkAuthentication       bool
+	HTTPListener           string
+	EnumerationOn          bool
+	MaxWatches             int
+}
+
+func (m *Mesos) config(w http.ResponseWriter, r *http.Request) {
+	if !noParams(w, r) {
+		return
+	}
+	c, o := m.cfg, &m.cfg.opts
+	out := configJSON{
+		Zones: o.Zones, Domain: strings.TrimSuffix(o.Zones[0], "."),
+		RefreshSeconds: c.refresh.Seconds(), TimeoutSeconds: c.timeout.Seconds(), Mode: c.mode,
+		ResyncSeconds: c.resync.Seconds(), AgentReregisterSeconds: c.reregister.Seconds(), MaxStateSize: c.maxBytes,
+		TTL: o.TTL, SOAMname: o.SOA.Mname, SOARname: o.SOA.Mbox, SOARefresh: o.SOA.Refresh, SOARetry: o.SOA.Retry,
+		SOAExpire: o.SOA.Expire, SOAMinttl: o.SOA.Minimum, IPSources: o.IPSources, EnforceRFC952: o.RFC952,
+		CompatNames: o.CompatNames, HealthyOnly: o.HealthyOnly, SRVRecordDefaultWeight: o.SRVWeight,
+		MaxSRVPerTask: o.MaxTaskSRV, InsecureSkipVerify: c.insecure, HTTPListener: c.http,
+		EnumerationOn: c.enumerate, MaxWatches: c.maxWatches,
+	}
+	if out.SOAMname == "" {
+		out.SOAMname = "ns1." + o.Zones[0]
+	}
+	if out.SOARname == "" {
+		out.SOARname = "root.ns1." + o.Zones[0]
+	}
+	for _, u := range c.masters {
+		// A URL's user info is a credential: never shown.
+		out.Masters = append(out.Masters, u.Scheme+"://"+u.Host+u.Path)
+		out.MesosHTTPSOn = out.MesosHTTPSOn || u.Scheme == "https"
+	}
+	if c.zk != nil {
+		out.Zk = "zk://" + strings.Join(c.zk.servers, ",") + c.zk.path
+		out.ZkAuthentication = c.zk.auth != nil
+	}
+	if c.principal != "" {
+		out.MesosAuthentication = "basic"
+		out.MesosCredentials = &struct{ Principal string }{c.principal}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// axfrJSON is /v1/axfr in Mesos-DNS's shape, for the first zone.
+type axfrJSON struct {
+	TTL            uint32
+	Serial         uint32
+	RefreshSeconds float64
+	Mname          string
+	Rname          string
+	Domain         string
+	Records        struct {
+		As    map[string][]string
+		AAAAs map[string][]string
+		SRVs  map[string][]string
+	}
+}
+
+func (m *Mesos) axfr(w http.ResponseWriter, r *http.Request) {
+	if !noParams(w, r) {
+		return
+	}
+	s := m.set.Load()
+	if s == nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "no records yet: the masters have not been read"})
+		return
+	}
+	zone := m.Zones[0]
+	soa := s.SOA(zone)
+	out := axfrJSON{TTL: s.TTL(), Serial: s.Serial(), RefreshSeconds: m.cfg.refresh.Seconds(),
+		Mname: strings.TrimSuffix(soa.Ns, "."), Rname: strings.TrimSuffix(soa.Mbox, "."), Domain: strings.TrimSuffix(zone, ".")}
+	out.Records.As, out.Records.AAAAs, out.Records.SRVs = map[string][]string{}, map[string][]string{}, map[string][]string{}
+	for _, n := range s.inOrder() {
+		owner := zone
+		if n.name != "" {
+			owner = n.name + "." + zone
+		}
+		for _, a := range n.addrs {
+			if a.Is4() {
+				out.Records.As[owner] = append(out.Records.As[owner], a.String())
+			} else {
+				out.Records.AAAAs[owner] = append(out.Records.AAAAs[owner], a.String())
+			}
+		}
+		for i := range n.srvs {
+			t := n.srvs[i].tn.name + "." + zone
+			out.Records.SRVs[owner] = append(out.Records.SRVs[owner], net.JoinHostPort(t, strconv.Itoa(int(n.srvs[i].port))))
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}

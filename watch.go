@@ -1,0 +1,237 @@
+package mesos
+
+import (
+	"bytes"
+	"slices"
+	"sync"
+	"time"
+)
+
+// hub keeps, for each name the HTTP API was asked about, its answer and the serial at
+// which that answer last changed (its index), and wakes the requests that wait on
+// it. A publication looks only at the names the batch touched: a change to one name
+// costs the watchers of other names nothing, not even a wake-up.
+type hub struct {
+	mu      sync.Mutex
+	cur     *Set
+	entries map[watchKey]*watched
+	// deps lists, by relative name, the entries whose answer reads that name: its
+	// own, and an SRV answer's targets.
+	deps map[string]map[*watched]struct{}
+	open int // requests waiting now
+	max  int // bound on open
+	// keep bounds the entries held with nobody waiting on them.
+	keep   int
+	closed chan struct{}
+	done   bool
+}
+
+type watchKey struct {
+	kind  byte // 'h' hosts, 's' services
+	zone  string
+	rel   string
+	given string // a service as the client spelled it, which its answer repeats
+}
+
+// watched is one name's answer as the hub last computed it.
+type watched struct {
+	key      watchKey
+	index    uint32
+	found    bool
+	body     []byte
+	reads    []string
+	changed  chan struct{} // closed when the answer changes, then made anew
+	watchers int
+}
+
+func newHub(maxWatches int) *hub {
+	return &hub{
+		entries: make(map[watchKey]*watched),
+		deps:    make(map[string]map[*watched]struct{}),
+		max:     maxWatches,
+		keep:    max(4096, maxWatches),
+		closed:  make(chan struct{}),
+	}
+}
+
+// errTooMany is returned by wait when the bound on open watches is reached.
+type errTooMany struct{}
+
+func (errTooMany) Error() string { return "too many open watches" }
+
+// get returns the entry for k, computing it from the current set if it is new.
+// Called with h.mu held.
+func (h *hub) get(k watchKey) *watched {
+	if e := h.entries[k]; e != nil {
+		return e
+	}
+	if len(h.entries) >= h.keep {
+		h.evict()
+	}
+	found, body, reads := answer(h.cur, k)
+	e := &watched{key: k, index: h.cur.Serial(), found: found, body: body, reads: reads, changed: make(chan struct{})}
+	h.entries[k] = e
+	h.link(e)
+	return e
+}
+
+func (h *hub) link(e *watched) {
+	for _, n := range e.reads {
+		d := h.deps[n]
+		if d == nil {
+			d = make(map[*watched]struct{}, 1)
+			h.deps[n] = d
+		}
+		d[e] = struct{}{}
+	}
+}
+
+func (h *hub) unlink(e *watched) {
+	for _, n := range e.reads {
+		if d := h.deps[n]; d != nil {
+			delete(d, e)
+			if len(d) == 0 {
+				delete(h.deps, n)
+			}
+		}
+	}
+}
+
+// evict drops the entries nobody waits on: the next request for one computes it
+// anew, with the current serial as its index, so a client holding an older index is
+// answered at once (a return that does not promise a change, as Consul's).
+func (h *hub) evict() {
+	for k, e := range h.entries {
+		if e.watchers == 0 {
+			h.unlink(e)
+			delete(h.entries, k)
+		}
+	}
+}
+
+// snapshot is what a request answers: the body and its index.
+type snapshot struct {
+	found bool
+	body  []byte
+	index uint32
+}
+
+// lookup answers k at once. ok is false while there is no set.
+func (h *hub) lookup(k watchKey) (snapshot, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.cur == nil {
+		return snapshot{}, errNoSet
+	}
+	e := h.get(k)
+	return snapshot{e.found, e.body, e.index}, nil
+}
+
+// wait answers k once its index differs from index, or when expired or stop is
+// closed (a client gone, the wait over), or the hub is closed. An index other than
+// the entry's (older, from the future, from before a restart) is answered at once.
+func (h *hub) wait(k watchKey, index uint32, expired <-chan time.Time, stop <-chan struct{}) (snapshot, error) {
+	h.mu.Lock()
+	if h.cur == nil {
+		h.mu.Unlock()
+		return snapshot{}, errNoSet
+	}
+	e := h.get(k)
+	if e.index != index || h.done {
+		s := snapshot{e.found, e.body, e.index}
+		h.mu.Unlock()
+		return s, nil
+	}
+	if h.open >= h.max {
+		h.mu.Unlock()
+		return snapshot{}, errTooMany{}
+	}
+	h.open++
+	e.watchers++
+	ch := e.changed
+	h.mu.Unlock()
+	select {
+	case <-ch:
+	case <-expired:
+	case <-stop:
+	case <-h.closed:
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.open--
+	e.watchers--
+	return snapshot{e.found, e.body, e.index}, nil
+}
+
+// published takes the set just published. touched are the relative names the batch
+// changed, nil when everything may have (a whole new build): only the entries that
+// read one of them are computed again, and only those whose answer differs wake.
+func (h *hub) published(s *Set, touched []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.done {
+		return
+	}
+	h.cur = s
+	if len(h.entries) == 0 {
+		return
+	}
+	var affected map[*watched]struct{}
+	if touched == nil {
+		affected = make(map[*watched]struct{}, len(h.entries))
+		for _, e := range h.entries {
+			affected[e] = struct{}{}
+		}
+	} else {
+		for _, n := range touched {
+			for e := range h.deps[n] {
+				if affected == nil {
+					affected = make(map[*watched]struct{})
+				}
+				affected[e] = struct{}{}
+			}
+		}
+	}
+	for e := range affected {
+		h.refresh(e, s)
+	}
+}
+
+// refresh computes e again from s and, when its answer changed, gives it s's serial
+// and wakes its watchers.
+func (h *hub) refresh(e *watched, s *Set) {
+	found, body, reads := answer(s, e.key)
+	if found == e.found && bytes.Equal(body, e.body) {
+		if !slices.Equal(reads, e.reads) {
+			// The same answer from other targets' copies: the same names all the same.
+			h.unlink(e)
+			e.reads = reads
+			h.link(e)
+		}
+		return
+	}
+	h.unlink(e)
+	e.found, e.body, e.reads = found, body, reads
+	h.link(e)
+	e.index = s.Serial()
+	close(e.changed)
+	e.changed = make(chan struct{})
+}
+
+// close answers every open watch with what it has, and makes later ones answer at
+// once: the listener is going (shutdown, reload).
+func (h *hub) close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.done {
+		h.done = true
+		close(h.closed)
+	}
+}
+
+// watching is the number of requests waiting now.
+func (h *hub) watching() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.open
+}
