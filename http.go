@@ -57,6 +57,7 @@ func (m *Mesos) startAPI() error {
 	})
 	if m.cfg.enumerate {
 		mux.HandleFunc("GET /v1/axfr", m.axfr)
+		mux.HandleFunc("GET /v1/enumerate", m.enumerate)
 	}
 	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
 	go func() {
@@ -374,6 +375,17 @@ type axfrJSON struct {
 		AAAAs map[string][]string
 		SRVs  map[string][]string
 	}
+}
+
+func (m *Mesos) enumerate(w http.ResponseWriter, r *http.Request) {
+	if !noParams(w, r) {
+		return
+	}
+	if m.set.Load() == nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "no records yet: the masters have not been read"})
+		return
+	}
+	writeJSON(w, http.StatusOK, m.up.enumerate(m.Zones[0]))
 }
 
 func (m *Mesos) axfr(w http.ResponseWriter, r *http.Request) {

@@ -276,7 +276,7 @@ func TestHTTPAPIRequests(t *testing.T) {
 	}
 }
 
-func TestHTTPAPIAXFR(t *testing.T) {
+func TestHTTPAPIEnumeration(t *testing.T) {
 	_, addr, base := startAPI(t, "testdata/mesos/state-1.5.0-dcos.json", "        http_enumerate\n", "leader.mesos")
 	a := httpGet(t, base+"/v1/axfr")
 	var got axfrJSON
@@ -311,6 +311,49 @@ func TestHTTPAPIAXFR(t *testing.T) {
 	}
 	if len(got.Records.As) < 10 || len(got.Records.SRVs) < 3 {
 		t.Errorf("axfr: %d A names, %d SRV names", len(got.Records.As), len(got.Records.SRVs))
+	}
+
+	// Every record a task gives, as /v1/enumerate lists it, is one of the zone's; and
+	// every running task with records is there.
+	a = httpGet(t, base+"/v1/enumerate")
+	var en enumJSON
+	if err := json.Unmarshal(a.body, &en); err != nil || a.code != 200 {
+		t.Fatalf("enumerate: %d %s %v", a.code, a.body, err)
+	}
+	zone := map[string][]string{}
+	for rt, m := range map[string]map[string][]string{"A": got.Records.As, "AAAA": got.Records.AAAAs, "SRV": got.Records.SRVs} {
+		for name, vs := range m {
+			zone[rt+" "+name] = vs
+		}
+	}
+	tasks, records := 0, 0
+	for _, f := range en.Frameworks {
+		for _, tk := range f.Tasks {
+			tasks++
+			if tk.ID == "" || tk.Name == "" || len(tk.Records) == 0 {
+				t.Errorf("enumerate: task %+v of %s", tk, f.Name)
+			}
+			canonical := false
+			for _, r := range tk.Records {
+				records++
+				if !slices.Contains(zone[r.Rtype+" "+r.Name], r.Host) {
+					t.Errorf("enumerate: %s of task %s is not in the zone", r, tk.ID)
+				}
+				canonical = canonical || strings.HasSuffix(r.Name, "."+f.Name+".mesos.") && strings.Count(r.Name, "-") >= 1
+			}
+			if !canonical {
+				t.Errorf("enumerate: task %s lacks its canonical name: %v", tk.ID, tk.Records)
+			}
+		}
+	}
+	var running int
+	for _, m := range liveInstances() {
+		if "http://"+m.cfg.http == base {
+			running = m.set.Load().Stats().Tasks
+		}
+	}
+	if tasks != running || records < 2*tasks {
+		t.Errorf("enumerate: %d tasks with %d records, the set has %d running tasks", tasks, records, running)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/coredns-mesos/mesos/internal/state"
@@ -29,6 +30,9 @@ type updater struct {
 	skips   state.Skips
 	nrun    int
 	pending bool // a change not published yet
+	// mu is held while agents, fws and tasks change, for the HTTP API's enumeration,
+	// the one reader outside the refresh goroutine.
+	mu sync.Mutex
 }
 
 type agentEntry struct {
@@ -90,6 +94,8 @@ func (u *updater) update(ctx context.Context, st *state.State) {
 // and task there is; what is not there is gone. st gives the leader, the masters and
 // the skip counts. all is the updater's after.
 func (u *updater) updateAll(ctx context.Context, all *changes, st *state.State) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	for id := range u.agents {
 		if _, ok := all.agents[id]; !ok {
 			all.agents[id] = nil
@@ -121,6 +127,8 @@ func (u *updater) updateAll(ctx context.Context, all *changes, st *state.State) 
 // apply brings the records to the changes an event stream made; st gives the leader,
 // the masters and the stream's skip counts.
 func (u *updater) apply(ctx context.Context, ch *changes, st *state.State) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	u.skips = st.Skipped
 	u.commit(ctx, ch, st)
 }
