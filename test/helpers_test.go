@@ -24,7 +24,7 @@ import (
 	"github.com/miekg/dns"
 )
 
-var corednsBin string
+var corednsBin, watchBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "mesos-e2e-")
@@ -37,6 +37,13 @@ func TestMain(m *testing.M) {
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building coredns:", err)
+		os.Exit(1)
+	}
+	watchBin = filepath.Join(dir, "mesos-watch")
+	build = exec.Command("go", "build", "-o", watchBin, "../cmd/mesos-watch")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building mesos-watch:", err)
 		os.Exit(1)
 	}
 	code := m.Run()

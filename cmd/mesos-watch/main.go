@@ -1,0 +1,84 @@
+// Command mesos-watch keeps a file rendered from the mesos plugin's HTTP API: it
+// watches the names a Go template reads with blocking queries, renders the template
+// once the answers settle, replaces the file atomically when the text changed, and
+// then runs a command. It is the nginx upstream recipe without cron:
+//
+//	mesos-watch -api http://127.0.0.1:8123 -template upstream.tmpl \
+//	    -out /etc/nginx/conf.d/upstream.conf -exec 'nginx -s reload'
+//
+// In the template, service "_web._tcp.marathon.mesos" is the list of SRV targets
+// (.Host, .IP, .Port, and .Addr, "IP:port"), and hosts "web.marathon.mesos" the list
+// of addresses; both are sorted, and empty while the name does not exist.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("mesos-watch", flag.ContinueOnError)
+	api := fs.String("api", "http://127.0.0.1:8123", "the plugin's HTTP API (the mesos block's http address)")
+	tmpl := fs.String("template", "", "the Go text/template to render (required)")
+	out := fs.String("out", "", "the file to write (required)")
+	command := fs.String("exec", "", "a command to run (with sh -c) after the file changed, such as 'nginx -s reload'")
+	wait := fs.String("wait", "100ms:1s", "quiescence MIN:MAX: render MIN after the last change, at most MAX after the first")
+	once := fs.Bool("once", false, "render once, run the command if the file changed, and exit")
+	block := fs.Duration("block", 5*time.Minute, "how long one blocking query waits for a change")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *tmpl == "" || *out == "" || fs.NArg() > 0 {
+		fmt.Fprintln(os.Stderr, "mesos-watch: -template and -out are required, and nothing else is taken")
+		fs.Usage()
+		return 2
+	}
+	minWait, maxWait, err := parseWait(*wait)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mesos-watch: -wait:", err)
+		return 2
+	}
+	w, err := newWatcher(config{
+		api: strings.TrimSuffix(*api, "/"), template: *tmpl, out: *out, command: *command,
+		minWait: minWait, maxWait: maxWait, block: *block, once: *once,
+		client: &http.Client{}, logf: func(format string, a ...any) {
+			fmt.Fprintf(os.Stderr, "mesos-watch: "+format+"\n", a...)
+		},
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mesos-watch:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := w.run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "mesos-watch:", err)
+		return 1
+	}
+	return 0
+}
+
+// parseWait reads MIN:MAX (or one duration, for both).
+func parseWait(s string) (time.Duration, time.Duration, error) {
+	lo, hi, ok := strings.Cut(s, ":")
+	if !ok {
+		hi = lo
+	}
+	a, err1 := time.ParseDuration(lo)
+	b, err2 := time.ParseDuration(hi)
+	if err1 != nil || err2 != nil || a < 0 || b < a {
+		return 0, 0, fmt.Errorf("%q is not MIN:MAX with 0 <= MIN <= MAX, such as 100ms:1s", s)
+	}
+	return a, b, nil
+}
