@@ -47,6 +47,7 @@ func (m *Mesos) startAPI() error {
 		return err
 	}
 	a := &api{hub: newHub(m.cfg.maxWatches), ln: ln, done: make(chan struct{})}
+	a.hub.gauge = httpWatches.WithLabelValues(m.key.server, m.Zones[0])
 	a.hub.cur = m.set.Load()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/version", m.version)

@@ -149,11 +149,26 @@ func (m *Mesos) start() error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel, m.done = cancel, make(chan struct{})
+	m.notify = nil
+	if m.xfer != nil {
+		server, zone := m.key.server, m.Zones[0]
+		m.notify = newNotifier(m.xfer, m.Zones, func(z string, err error) {
+			result := "ok"
+			if err != nil {
+				result = "error"
+				log.Warningf("NOTIFY for %s: %v", z, err)
+			}
+			notifies.WithLabelValues(server, zone, result).Inc()
+		})
+	}
 	go func() {
 		defer close(m.done)
 		var wg sync.WaitGroup
 		if detector != nil {
 			wg.Go(func() { detector.Run(ctx) })
+		}
+		if n := m.notify; n != nil {
+			wg.Go(func() { n.run(ctx) })
 		}
 		m.run(ctx, client)
 		wg.Wait()
@@ -355,6 +370,9 @@ func (m *Mesos) served(r *master.Result, took time.Duration, snapshot bool) {
 			a.hub.published(set, m.up.t.changed)
 		}
 		m.up.t.changed = m.up.t.changed[:0]
+		if prev == nil || prev.Serial() != set.Serial() {
+			m.notify.changed()
+		}
 	}
 	now := time.Now()
 	m.lastOK.Store(now.UnixNano())

@@ -12,6 +12,7 @@ import (
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/pkg/fall"
 	clog "github.com/coredns/coredns/plugin/pkg/log"
+	"github.com/coredns/coredns/plugin/transfer"
 	"github.com/coredns/coredns/request"
 
 	"github.com/coredns-mesos/mesos/internal/master"
@@ -50,6 +51,11 @@ type Mesos struct {
 	// when it changes.
 	zkMasters atomic.Pointer[[]state.PID]
 	zkChanged chan struct{}
+
+	// xfer is the server block's transfer plugin, if any; notify sends its
+	// secondaries NOTIFY.
+	xfer   *transfer.Transfer
+	notify *notifier
 
 	// api is the HTTP API while it listens.
 	api atomic.Pointer[api]

@@ -104,6 +104,14 @@ var (
 		Namespace: plugin.Namespace, Subsystem: subsystem, Name: "drops_held_total",
 		Help: "States that would have dropped most records at once, held back for a second look.",
 	}, []string{"server", "zone"})
+	notifies = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace, Subsystem: subsystem, Name: "notifies_total",
+		Help: "NOTIFY rounds sent to a zone's secondaries through the transfer plugin, by result (ok, error).",
+	}, []string{"server", "zone", "result"})
+	httpWatches = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace, Subsystem: subsystem, Name: "http_watches",
+		Help: "Blocking queries the HTTP API holds open.",
+	}, []string{"server", "zone"})
 )
 
 // eventTypes are the event type label values; anything else is "unknown".
@@ -160,6 +168,9 @@ func initMetrics(server, zone string) {
 		skippedCount.WithLabelValues(server, zone, r)
 	}
 	leaderChanges.WithLabelValues(server, zone)
+	notifies.WithLabelValues(server, zone, "ok")
+	notifies.WithLabelValues(server, zone, "error")
+	httpWatches.WithLabelValues(server, zone)
 	streamConnected.WithLabelValues(server, zone)
 	modeGauge.WithLabelValues(server, zone, modeStream)
 	modeGauge.WithLabelValues(server, zone, modePoll)

@@ -18,6 +18,7 @@ import (
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
 	ctls "github.com/coredns/coredns/plugin/pkg/tls"
+	"github.com/coredns/coredns/plugin/transfer"
 
 	"github.com/coredns-mesos/mesos/internal/state"
 
@@ -72,6 +73,14 @@ func setup(c *caddy.Controller) error {
 	m.bind = cfg.ListenHosts
 	// Background work starts with the server, not here: a reload whose Corefile fails
 	// later would otherwise leak it.
+	c.OnStartup(func() error {
+		// The transfer plugin's handle exists once the chain is built: the zone's
+		// secondaries are sent NOTIFY when the serial changes.
+		if h := cfg.Handler("transfer"); h != nil {
+			m.xfer, _ = h.(*transfer.Transfer)
+		}
+		return nil
+	})
 	c.OnStartup(m.start)
 	c.OnShutdown(m.stop)
 	c.OnRestart(m.restarting)

@@ -24,6 +24,8 @@ type hub struct {
 	keep   int
 	closed chan struct{}
 	done   bool
+	// gauge follows open, when set.
+	gauge interface{ Set(float64) }
 }
 
 type watchKey struct {
@@ -147,6 +149,7 @@ func (h *hub) wait(k watchKey, index uint32, expired <-chan time.Time, stop <-ch
 		return snapshot{}, errTooMany{}
 	}
 	h.open++
+	h.report()
 	e.watchers++
 	ch := e.changed
 	h.mu.Unlock()
@@ -159,6 +162,7 @@ func (h *hub) wait(k watchKey, index uint32, expired <-chan time.Time, stop <-ch
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.open--
+	h.report()
 	e.watchers--
 	return snapshot{e.found, e.body, e.index}, nil
 }
@@ -216,6 +220,12 @@ func (h *hub) refresh(e *watched, s *Set) {
 	e.index = s.Serial()
 	close(e.changed)
 	e.changed = make(chan struct{})
+}
+
+func (h *hub) report() {
+	if h.gauge != nil {
+		h.gauge.Set(float64(h.open))
+	}
 }
 
 // close answers every open watch with what it has, and makes later ones answer at

@@ -127,8 +127,19 @@ func startCoreDNS(tb testing.TB, block string) *server {
 // startCoreDNSWith is startCoreDNS with extra server blocks in the Corefile.
 func startCoreDNSWith(tb testing.TB, block, extra string) *server {
 	tb.Helper()
+	return startCoreDNSAt(tb, fmt.Sprintf("127.0.0.1:%d", freePort(tb)), block, extra)
+}
+
+// startCoreDNSOn is startCoreDNS with its DNS listener on addr.
+func startCoreDNSOn(tb testing.TB, addr, block string) *server {
+	tb.Helper()
+	return startCoreDNSAt(tb, addr, block, "")
+}
+
+func startCoreDNSAt(tb testing.TB, addr, block, extra string) *server {
+	tb.Helper()
 	s := &server{t: tb, dir: tb.TempDir(), log: &syncBuffer{}, extra: extra}
-	s.addr = fmt.Sprintf("127.0.0.1:%d", freePort(tb))
+	s.addr = addr
 	s.metrics = fmt.Sprintf("127.0.0.1:%d", freePort(tb))
 	s.ready = fmt.Sprintf("127.0.0.1:%d", freePort(tb))
 	s.pprof = fmt.Sprintf("127.0.0.1:%d", freePort(tb))

@@ -25,6 +25,7 @@ import (
 	_ "github.com/coredns/coredns/plugin/reload"
 	_ "github.com/coredns/coredns/plugin/rewrite"
 	_ "github.com/coredns/coredns/plugin/root"
+	_ "github.com/coredns/coredns/plugin/secondary"
 	_ "github.com/coredns/coredns/plugin/template"
 	_ "github.com/coredns/coredns/plugin/transfer"
 	_ "github.com/coredns/coredns/plugin/whoami"
@@ -37,7 +38,7 @@ import (
 var directives = func() []string {
 	linked := []string{"root", "metadata", "reload", "bind", "debug", "ready", "health", "pprof", "prometheus",
 		"errors", "log", "dnstap", "any", "loadbalance", "rewrite", "cache", "template", "transfer", "hosts",
-		"file", "mesos", "loop", "forward", "whoami"}
+		"file", "secondary", "mesos", "loop", "forward", "whoami"}
 	var out []string
 	for _, d := range dnsserver.Directives {
 		if slices.Contains(linked, d) {
