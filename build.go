@@ -60,8 +60,10 @@ type builder struct {
 	key    []byte
 	hosts  map[string][]netip.Addr
 	t      *tree
-	sign   int32
-	stats  *Stats
+	// rt holds the PTR records, nil without reverse zones.
+	rt    *tree
+	sign  int32
+	stats *Stats
 }
 
 func newBuilder(o *Options, t *tree, stats *Stats) *builder {
@@ -304,7 +306,12 @@ func (b *builder) task(t *state.Task, fl string, ag *agentInfo) {
 	if ag.s != "" {
 		suffix = "-" + h + "-" + ag.s
 	}
-	b.taskNames(t, tl, suffix, fl, ips, ag)
+	cf := b.taskNames(t, tl, suffix, fl, ips, ag)
+	if b.rt != nil && cf != nil {
+		for _, ip := range ips {
+			b.ptr(ip, cf)
+		}
+	}
 	if b.o.CompatNames && t.Discovery != nil && strings.IndexByte(t.Discovery.Name, '.') >= 0 {
 		if dl := b.lab.labels(t.Discovery.Name); dl != "" && dl != tl {
 			b.taskNames(t, dl, suffix, fl, ips, ag)
@@ -315,7 +322,7 @@ func (b *builder) task(t *state.Task, fl string, ag *agentInfo) {
 // taskNames publishes one task under one spelling of its name; tl may hold dots
 // (compatibility names), in which case "_" goes on its first label and the canonical
 // suffix on its last.
-func (b *builder) taskNames(t *state.Task, tl, suffix, fl string, ips []netip.Addr, ag *agentInfo) {
+func (b *builder) taskNames(t *state.Task, tl, suffix, fl string, ips []netip.Addr, ag *agentInfo) (cf *node) {
 	first, last := tl, tl
 	if before, _, ok := strings.Cut(tl, "."); ok {
 		first, last = before, tl[strings.LastIndexByte(tl, '.')+1:]
@@ -329,7 +336,7 @@ func (b *builder) taskNames(t *state.Task, tl, suffix, fl string, ips []netip.Ad
 	if n := b.public("", tl, "", f); n != nil {
 		b.addAddrs(n, ips)
 	}
-	cf := b.public("", canon, "", f)
+	cf = b.public("", canon, "", f)
 	if cf != nil {
 		b.addAddrs(cf, ips)
 	}
@@ -337,7 +344,7 @@ func (b *builder) taskNames(t *state.Task, tl, suffix, fl string, ips []netip.Ad
 		b.agentNames(t, tl, canon, under, f, fs, ag)
 	}
 	if t.Discovery == nil || cf == nil {
-		return
+		return cf
 	}
 	for _, dp := range t.Discovery.Ports {
 		protos := [2]string{"._tcp", "._udp"}
@@ -366,6 +373,49 @@ func (b *builder) taskNames(t *state.Task, tl, suffix, fl string, ips []netip.Ad
 			}
 		}
 	}
+	return cf
+}
+
+// ptr counts one task more (or less) holding ip, with cf its canonical name, when ip
+// is in a reverse zone. A PTR is served only while one task holds the address.
+func (b *builder) ptr(ip netip.Addr, cf *node) {
+	name := reverseName(ip)
+	in := false
+	for _, z := range b.o.ReverseZones {
+		if rel, ok := relative(name+".", z); ok && rel != "" {
+			in = true
+			break
+		}
+	}
+	if !in {
+		return
+	}
+	n := b.rt.touch(name, b.sign)
+	b.rt.srv(n, cf, 0, b.sign)
+}
+
+// reverseName is ip's name under in-addr.arpa or ip6.arpa, without the final dot.
+func reverseName(ip netip.Addr) string {
+	const hex = "0123456789abcdef"
+	var sb strings.Builder
+	if ip.Is4() {
+		a := ip.As4()
+		for i := 3; i >= 0; i-- {
+			sb.WriteString(strconv.Itoa(int(a[i])))
+			sb.WriteByte('.')
+		}
+		sb.WriteString("in-addr.arpa")
+		return sb.String()
+	}
+	a := ip.As16()
+	for i := 15; i >= 0; i-- {
+		sb.WriteByte(hex[a[i]&0xf])
+		sb.WriteByte('.')
+		sb.WriteByte(hex[a[i]>>4])
+		sb.WriteByte('.')
+	}
+	sb.WriteString("ip6.arpa")
+	return sb.String()
 }
 
 // agentNames publishes the names of a task that carry its agent's address, and the

@@ -190,7 +190,7 @@ func (m *Mesos) name(w http.ResponseWriter, r *http.Request, h *hub, kind byte, 
 		return
 	}
 	k := watchKey{kind: kind}
-	for _, z := range m.Zones {
+	for _, z := range m.cfg.opts.Zones {
 		if rel, ok := relative(name, z); ok && len(z) > len(k.zone) {
 			k.zone, k.rel = z, rel
 		}
@@ -386,7 +386,7 @@ func (m *Mesos) enumerate(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "no records yet: the masters have not been read"})
 		return
 	}
-	writeJSON(w, http.StatusOK, m.up.enumerate(m.Zones[0]))
+	writeJSON(w, http.StatusOK, m.up.enumerate(m.cfg.opts.Zones[0]))
 }
 
 func (m *Mesos) axfr(w http.ResponseWriter, r *http.Request) {
@@ -398,7 +398,7 @@ func (m *Mesos) axfr(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "no records yet: the masters have not been read"})
 		return
 	}
-	zone := m.Zones[0]
+	zone := m.cfg.opts.Zones[0]
 	soa := s.SOA(zone)
 	out := axfrJSON{TTL: s.TTL(), Serial: s.Serial(), RefreshSeconds: m.cfg.refresh.Seconds(),
 		Mname: strings.TrimSuffix(soa.Ns, "."), Rname: strings.TrimSuffix(soa.Mbox, "."), Domain: strings.TrimSuffix(zone, ".")}

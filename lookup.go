@@ -20,6 +20,10 @@ func (s *Set) Lookup(qname, zone string, qtype uint16) (answer, extra []dns.RR, 
 
 // Exists reports whether qname exists in zone (an empty non-terminal counts).
 func (s *Set) Exists(qname, zone string) bool {
+	if s.reverseZone(zone) {
+		_, ok := s.lookupReverse(qname, zone, dns.TypeNone)
+		return ok
+	}
 	rel, ok := relative(qname, zone)
 	if !ok {
 		return false
@@ -80,6 +84,10 @@ func srvsLen(srvs []srv) int {
 // kept starts at a random record, so that every record of a large RRset is served
 // over UDP in turn, as with shuffling before truncation.
 func (s *Set) LookupLimit(qname, zone string, qtype uint16, size int) (answer, extra []dns.RR, exists bool) {
+	if len(s.rzones) > 0 && s.reverseZone(zone) {
+		answer, exists = s.lookupReverse(qname, zone, qtype)
+		return answer, nil, exists
+	}
 	rel, ok := relative(qname, zone)
 	if !ok {
 		return nil, nil, false

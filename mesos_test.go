@@ -24,7 +24,7 @@ func handler(t *testing.T, zones []string) *Mesos {
 	js := stateWith(`{"id": "web.1", "name": "web", "slave_id": "20160107-001256-134875658-5050-27524-S0", "state": "TASK_RUNNING", "resources": {"ports": "[8080-8080]"},
 		"statuses": [{"state": "TASK_RUNNING", "timestamp": 1, "container_status": {"network_infos": [{"ip_addresses": [{"ip_address": "10.9.0.1"}, {"ip_address": "fd00::1"}]}]}}]}`)
 	s := build(t, js, func(o *Options) {
-		o.Zones = zones
+		o.Zones, o.ReverseZones = splitZones(zones)
 		o.TTL = 60
 		o.SOA.Minimum = 10
 	})

@@ -33,12 +33,15 @@ type SOAOptions struct {
 // Options configure the record set of one plugin block.
 type Options struct {
 	// Zones are the fully qualified, lowercase origins served; each gets the same names.
-	Zones     []string
-	TTL       uint32
-	SOA       SOAOptions
-	IPSources []IPSource
-	RFC952    bool
-	SRVWeight uint16
+	Zones []string
+	// ReverseZones are in-addr.arpa. and ip6.arpa. zones: a task address in one that a
+	// single running task holds gets a PTR to the task's canonical name in Zones[0].
+	ReverseZones []string
+	TTL          uint32
+	SOA          SOAOptions
+	IPSources    []IPSource
+	RFC952       bool
+	SRVWeight    uint16
 	// CompatNames also publishes dotted DiscoveryInfo names as Mesos-DNS did.
 	CompatNames bool
 	// HealthyOnly leaves out tasks whose latest status reports a failed health check.

@@ -43,6 +43,14 @@ type Set struct {
 
 	sortOnce sync.Once
 	sorted   []*node
+
+	// The PTR records of the reverse zones: names are whole reverse names without
+	// the final dot, each with one srv-like record a task that holds the address.
+	rev       []*shard
+	rmask     uint64
+	rzones    []string
+	rsortOnce sync.Once
+	rsorted   []*node
 }
 
 // node is one name and its records. Lookups read name, addrs and srvs; the rest is the

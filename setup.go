@@ -132,8 +132,11 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 		if err != nil {
 			return nil, err
 		}
-		cfg.opts.Zones = zones
 		m.Zones = zones
+		cfg.opts.Zones, cfg.opts.ReverseZones = splitZones(zones)
+		if len(cfg.opts.Zones) == 0 {
+			return nil, c.Errf("reverse zones %v need a forward zone in the block: their PTR records name tasks there", zones)
+		}
 		seen := map[string]bool{}
 		for c.NextBlock() {
 			opt := c.Val()
@@ -465,6 +468,19 @@ func zonesFrom(c *caddy.Controller, args, serverBlock []string) ([]string, error
 		zones = []string{"mesos."}
 	}
 	return zones, nil
+}
+
+// splitZones tells the reverse zones (in-addr.arpa., ip6.arpa. and below) from the
+// forward ones.
+func splitZones(zones []string) (forward, reverse []string) {
+	for _, z := range zones {
+		if dns.IsSubDomain("in-addr.arpa.", z) || dns.IsSubDomain("ip6.arpa.", z) {
+			reverse = append(reverse, z)
+		} else {
+			forward = append(forward, z)
+		}
+	}
+	return forward, reverse
 }
 
 // inRoot joins a relative path with the root plugin's directory, as forward and etcd do.

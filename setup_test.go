@@ -149,6 +149,7 @@ func TestParseErrors(t *testing.T) {
 		{"mesos {\nmasters zk://10.0.0.1/mesos\nzk_auth dns\n}", "zk_auth needs USER"},
 		{"mesos {\nmasters 10.0.0.1\nmode sometimes\n}", "mode needs auto, stream or poll"},
 		{"mesos {\nmasters 10.0.0.1\nhttp\n}", "http needs one address"},
+		{"mesos 10.in-addr.arpa {\nmasters 10.0.0.1\n}", "need a forward zone"},
 		{"mesos {\nmasters 10.0.0.1\nhttp 8123\n}", "is not HOST:PORT"},
 		{"mesos {\nmasters 10.0.0.1\nhttp localhost:8123\n}", "is not an IP address"},
 		{"mesos {\nmasters 10.0.0.1\nhttp 127.0.0.1:0\n}", "not a port"},
@@ -349,6 +350,18 @@ func TestParseZooKeeper(t *testing.T) {
 	m, err = parseBlock(t, "mesos {\n masters zk://zk1\n}")
 	if err != nil || m.cfg.zk.path != "/mesos" || m.cfg.zk.servers[0] != "zk1:2181" || m.cfg.mode != modeAuto || m.cfg.resync != defaultResync || m.cfg.reregister != defaultReregister {
 		t.Errorf("defaults: %v %+v", err, m.cfg)
+	}
+}
+
+func TestParseReverseZones(t *testing.T) {
+	m, err := parseBlock(t, "mesos example.org 10.in-addr.arpa ip6.arpa {\nmasters 10.0.0.1\n}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := m.cfg.opts
+	if strings.Join(m.Zones, " ") != "example.org. 10.in-addr.arpa. ip6.arpa." || strings.Join(o.Zones, " ") != "example.org." ||
+		strings.Join(o.ReverseZones, " ") != "10.in-addr.arpa. ip6.arpa." {
+		t.Errorf("zones %v, forward %v, reverse %v", m.Zones, o.Zones, o.ReverseZones)
 	}
 }
 

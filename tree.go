@@ -30,9 +30,12 @@ type tree struct {
 	// API's watches; its reader empties it.
 	changed     []string
 	keepChanged bool
-	names       int
-	records     int
-	hash        uint64
+	// targets is the tree SRV-like records point into, when not this one: a reverse
+	// tree's PTR records point at the forward tree's canonical names.
+	targets *tree
+	names   int
+	records int
+	hash    uint64
 	// broken counts removals of what was never added: a bug, checked by the tests.
 	broken int
 }
@@ -413,7 +416,11 @@ func (t *tree) seal() {
 	for _, n := range t.dirty {
 		for i := range n.srvs {
 			if r := &n.srvs[i]; r.tn.replaced != 0 {
-				if tn := t.find(r.tn.name); tn != nil {
+				tt := t
+				if t.targets != nil {
+					tt = t.targets
+				}
+				if tn := tt.find(r.tn.name); tn != nil {
 					r.tn = tn
 				}
 			}

@@ -19,6 +19,7 @@ import (
 type updater struct {
 	o     *Options
 	t     *tree
+	rt    *tree // the PTR records, nil without reverse zones
 	b     *builder
 	stats Stats
 
@@ -65,6 +66,13 @@ func newUpdater(o *Options) *updater {
 		tasks:  make(map[state.TaskKey]*state.Task),
 	}
 	u.b = newBuilder(o, u.t, &u.stats)
+	if len(o.ReverseZones) > 0 {
+		u.rt = newTree()
+		u.rt.targets = u.t
+		u.b.rt = u.rt
+		// The root stays, as the forward tree's apex does: a tree never removes it.
+		u.rt.touch("", 1)
+	}
 	u.b.sign = 1
 	u.b.static()
 	return u
@@ -321,6 +329,10 @@ func (u *updater) task(k state.TaskKey, t *state.Task) {
 func (u *updater) publish(prev *Set) *Set {
 	u.pending = false
 	u.t.seal()
+	if u.rt != nil {
+		// After the forward tree: its PTR records point at the current copies.
+		u.rt.seal()
+	}
 	o := u.o
 	s := &Set{
 		shards: u.t.shards,
@@ -343,6 +355,11 @@ func (u *updater) publish(prev *Set) *Set {
 		for k, v := range u.stats.Skipped {
 			s.stats.Skipped[k] += v
 		}
+	}
+	if u.rt != nil {
+		s.rev, s.rmask, s.rzones = u.rt.shards, u.rt.mask, slices.Clone(o.ReverseZones)
+		s.hash += u.rt.hash
+		u.rt.next()
 	}
 	s.serial = nextSerial(prev, s.hash, o)
 	u.t.next()

@@ -61,6 +61,28 @@ func dump(t *testing.T, s *Set) string {
 		}
 		b.WriteByte('\n')
 	}
+	var rev []string
+	for _, sh := range s.rev {
+		sh.each(func(n *node) { rev = append(rev, n.name) })
+	}
+	slices.Sort(rev)
+	for _, name := range rev {
+		n := s.findRev(name)
+		if n == nil || !n.live() {
+			t.Fatalf("reverse name %q: not found, or published with nothing naming it", name)
+		}
+		if _, parent, _ := strings.Cut(name, "."); name != "" && s.findRev(parent) == nil {
+			t.Errorf("reverse name %q is published without its parent %q", name, parent)
+		}
+		fmt.Fprintf(&b, "rev %q", name)
+		for _, r := range n.srvs {
+			if s.find(r.tn.name) == nil {
+				t.Errorf("reverse name %q points at %q, which the set lacks", name, r.tn.name)
+			}
+			fmt.Fprintf(&b, " %s*%d", r.tn.name, r.ref)
+		}
+		b.WriteByte('\n')
+	}
 	st := s.stats
 	fmt.Fprintf(&b, "agents %d frameworks %d tasks %d records %d unhealthy %d skipped %v hash %x\n",
 		st.Agents, st.Frameworks, st.Tasks, st.Records, st.Unhealthy, map[string]int(st.Skipped), s.hash)
@@ -237,6 +259,7 @@ func TestUpdaterMatchesBuild(t *testing.T) {
 			case "healthy_only":
 				o.HealthyOnly = true
 				o.IPSources = []IPSource{SourceHost, SourceNetInfo}
+				o.ReverseZones = []string{"in-addr.arpa.", "ip6.arpa."}
 			case "rfc952_no_compat":
 				o.RFC952, o.CompatNames = true, false
 			}

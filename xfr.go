@@ -14,6 +14,10 @@ import (
 // Walk calls fn with every record of zone in canonical order: SOA, NS, then every name
 // from the apex down. It stops when fn returns false.
 func (s *Set) Walk(zone string, fn func(dns.RR) bool) {
+	if s.reverseZone(zone) {
+		s.walkReverse(zone, fn)
+		return
+	}
 	if !fn(s.SOA(zone)) || !fn(s.NS(zone)) {
 		return
 	}
