@@ -306,7 +306,7 @@ func BenchmarkSecondaryFreshness(b *testing.B) {
 	notified, silent := freePort(b), freePort(b)
 	primary := startCoreDNS(b, fmt.Sprintf("    mesos {\n        masters %s\n        soa_refresh 5\n    }\n    transfer mesos {\n        to 127.0.0.1:%d *\n    }", m.URL(), notified))
 	primary.waitReady()
-	var secs []*server
+	secs := make([]*server, 0, 2)
 	for _, p := range []int{notified, silent} {
 		secs = append(secs, startCoreDNSOn(b, fmt.Sprintf("127.0.0.1:%d", p), fmt.Sprintf("    secondary mesos {\n        transfer from %s\n    }", primary.addr)))
 	}
