@@ -195,10 +195,20 @@ func (c *converter) convert() string {
 	} else if auth != "" {
 		c.warnf("mesosAuthentication: %q has no equivalent", auth)
 	}
-	if c.boolean("httpon", true) || c.boolean("enumerationon", true) {
-		c.warnf("httpon, httpport, enumerationOn: no HTTP API: AXFR (the transfer plugin) lists every record, prometheus and ready serve the rest")
+	httpPort, ok := c.num("httpport")
+	if !ok {
+		httpPort = 8123
 	}
-	c.num("httpport")
+	if c.boolean("httpon", true) {
+		// Mesos-DNS listened on every address; the API serves what AXFR would.
+		opt("http 127.0.0.1:%d", httpPort)
+		c.warnf("httpOn: the HTTP API listens on 127.0.0.1:%d, not on every address as Mesos-DNS did; change http's address for a trusted network", httpPort)
+		if c.boolean("enumerationon", true) {
+			opt("http_enumerate")
+		}
+	} else {
+		c.boolean("enumerationon", true)
+	}
 	if !c.boolean("dnson", true) {
 		c.warnf("dnson: false in config.json: the Corefile below serves DNS all the same")
 	}
