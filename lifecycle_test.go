@@ -2,7 +2,6 @@ package mesos
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http/httptest"
@@ -389,24 +388,7 @@ func TestEventsAndLookupsConcurrently(t *testing.T) {
 	for answers(addr, "test123.marathon.mesos.") != 1 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	var st struct {
-		Slaves []struct {
-			ID string `json:"id"`
-		} `json:"slaves"`
-		Frameworks []struct {
-			ID   string `json:"id"`
-			Name string `json:"name"`
-		} `json:"frameworks"`
-	}
-	if err := json.Unmarshal(js, &st); err != nil || len(st.Slaves) == 0 || len(st.Frameworks) == 0 {
-		t.Fatalf("capture: %v", err)
-	}
-	agent, fw := st.Slaves[0].ID, ""
-	for _, f := range st.Frameworks {
-		if f.Name == "marathon" {
-			fw = f.ID
-		}
-	}
+	fw, agent, _ := marathonAndAgents(t)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -12,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coredns-mesos/mesos/internal/synth"
 	"github.com/coredns-mesos/mesos/test/fakemaster"
 
 	"github.com/miekg/dns"
@@ -34,24 +32,9 @@ func BenchmarkFreshness(b *testing.B) {
 
 func freshness(b *testing.B, tasks int, mode string) {
 	b.Helper()
-	var doc bytes.Buffer
-	if _, err := synth.Write(&doc, synth.Config{Tasks: tasks, Seed: 1}); err != nil {
-		b.Fatal(err)
-	}
-	var ids struct {
-		Slaves []struct {
-			ID string `json:"id"`
-		} `json:"slaves"`
-		Frameworks []struct {
-			ID   string `json:"id"`
-			Name string `json:"name"`
-		} `json:"frameworks"`
-	}
-	if err := json.Unmarshal(doc.Bytes(), &ids); err != nil {
-		b.Fatal(err)
-	}
-	agent, fw, fname := ids.Slaves[0].ID, ids.Frameworks[0].ID, ids.Frameworks[0].Name
-	m := startMaster(b, doc.Bytes())
+	c := newSynth(b, tasks)
+	agent, fw, fname := c.agent, c.fw, c.fwName
+	m := startMaster(b, c.doc)
 	block := fmt.Sprintf("    mesos {\n        masters %s\n        mode %s\n        timeout 60s\n    }", m.URL(), mode)
 	s := startCoreDNS(b, block)
 	s.waitReady()
@@ -82,7 +65,7 @@ func freshness(b *testing.B, tasks int, mode string) {
 
 	zone := "." + labelOf(fname) + ".mesos."
 	launch, kill := make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)
-	base := doc.Bytes()
+	base := c.doc
 	b.ResetTimer()
 	for i := range b.N {
 		name := fmt.Sprintf("fresh-%d", i)

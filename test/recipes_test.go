@@ -56,6 +56,29 @@ func recipeState(p1, p2 int) []byte {
 		`"frameworks":[{"id":"f","name":"marathon","tasks":[` + strings.Join(tasks, ",") + `]}]}`)
 }
 
+// nginxConf is an nginx that runs from dir, listens on port and proxies to the
+// upstream block "backend" in dir/upstream.conf, trying each server once.
+func nginxConf(dir string, port int) string {
+	return fmt.Sprintf(`worker_processes 1;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path %[1]s/tmp/body;
+    proxy_temp_path %[1]s/tmp/proxy;
+    fastcgi_temp_path %[1]s/tmp/fastcgi;
+    uwsgi_temp_path %[1]s/tmp/uwsgi;
+    scgi_temp_path %[1]s/tmp/scgi;
+    include %[1]s/upstream.conf;
+    server {
+        listen 127.0.0.1:%[2]d;
+        location / { proxy_pass http://backend; proxy_next_upstream off; }
+    }
+}
+`, dir, port)
+}
+
 func TestShellRecipes(t *testing.T) {
 	if os.Geteuid() != 0 {
 		missing(t, "root, for unshare -m and port 53 on "+nsAddr)
@@ -83,25 +106,7 @@ func TestShellRecipes(t *testing.T) {
 	nginxPort := freePort(t)
 	os.MkdirAll(filepath.Join(dir, "tmp"), 0o755)
 	os.MkdirAll(filepath.Join(dir, "logs"), 0o755)
-	conf := fmt.Sprintf(`worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path %[1]s/tmp/body;
-    proxy_temp_path %[1]s/tmp/proxy;
-    fastcgi_temp_path %[1]s/tmp/fastcgi;
-    uwsgi_temp_path %[1]s/tmp/uwsgi;
-    scgi_temp_path %[1]s/tmp/scgi;
-    include %[1]s/upstream.conf;
-    server {
-        listen 127.0.0.1:%[2]d;
-        location / { proxy_pass http://backend; }
-    }
-}
-`, dir, nginxPort)
-	os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644)
+	os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(nginxConf(dir, nginxPort)), 0o644)
 	os.WriteFile(filepath.Join(dir, "resolv.conf"), []byte("nameserver "+nsAddr+"\n"), 0o644)
 
 	// The two lines between the markers are the recipes as operators run them today.

@@ -37,25 +37,7 @@ func TestNginxRecipeWithWatch(t *testing.T) {
 	dir := t.TempDir()
 	nginxPort := freePort(t)
 	os.MkdirAll(filepath.Join(dir, "tmp"), 0o755)
-	conf := fmt.Sprintf(`worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path %[1]s/tmp/body;
-    proxy_temp_path %[1]s/tmp/proxy;
-    fastcgi_temp_path %[1]s/tmp/fastcgi;
-    uwsgi_temp_path %[1]s/tmp/uwsgi;
-    scgi_temp_path %[1]s/tmp/scgi;
-    include %[1]s/upstream.conf;
-    server {
-        listen 127.0.0.1:%[2]d;
-        location / { proxy_pass http://backend; proxy_next_upstream off; }
-    }
-}
-`, dir, nginxPort)
-	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(nginxConf(dir, nginxPort)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	upstream := filepath.Join(dir, "upstream.conf")
