@@ -367,9 +367,19 @@ func (m *Mesos) served(r *master.Result, took time.Duration, snapshot bool) {
 		m.set.Store(set)
 		m.box.set.Store(set)
 		if a := m.api.Load(); a != nil {
-			a.hub.published(set, m.up.t.changed)
+			// The names the batch touched; never nil, which would mean every name.
+			touched := m.up.t.changed
+			if touched == nil {
+				touched = []string{}
+			}
+			a.hub.published(set, touched)
 		}
-		m.up.t.changed = m.up.t.changed[:0]
+		if cap(m.up.t.changed) > 4096 {
+			// A whole build's names, once: not worth keeping.
+			m.up.t.changed = nil
+		} else {
+			m.up.t.changed = m.up.t.changed[:0]
+		}
 		if prev == nil || prev.Serial() != set.Serial() {
 			m.notify.changed()
 		}
