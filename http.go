@@ -60,7 +60,7 @@ func (m *Mesos) startAPI() error {
 		mux.HandleFunc("GET /v1/axfr", m.axfr)
 		mux.HandleFunc("GET /v1/enumerate", m.enumerate)
 	}
-	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() {
 		defer close(a.done)
 		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -68,6 +68,13 @@ func (m *Mesos) startAPI() error {
 		}
 	}()
 	m.api.Store(a)
+	// The refresh goroutine may have published since the set was read above (a
+	// failed reload restarts the API while it runs). The set is stored before the
+	// hub hears of it, so one read under the hub's lock is never older than what the
+	// hub was given.
+	a.hub.mu.Lock()
+	a.hub.cur = m.set.Load()
+	a.hub.mu.Unlock()
 	return nil
 }
 

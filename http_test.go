@@ -598,3 +598,29 @@ func TestHTTPAddressInUse(t *testing.T) {
 		t.Errorf("%d instances running after the failed start, %d before", n, before)
 	}
 }
+
+// TestHTTPAfterFailedReload: a reload that fails keeps the old instance, and its API
+// listens again where it did.
+func TestHTTPAfterFailedReload(t *testing.T) {
+	js, err := fakemaster.ReadCapture("testdata/mesos/state-1.5.0-dcos.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fm := fakemaster.StartT(t, js)
+	httpAddr := fmt.Sprintf("127.0.0.1:%d", freeTCPPort(t))
+	base := "http://" + httpAddr
+	inst, _, input := startInProcess(t, ".:%d {\n    bind 127.0.0.1\n    mesos {\n        masters %s\n        http %s\n        %s\n    }\n}\n", fm.URL(), httpAddr, "ttl 60")
+	deadline := time.Now().Add(10 * time.Second)
+	for httpGet(t, base+"/v1/hosts/test123.marathon.mesos").code != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("no answer")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := inst.Restart(input(fm.URL(), httpAddr, "bogus_option")); err == nil {
+		t.Fatal("a Corefile with an unknown option reloaded")
+	}
+	if a := httpGet(t, base+"/v1/hosts/test123.marathon.mesos"); a.code != 200 || a.index == 0 {
+		t.Errorf("after the failed reload: %+v", a)
+	}
+}
