@@ -52,7 +52,9 @@ func run(args []string) int {
 	w, err := newWatcher(config{
 		api: strings.TrimSuffix(*api, "/"), template: *tmpl, out: *out, command: *command,
 		minWait: minWait, maxWait: maxWait, block: *block, once: *once,
-		client: &http.Client{}, logf: func(format string, a ...any) {
+		// A blocking query returns within its wait and jitter; a server that says
+		// nothing past that is gone.
+		client: &http.Client{Timeout: *block + *block/16 + 30*time.Second}, logf: func(format string, a ...any) {
 			fmt.Fprintf(os.Stderr, "mesos-watch: "+format+"\n", a...)
 		},
 	})
