@@ -22,6 +22,8 @@ CoreDNS is starting on 127.0.0.1:1053. In another terminal, try:
   dig @127.0.0.1 -p 1053 _http._nginx-frontend._tcp.marathon.mesos SRV
   dig @127.0.0.1 -p 1053 cassandra-seed.marathon.mesos AAAA
   dig @127.0.0.1 -p 1053 mesos AXFR
+  curl -s 127.0.0.1:8123/v1/services/_web._tcp.marathon.mesos
+  curl -si '127.0.0.1:8123/v1/hosts/web.marathon.mesos?index=1'   # the index is in X-Mesos-Index
   curl -s 127.0.0.1:9153/metrics | grep coredns_mesos_
   curl '127.0.0.1:5050/fake/fault?f=503'   # make the master fail; answers stay
   curl '127.0.0.1:5050/fake/fault?f=ok'    # and healthy again
