@@ -366,19 +366,9 @@ func (m *Mesos) served(r *master.Result, took time.Duration, snapshot bool) {
 		set = m.up.publish(prev)
 		m.set.Store(set)
 		m.box.set.Store(set)
+		touched := m.up.t.takeChanged()
 		if a := m.api.Load(); a != nil {
-			// The names the batch touched; never nil, which would mean every name.
-			touched := m.up.t.changed
-			if touched == nil {
-				touched = []string{}
-			}
 			a.hub.published(set, touched)
-		}
-		if cap(m.up.t.changed) > 4096 {
-			// A whole build's names, once: not worth keeping.
-			m.up.t.changed = nil
-		} else {
-			m.up.t.changed = m.up.t.changed[:0]
 		}
 		if prev == nil || prev.Serial() != set.Serial() {
 			m.notify.changed()
