@@ -442,13 +442,9 @@ func (t *tree) seal() {
 }
 
 // takeChanged returns the names the batches sealed since it was last called touched,
-// never nil (which the hub reads as every name), and forgets them. The slice is
-// reused by the next seal: it is read before then.
+// and forgets them. The slice is reused by the next seal: it is read before then.
 func (t *tree) takeChanged() []string {
 	c := t.changed
-	if c == nil {
-		c = []string{}
-	}
 	if cap(c) > 4096 {
 		// A whole build's names, once: not worth keeping.
 		t.changed = nil

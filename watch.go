@@ -2,7 +2,6 @@ package mesos
 
 import (
 	"bytes"
-	"slices"
 	"sync"
 	"time"
 )
@@ -167,9 +166,9 @@ func (h *hub) wait(k watchKey, index uint32, expired <-chan time.Time, stop <-ch
 	return snapshot{e.found, e.body, e.index}, nil
 }
 
-// published takes the set just published. touched are the relative names the batch
-// changed, nil when everything may have (a whole new build): only the entries that
-// read one of them are computed again, and only those whose answer differs wake.
+// published takes the set just published. touched are the relative names the batches
+// since the last set changed (a whole build touches every name): only the entries
+// that read one of them are computed again, and only those whose answer differs wake.
 func (h *hub) published(s *Set, touched []string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -181,19 +180,12 @@ func (h *hub) published(s *Set, touched []string) {
 		return
 	}
 	var affected map[*watched]struct{}
-	if touched == nil {
-		affected = make(map[*watched]struct{}, len(h.entries))
-		for _, e := range h.entries {
-			affected[e] = struct{}{}
-		}
-	} else {
-		for _, n := range touched {
-			for e := range h.deps[n] {
-				if affected == nil {
-					affected = make(map[*watched]struct{})
-				}
-				affected[e] = struct{}{}
+	for _, n := range touched {
+		for e := range h.deps[n] {
+			if affected == nil {
+				affected = make(map[*watched]struct{})
 			}
+			affected[e] = struct{}{}
 		}
 	}
 	for e := range affected {
@@ -206,12 +198,7 @@ func (h *hub) published(s *Set, touched []string) {
 func (h *hub) refresh(e *watched, s *Set) {
 	found, body, reads := answer(s, e.key)
 	if found == e.found && bytes.Equal(body, e.body) {
-		if !slices.Equal(reads, e.reads) {
-			// The same answer from other targets' copies: the same names all the same.
-			h.unlink(e)
-			e.reads = reads
-			h.link(e)
-		}
+		// The same answer reads the same names: an SRV answer names its targets.
 		return
 	}
 	h.unlink(e)
