@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/coredns-mesos/mesos/internal/state"
+
+	"github.com/miekg/dns"
 )
 
 // Status labels that carry a container's address.
@@ -396,26 +398,8 @@ func (b *builder) ptr(ip netip.Addr, cf *node) {
 
 // reverseName is ip's name under in-addr.arpa or ip6.arpa, without the final dot.
 func reverseName(ip netip.Addr) string {
-	const hex = "0123456789abcdef"
-	var sb strings.Builder
-	if ip.Is4() {
-		a := ip.As4()
-		for i := 3; i >= 0; i-- {
-			sb.WriteString(strconv.Itoa(int(a[i])))
-			sb.WriteByte('.')
-		}
-		sb.WriteString("in-addr.arpa")
-		return sb.String()
-	}
-	a := ip.As16()
-	for i := 15; i >= 0; i-- {
-		sb.WriteByte(hex[a[i]&0xf])
-		sb.WriteByte('.')
-		sb.WriteByte(hex[a[i]>>4])
-		sb.WriteByte('.')
-	}
-	sb.WriteString("ip6.arpa")
-	return sb.String()
+	name, _ := dns.ReverseAddr(ip.String()) // a valid address: no error
+	return strings.TrimSuffix(name, ".")
 }
 
 // agentNames publishes the names of a task that carry its agent's address, and the

@@ -25,9 +25,6 @@ func TestReverseName(t *testing.T) {
 		if got := reverseName(netip.MustParseAddr(ip)); got != want {
 			t.Errorf("%s: %s, want %s", ip, got, want)
 		}
-		if got, err := dns.ReverseAddr(ip); err != nil || got != want+"." {
-			t.Errorf("%s: miekg/dns says %s", ip, got)
-		}
 	}
 }
 
