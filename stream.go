@@ -50,6 +50,8 @@ func (m *Mesos) run(ctx context.Context, client *master.Client) {
 			Jitter:   0.1,
 			OnResult: func(r *master.Result, took time.Duration) time.Duration { return m.loaded(ctx, r, took, true) },
 			OnError:  m.failed,
+			// nil without ZooKeeper: never yields.
+			Wake: m.zkChanged,
 		}
 		p.Run(ctx)
 		return
@@ -86,10 +88,27 @@ func (m *Mesos) run(ctx context.Context, client *master.Client) {
 		} else {
 			delay = 0
 		}
-		if !sleep(ctx, jitter(delay)) {
+		if !m.pause(ctx, jitter(delay)) {
 			return
 		}
 	}
+}
+
+// pause sleeps between streams, or polls of a master that cannot stream, and ends at
+// once when ZooKeeper names another leader.
+func (m *Mesos) pause(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	case <-m.zkChanged:
+	}
+	return true
 }
 
 // pollOnce fetches the state once, as the poller does.

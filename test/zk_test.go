@@ -110,6 +110,29 @@ func TestZooKeeper(t *testing.T) {
 	}
 }
 
+// TestZooKeeperLeaderChangePolling: polling with an hour between polls, the records
+// follow ZooKeeper's new leader at once, not at the next poll.
+func TestZooKeeperLeaderChangePolling(t *testing.T) {
+	needZooKeeper(t)
+	srv := zkserver.Start(t)
+	js := clusterJSON(2, 2, false)
+	a, b := startMaster(t, js), startMaster(t, js)
+	connA, pathA := elect(t, srv.Addr, a)
+	elect(t, srv.Addr, b)
+	s := startCoreDNS(t, "    mesos {\n        masters zk://"+srv.Addr+"/mesos\n        mode poll\n        refresh 1h\n    }")
+	s.waitReady()
+	_, portA, _ := net.SplitHostPort(a.Addr())
+	_, portB, _ := net.SplitHostPort(b.Addr())
+	if got := leaderPort(t, s.addr); got != portA {
+		t.Fatalf("_leader._tcp port %s, want A's %s", got, portA)
+	}
+	a.FollowLeader(b.Addr())
+	if err := connA.Delete(pathA, -1); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "B leading, long before the next poll", 20*time.Second, func() bool { return leaderPort(t, s.addr) == portB })
+}
+
 // TestZooKeeperDownAtStart: SERVFAIL (never NXDOMAIN) until ZooKeeper names a leader,
 // then answers; the plugin never gives up.
 func TestZooKeeperDownAtStart(t *testing.T) {

@@ -425,6 +425,36 @@ func TestPollerBacksOffAndRecovers(t *testing.T) {
 	}
 }
 
+// A wake-up polls at once, whatever the interval.
+func TestPollerWake(t *testing.T) {
+	m := startMaster(t, capture(t))
+	c := client(t, Config{}, m)
+	var good atomic.Int32
+	wake := make(chan struct{}, 1)
+	p := &Poller{
+		Client:   c,
+		Interval: time.Hour,
+		OnResult: func(*Result, time.Duration) time.Duration { good.Add(1); return 0 },
+		Wake:     wake,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for good.Load() < 1 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	wake <- struct{}{}
+	for good.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if good.Load() != 2 {
+		t.Errorf("%d polls, want 2: the wake-up did not poll", good.Load())
+	}
+	cancel()
+	<-done
+}
+
 func TestTLS(t *testing.T) {
 	m := startMaster(t, capture(t))
 	ts := httptest.NewTLSServer(m.Handler())

@@ -21,6 +21,9 @@ type Poller struct {
 	// (0: after Interval); OnError is called with every failed fetch.
 	OnResult func(*Result, time.Duration) time.Duration
 	OnError  func(error, time.Duration)
+	// Wake, when it yields, ends the wait for the next poll: ZooKeeper naming another
+	// leader is worth a poll now, not at the next interval.
+	Wake <-chan struct{}
 }
 
 // Run polls until ctx is done. The first fetch happens at once.
@@ -61,6 +64,8 @@ func (p *Poller) Run(ctx context.Context) {
 			t.Stop()
 			return
 		case <-t.C:
+		case <-p.Wake:
+			t.Stop()
 		}
 	}
 }
