@@ -142,6 +142,14 @@ func TestFromConfig(t *testing.T) {
 	if err != nil || !strings.Contains(corefile, "masters https://10.0.0.1:5050") {
 		t.Errorf("masters: %v\n%s", err, corefile)
 	}
+	// ZooKeeper's masters over TLS without a CA: a bare tls, the system's roots.
+	corefile, _, err = migrate.Convert([]byte(`{"zk": "zk://10.0.0.1:2181/mesos", "mesosHTTPSOn": true, "externalon": false}`))
+	if err != nil || !regexp.MustCompile(`(?m)^\s+tls$`).MatchString(corefile) {
+		t.Errorf("zk with MesosHTTPSOn: %v\n%s", err, corefile)
+	}
+	if err := validateCorefile(t, "from-config", corefile); err != nil {
+		t.Errorf("zk with MesosHTTPSOn: the Corefile does not load: %v\n%s", err, corefile)
+	}
 	corefile, _, err = migrate.Convert([]byte(`{"masters": ["10.0.0.1:5050"], "externalon": false}`))
 	if err != nil || !strings.Contains(corefile, "mesos:53 {") || strings.Contains(corefile, "forward") {
 		t.Errorf("minimal config: %v\n%s", err, corefile)

@@ -186,6 +186,10 @@ func (c *converter) convert() string {
 		opt("tls %s", strings.TrimSpace(cert+" "+key+" "+ca))
 	case ca != "":
 		opt("tls %s", ca)
+	case https && strings.HasPrefix(masters[0], "zk://"):
+		// The masters ZooKeeper names speak TLS only when tls is given: with the
+		// system's roots, as Mesos-DNS verified them.
+		opt("tls")
 	}
 	var creds struct{ Principal, Secret string }
 	c.get("mesoscredentials", &creds)
