@@ -162,14 +162,32 @@ func startInProcess(t *testing.T, corefile string, args ...any) (*caddy.Instance
 	return inst, fmt.Sprintf("127.0.0.1:%d", port), input
 }
 
+// givenPorts are the ports freeTCPPort handed out: the kernel may offer a closed port
+// again at once, and two listeners of one test would then collide.
+var givenPorts struct {
+	sync.Mutex
+	m map[int]bool
+}
+
 func freeTCPPort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	givenPorts.Lock()
+	defer givenPorts.Unlock()
+	if givenPorts.m == nil {
+		givenPorts.m = map[int]bool{}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !givenPorts.m[port] {
+			givenPorts.m[port] = true
+			return port
+		}
+	}
 }
 
 func answers(addr, name string) int {

@@ -75,14 +75,32 @@ func haveTool(t *testing.T, cmd, pkg string) bool {
 	return true
 }
 
+// givenPorts are the ports freePort handed out: the kernel may offer a closed port
+// again at once, and two listeners of one test would then collide.
+var givenPorts struct {
+	sync.Mutex
+	m map[int]bool
+}
+
 func freePort(tb testing.TB) int {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
+	givenPorts.Lock()
+	defer givenPorts.Unlock()
+	if givenPorts.m == nil {
+		givenPorts.m = map[int]bool{}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !givenPorts.m[port] {
+			givenPorts.m[port] = true
+			return port
+		}
+	}
 }
 
 // syncBuffer collects a process's output for the test log.
