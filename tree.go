@@ -76,6 +76,12 @@ func (t *tree) find(name string) *node {
 	return t.shards[h&t.mask].get(name, h)
 }
 
+// findBytes is find for a name in bytes.
+func (t *tree) findBytes(name []byte) *node {
+	h := maphash.Bytes(nameSeed, name)
+	return t.shards[h&t.mask].getBytes(name, h)
+}
+
 // shard returns shard i, copied first if the sets published before share it.
 func (t *tree) shard(i uint64) *shard {
 	if t.sgen[i] != t.gen {
