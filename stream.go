@@ -97,18 +97,7 @@ func (m *Mesos) run(ctx context.Context, client *master.Client) {
 // pause sleeps between streams, or polls of a master that cannot stream, and ends at
 // once when ZooKeeper names another leader.
 func (m *Mesos) pause(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-	case <-m.zkChanged:
-	}
-	return true
+	return sleepUnless(ctx, d, m.zkChanged)
 }
 
 // pollOnce fetches the state once, as the poller does.
@@ -342,7 +331,11 @@ func jitter(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * (0.9 + 0.2*rand.Float64())) // #nosec G404 -- spreading replicas, not a secret
 }
 
-func sleep(ctx context.Context, d time.Duration) bool {
+func sleep(ctx context.Context, d time.Duration) bool { return sleepUnless(ctx, d, nil) }
+
+// sleepUnless sleeps for d, or until wake yields (a nil wake never does); it reports
+// false when ctx ended first.
+func sleepUnless(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
 	}
@@ -352,8 +345,9 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	case <-t.C:
-		return true
+	case <-wake:
 	}
+	return true
 }
 
 // oneLine keeps an error (one line a master, from errors.Join) on one log line.
