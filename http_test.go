@@ -141,16 +141,7 @@ func TestHTTPAPIMatchesDNS(t *testing.T) {
 							}
 						}
 					}
-					a := httpGet(t, base+"/v1/hosts/"+strings.TrimSuffix(owner, "."))
-					var got []hostJSON
-					if err := json.Unmarshal(a.body, &got); err != nil || a.code != http.StatusOK {
-						t.Fatalf("hosts %s: %d %s %v", owner, a.code, a.body, err)
-					}
-					sortHosts(want)
-					sortHosts(got)
-					if !slices.Equal(got, want) {
-						t.Errorf("hosts %s:\n got %v\nwant %v", owner, got, want)
-					}
+					sameAnswer(t, base+"/v1/hosts/"+strings.TrimSuffix(owner, "."), want, func(h hostJSON) string { return h.Host + " " + h.IP })
 					checked++
 				}
 				if kinds&2 != 0 {
@@ -178,16 +169,7 @@ func TestHTTPAPIMatchesDNS(t *testing.T) {
 							want = append(want, e)
 						}
 					}
-					a := httpGet(t, base+"/v1/services/"+given)
-					var got []serviceJSON
-					if err := json.Unmarshal(a.body, &got); err != nil || a.code != http.StatusOK {
-						t.Fatalf("services %s: %d %s %v", owner, a.code, a.body, err)
-					}
-					sortServices(want)
-					sortServices(got)
-					if !slices.Equal(got, want) {
-						t.Errorf("services %s:\n got %v\nwant %v", owner, got, want)
-					}
+					sameAnswer(t, base+"/v1/services/"+given, want, func(e serviceJSON) string { return e.Host + " " + e.Port + " " + e.IP })
 					checked++
 				}
 			}
@@ -198,14 +180,21 @@ func TestHTTPAPIMatchesDNS(t *testing.T) {
 	}
 }
 
-func sortHosts(h []hostJSON) {
-	slices.SortFunc(h, func(a, b hostJSON) int { return strings.Compare(a.Host+" "+a.IP, b.Host+" "+b.IP) })
-}
-
-func sortServices(s []serviceJSON) {
-	slices.SortFunc(s, func(a, b serviceJSON) int {
-		return strings.Compare(a.Host+" "+a.Port+" "+a.IP, b.Host+" "+b.Port+" "+b.IP)
-	})
+// sameAnswer fetches url and checks that its JSON list is want, in any order (key
+// orders both).
+func sameAnswer[T comparable](t *testing.T, url string, want []T, key func(T) string) {
+	t.Helper()
+	a := httpGet(t, url)
+	var got []T
+	if err := json.Unmarshal(a.body, &got); err != nil || a.code != http.StatusOK {
+		t.Fatalf("%s: %d %s %v", url, a.code, a.body, err)
+	}
+	order := func(x, y T) int { return strings.Compare(key(x), key(y)) }
+	slices.SortFunc(got, order)
+	slices.SortFunc(want, order)
+	if !slices.Equal(got, want) {
+		t.Errorf("%s:\n got %v\nwant %v", url, got, want)
+	}
 }
 
 func TestHTTPAPIRequests(t *testing.T) {
