@@ -65,7 +65,10 @@ func (u *updater) enumerate(zone string) enumJSON {
 		if c := strings.Compare(a.key.Framework, b.key.Framework); c != 0 {
 			return c
 		}
-		return strings.Compare(a.key.Task, b.key.Task)
+		if c := strings.Compare(a.key.Task, b.key.Task); c != 0 {
+			return c
+		}
+		return a.key.Dup - b.key.Dup
 	})
 	var stats Stats
 	t := newTree()

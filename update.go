@@ -92,7 +92,15 @@ func (u *updater) update(ctx context.Context, st *state.State) {
 		f := &st.Frameworks[i]
 		all.fws[f.ID] = f
 		for j := range f.Tasks {
-			all.tasks[state.TaskKey{Framework: f.ID, Task: f.Tasks[j].ID}] = &f.Tasks[j]
+			// Each entry gets its records, also those that share an id.
+			k := state.TaskKey{Framework: f.ID, Task: f.Tasks[j].ID}
+			for {
+				if _, dup := all.tasks[k]; !dup {
+					break
+				}
+				k.Dup++
+			}
+			all.tasks[k] = &f.Tasks[j]
 		}
 	}
 	u.updateAll(ctx, all, st)

@@ -14,9 +14,12 @@ type Cluster struct {
 	recovered  map[string]Agent
 	frameworks map[string]Framework
 	tasks      map[TaskKey]*Task
-	prev       map[TaskKey]*Task // the tasks before, while a snapshot replaces them
-	pids       map[string]PID
-	names      map[string]string // strings that tasks share; made anew by each snapshot
+	// dups counts, for a task id that more than one entry of a framework's tasks
+	// shares, the entries numbered so far (keyed with Dup 0).
+	dups  map[TaskKey]int
+	prev  map[TaskKey]*Task // the tasks before, while a snapshot replaces them
+	pids  map[string]PID
+	names map[string]string // strings that tasks share; made anew by each snapshot
 	// Skipped counts what the snapshot and the events left out, by reason.
 	Skipped Skips
 
@@ -28,7 +31,12 @@ type Cluster struct {
 }
 
 // TaskKey names a task: task ids repeat across frameworks, a task is known by both.
-type TaskKey struct{ Framework, Task string }
+// Within one framework an id may repeat too (two entries of its tasks[], which
+// Mesos-DNS served both): Dup numbers those entries, 0 for the first.
+type TaskKey struct {
+	Framework, Task string
+	Dup             int
+}
 
 // Reasons an event is left out.
 const (
@@ -81,39 +89,70 @@ func (c *Cluster) Apply(ev *Event) bool {
 		if !ok {
 			return false
 		}
-		k := TaskKey{t.FrameworkID, t.ID}
-		if old, ok := c.tasks[k]; ok && len(t.Statuses) == 0 {
-			// A failed-over leader adds again the tasks it learns from an agent.
-			t.Statuses = old.Statuses
+		k := TaskKey{Framework: t.FrameworkID, Task: t.ID}
+		applied := false
+		if !terminal(t.State) {
+			// An event names a task by its id: it applies to each entry with that id.
+			for k.Dup = range c.entries(k) {
+				old, ok := c.tasks[k]
+				if !ok {
+					continue
+				}
+				applied = true
+				e := t
+				if len(e.Statuses) == 0 {
+					// A failed-over leader adds again the tasks it learns from an agent.
+					e.Statuses = old.Statuses
+				}
+				c.putTask(&e, k)
+			}
 		}
-		c.putTask(&t)
+		if !applied {
+			k.Dup = 0
+			c.putTask(&t, k)
+		}
 	case EventTaskUpdated:
 		u := ev.TaskUpdated
-		k := TaskKey{u.FrameworkID.Value, u.Status.TaskID.Value}
-		old, ok := c.tasks[k]
-		if !ok {
-			// The update carries no name, ports or discovery: nothing to publish.
-			c.Skipped.Add(SkipEventUnknownTask)
-			return false
-		}
+		k := TaskKey{Framework: u.FrameworkID.Value, Task: u.Status.TaskID.Value}
 		st, ok := ParseTaskState(u.State)
 		if !ok {
 			st, _ = ParseTaskState(u.Status.State)
 		}
-		c.taskDirty(k)
+		var s *Status
+		found := false
+		for k.Dup = range c.entries(k) {
+			old, ok := c.tasks[k]
+			if !ok {
+				continue
+			}
+			found = true
+			c.taskDirty(k)
+			if terminal(st) {
+				delete(c.tasks, k)
+				continue
+			}
+			// A new value, never a change in place: what Changes handed out stays as it was.
+			t := *old
+			t.State = st
+			if u.Status.AgentID.Value != "" {
+				t.AgentID = u.Status.AgentID.Value
+			}
+			if s == nil {
+				v := u.Status.status(&c.Skipped)
+				s = &v
+			}
+			t.Statuses = needed(append(append(make([]Status, 0, len(old.Statuses)+1), old.Statuses...), *s))
+			c.tasks[k] = &t
+		}
+		if !found {
+			// The update carries no name, ports or discovery: nothing to publish.
+			c.Skipped.Add(SkipEventUnknownTask)
+			return false
+		}
 		if terminal(st) {
-			delete(c.tasks, k)
-			return true
+			k.Dup = 0
+			delete(c.dups, k)
 		}
-		// A new value, never a change in place: what Changes handed out stays as it was.
-		t := *old
-		t.State = st
-		if u.Status.AgentID.Value != "" {
-			t.AgentID = u.Status.AgentID.Value
-		}
-		s := u.Status.status(&c.Skipped)
-		t.Statuses = needed(append(append(make([]Status, 0, len(old.Statuses)+1), old.Statuses...), s))
-		c.tasks[k] = &t
 	case EventAgentAdded:
 		a, ok := ev.AgentAdded.Agent.agent(&c.Skipped)
 		if !ok {
@@ -156,6 +195,11 @@ func (c *Cluster) Apply(ev *Event) bool {
 				c.taskDirty(k)
 			}
 		}
+		for k := range c.dups {
+			if k.Framework == id {
+				delete(c.dups, k)
+			}
+		}
 	default:
 		c.Skipped.Add(SkipEventUnknownType)
 		return false
@@ -175,6 +219,7 @@ func (c *Cluster) reset(gs *v1GetState) {
 	c.recovered = make(map[string]Agent)
 	c.frameworks = make(map[string]Framework, len(gs.GetFrameworks.Frameworks))
 	c.tasks = make(map[TaskKey]*Task, len(gs.GetTasks.Tasks))
+	c.dups = nil
 	c.names = make(map[string]string)
 	c.Skipped = nil
 	c.all = true
@@ -203,13 +248,43 @@ func (c *Cluster) reset(gs *v1GetState) {
 		}
 	}
 	for i := range gs.GetTasks.Tasks {
-		if t, ok := gs.GetTasks.Tasks[i].task(&c.Skipped); ok {
-			c.putTask(&t)
+		if t, ok := gs.GetTasks.Tasks[i].task(&c.Skipped); ok && !terminal(t.State) {
+			// Each entry gets its records, also those that share an id.
+			c.putTask(&t, c.newEntry(TaskKey{Framework: t.FrameworkID, Task: t.ID}))
 		}
 	}
 }
 
-func (c *Cluster) putTask(t *Task) {
+// entries is how many entries of k's id (whatever k.Dup) have been numbered: 1, or 0
+// when there is none, unless several share it. Some may have gone since.
+func (c *Cluster) entries(k TaskKey) int {
+	k.Dup = 0
+	if n, ok := c.dups[k]; ok {
+		return n
+	}
+	if _, ok := c.tasks[k]; ok {
+		return 1
+	}
+	return 0
+}
+
+// newEntry is the key of one more entry with k's id.
+func (c *Cluster) newEntry(k TaskKey) TaskKey {
+	k.Dup = 0
+	n := c.entries(k)
+	if n > 0 {
+		if c.dups == nil {
+			c.dups = make(map[TaskKey]int)
+		}
+		c.dups[k] = n + 1
+	}
+	k.Dup = n
+	return k
+}
+
+// putTask stores t as the entry k; a task in a terminal state removes every entry
+// with its id.
+func (c *Cluster) putTask(t *Task, k TaskKey) {
 	// The ids and names that tasks repeat share one string: at 100k tasks that is
 	// megabytes the stream would otherwise hold many times over.
 	if a, ok := c.agents[t.AgentID]; ok {
@@ -226,12 +301,18 @@ func (c *Cluster) putTask(t *Task) {
 			d.Ports[i].Name, d.Ports[i].Protocol = c.intern(d.Ports[i].Name), c.intern(d.Ports[i].Protocol)
 		}
 	}
-	k := TaskKey{t.FrameworkID, t.ID}
-	c.taskDirty(k)
 	if terminal(t.State) {
-		delete(c.tasks, k)
+		for k.Dup = range c.entries(k) {
+			if _, ok := c.tasks[k]; ok {
+				delete(c.tasks, k)
+				c.taskDirty(k)
+			}
+		}
+		k.Dup = 0
+		delete(c.dups, k)
 		return
 	}
+	c.taskDirty(k)
 	t.Statuses = needed(t.Statuses)
 	if p := c.prev[k]; p != nil && SameTask(p, t) {
 		t = p

@@ -173,7 +173,7 @@ func TestClusterResyncKeepsValues(t *testing.T) {
 	var c Cluster
 	apply(t, &c, subscribed, updated("F1", "web.1", "TASK_RUNNING", "10.1.1.1"))
 	before := c.All().Tasks
-	web, api := TaskKey{"F1", "web.1"}, TaskKey{"F1", "api.1"}
+	web, api := TaskKey{Framework: "F1", Task: "web.1"}, TaskKey{Framework: "F1", Task: "api.1"}
 	// The same snapshot but for api.1, which moved to the other agent.
 	again := strings.Replace(subscribed, `"agent_id":{"value":"S1"}`, `"agent_id":{"value":"S0"}`, 1)
 	apply(t, &c, again)
