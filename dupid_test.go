@@ -80,6 +80,20 @@ func TestTasksSharingAnIDStream(t *testing.T) {
 	step(update("TASK_RUNNING"))
 	want(t, s, "web.marathon.mesos.", dns.TypeA, "10.0.1.1")
 	want(t, s, "api.marathon.mesos.", dns.TypeA, "10.0.1.2")
+	// The first entry's agent goes: the other entry stays, and is still the one the
+	// events apply to, whichever way the updater was given the snapshot.
+	step(`{"type":"AGENT_REMOVED","agent_removed":{"agent_id":{"value":"S0"}}}`)
+	exists(t, s, "web.marathon.mesos.", false)
+	want(t, s, "api.marathon.mesos.", dns.TypeA, "10.0.1.2")
+	// A whole state made of the cluster (as the failover guard takes it) numbers the
+	// entries as the cluster does.
+	u.update(context.Background(), c.State())
+	s = u.publish(s)
+	want(t, s, "api.marathon.mesos.", dns.TypeA, "10.0.1.2")
+	step(update("TASK_STAGING"))
+	exists(t, s, "api.marathon.mesos.", false)
+	step(update("TASK_RUNNING"))
+	want(t, s, "api.marathon.mesos.", dns.TypeA, "10.0.1.2")
 	step(update("TASK_KILLED"))
 	exists(t, s, "web.marathon.mesos.", false)
 	exists(t, s, "api.marathon.mesos.", false)

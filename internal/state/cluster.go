@@ -166,11 +166,18 @@ func (c *Cluster) Apply(ev *Event) bool {
 		delete(c.agents, id)
 		c.agentDirty(id)
 		delete(c.recovered, id)
+		var split []TaskKey
 		for k, t := range c.tasks {
 			if t.AgentID == id {
 				delete(c.tasks, k)
 				c.taskDirty(k)
+				if _, ok := c.dups[TaskKey{Framework: k.Framework, Task: k.Task}]; ok {
+					split = append(split, k)
+				}
 			}
+		}
+		for _, k := range split {
+			c.renumber(k)
 		}
 	case EventFrameworkAdded, EventFrameworkUpdated:
 		var info *v1FrameworkInfo
@@ -280,6 +287,34 @@ func (c *Cluster) newEntry(k TaskKey) TaskKey {
 	}
 	k.Dup = n
 	return k
+}
+
+// renumber closes the gaps that removals left among the entries of k's id, so that
+// they are numbered 0 to n-1 in the order they came, as a decoder numbers the entries
+// of a state that lists them (State lists them in that order).
+func (c *Cluster) renumber(k TaskKey) {
+	k.Dup = 0
+	next := k
+	for k.Dup = range c.dups[next] {
+		t, ok := c.tasks[k]
+		if !ok {
+			continue
+		}
+		if k != next {
+			delete(c.tasks, k)
+			c.taskDirty(k)
+			c.tasks[next] = t
+			c.taskDirty(next)
+		}
+		next.Dup++
+	}
+	n := next.Dup
+	next.Dup = 0
+	if n <= 1 {
+		delete(c.dups, next)
+	} else {
+		c.dups[next] = n
+	}
 }
 
 // putTask stores t as the entry k; a task in a terminal state removes every entry
@@ -455,9 +490,18 @@ func (c *Cluster) State() *State {
 		index[f.ID] = len(st.Frameworks)
 		st.Frameworks = append(st.Frameworks, f)
 	}
-	for _, t := range c.tasks {
-		if i, ok := index[t.FrameworkID]; ok {
-			st.Frameworks[i].Tasks = append(st.Frameworks[i].Tasks, *t)
+	for k, t := range c.tasks {
+		i, ok := index[t.FrameworkID]
+		if !ok || k.Dup > 0 {
+			continue
+		}
+		st.Frameworks[i].Tasks = append(st.Frameworks[i].Tasks, *t)
+		// The entries that share its id follow it in their order, so that a decoder's
+		// numbering of this state is the cluster's.
+		for k.Dup = 1; k.Dup < c.dups[TaskKey{Framework: k.Framework, Task: k.Task}]; k.Dup++ {
+			if d, ok := c.tasks[k]; ok {
+				st.Frameworks[i].Tasks = append(st.Frameworks[i].Tasks, *d)
+			}
 		}
 	}
 	return st
