@@ -43,6 +43,7 @@ func TestGolden(t *testing.T) {
 			}})
 			s := Build(context.Background(), st, o, nil)
 			checkGolden(t, s, strings.TrimSuffix(filepath.Base(f), ".json"))
+			sameAsReference(t, filepath.Base(f), s, st, &o, map[string][]netip.Addr{"mesos.vm": {netip.MustParseAddr("10.141.141.10")}})
 		})
 	}
 }
@@ -78,7 +79,9 @@ func TestGoldenEvents(t *testing.T) {
 			c.Leader = state.PID{ID: "master", Host: "10.0.0.2", Port: 5050}
 			o := DefaultOptions()
 			o.Now = func() time.Time { return time.Unix(1700000000, 0) }
-			checkGolden(t, Build(context.Background(), c.State(), o, nil), strings.TrimSuffix(strings.TrimSuffix(filepath.Base(f), ".json"), ".jsonl"))
+			s := Build(context.Background(), c.State(), o, nil)
+			checkGolden(t, s, strings.TrimSuffix(strings.TrimSuffix(filepath.Base(f), ".json"), ".jsonl"))
+			sameAsReference(t, filepath.Base(f), s, c.State(), &o, nil)
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -152,8 +153,14 @@ func mutate(rng *rand.Rand, st *state.State, seq *int) {
 		}
 		return nil, 0
 	}
-	ip := func() netip.Addr { return netip.AddrFrom4([4]byte{10, 9, byte(rng.IntN(4)), byte(1 + rng.IntN(6))}) }
-	switch k := rng.IntN(14); {
+	// Few addresses, so that tasks share them; some IPv6.
+	ip := func() netip.Addr {
+		if rng.IntN(4) == 0 {
+			return netip.AddrFrom16([16]byte{0: 0xfd, 15: byte(1 + rng.IntN(6))})
+		}
+		return netip.AddrFrom4([4]byte{10, 9, byte(rng.IntN(4)), byte(1 + rng.IntN(6))})
+	}
+	switch k := rng.IntN(18); {
 	case k < 3 && len(st.Frameworks) > 0: // launch: another instance of an app, maybe on another agent
 		if f, i := randTask(); f != nil {
 			t := f.Tasks[i]
@@ -205,6 +212,25 @@ func mutate(rng *rand.Rand, st *state.State, seq *int) {
 		st.Frameworks = slices.Delete(st.Frameworks, i, i+1)
 	case k == 12:
 		st.Leader.Host = fmt.Sprintf("10.0.0.%d", 2+rng.IntN(2))
+	case k == 14: // a second entry with a task's id, another name, maybe another agent
+		if f, i := randTask(); f != nil {
+			t := f.Tasks[i]
+			t.Name = []string{"twin", t.Name + "-twin", t.Name}[rng.IntN(3)]
+			if len(st.Agents) > 0 && rng.IntN(2) == 0 {
+				t.AgentID = st.Agents[rng.IntN(len(st.Agents))].ID
+			}
+			f.Tasks = slices.Insert(f.Tasks, rng.IntN(len(f.Tasks)+1), t)
+		}
+	case k == 15 && len(st.Frameworks) > 0: // a name the masters, the agents or the zone own
+		f := &st.Frameworks[rng.IntN(len(st.Frameworks))]
+		f.Name = []string{"leader", "master", "master2", "slave", "ns1", "x.slave", "_leader"}[rng.IntN(7)]
+	case k == 16: // a task named like a reserved name, or one that maps to nothing
+		if f, i := randTask(); f != nil {
+			f.Tasks[i].Name = []string{"leader", "slave", "master0", "$$$", "ns1"}[rng.IntN(5)]
+			f.Tasks[i].Discovery = nil
+		}
+	case k == 17 && len(st.Agents) > 0: // an agent whose pid did not parse: no address, no port
+		st.Agents[rng.IntN(len(st.Agents))].PID = state.PID{}
 	default: // a framework's scheduler moves, or is known by host name
 		if len(st.Frameworks) > 0 {
 			f := &st.Frameworks[rng.IntN(len(st.Frameworks))]
@@ -236,6 +262,7 @@ func TestUpdaterCaptures(t *testing.T) {
 		u.update(context.Background(), st)
 		prev = u.publish(prev)
 		sameSets(t, filepath.Base(f), prev, Build(context.Background(), st, o, nil))
+		sameAsReference(t, filepath.Base(f), prev, st, &o, nil)
 		if u.t.broken != 0 {
 			t.Fatalf("%s: %d removals of what was never added", f, u.t.broken)
 		}
@@ -264,7 +291,7 @@ func TestUpdaterMatchesBuild(t *testing.T) {
 				o.RFC952, o.CompatNames = true, false
 			}
 			rng := rand.New(rand.NewPCG(7, uint64(len(variant))))
-			st := synthCluster(t, synth.Config{Tasks: 300, Agents: 8, Frameworks: 4, Seed: 3})
+			st := synthCluster(t, synth.Config{Tasks: 300, Agents: 8, Frameworks: 4, Seed: 3, Duplicates: true})
 			u := newUpdater(&o)
 			var prev *Set
 			var prevDump string
@@ -283,6 +310,10 @@ func TestUpdaterMatchesBuild(t *testing.T) {
 				got := u.publish(prev)
 				want := Build(context.Background(), st, o, nil)
 				sameSets(t, fmt.Sprintf("step %d", step), got, want)
+				hosts.mu.Lock()
+				resolved := maps.Clone(hosts.m)
+				hosts.mu.Unlock()
+				sameAsReference(t, fmt.Sprintf("step %d", step), got, st, &o, resolved)
 				if u.t.broken != 0 {
 					t.Fatalf("step %d: %d removals of what was never added", step, u.t.broken)
 				}
@@ -324,7 +355,7 @@ func TestStreamChangesMatchBuild(t *testing.T) {
 	}
 	t.Run("random", func(t *testing.T) {
 		var buf bytes.Buffer
-		if _, err := synth.Write(&buf, synth.Config{Tasks: 200, Agents: 6, Frameworks: 3, Seed: 5}); err != nil {
+		if _, err := synth.Write(&buf, synth.Config{Tasks: 200, Agents: 6, Frameworks: 3, Seed: 5, Duplicates: true}); err != nil {
 			t.Fatal(err)
 		}
 		v1, err := fakemaster.ToV1(buf.Bytes())
@@ -332,7 +363,7 @@ func TestStreamChangesMatchBuild(t *testing.T) {
 			t.Fatal(err)
 		}
 		records := []string{`{"type":"SUBSCRIBED","subscribed":{"get_state":` + string(v1) + `,"heartbeat_interval_seconds":15}}`}
-		st := synthCluster(t, synth.Config{Tasks: 200, Agents: 6, Frameworks: 3, Seed: 5})
+		st := synthCluster(t, synth.Config{Tasks: 200, Agents: 6, Frameworks: 3, Seed: 5, Duplicates: true})
 		rng := rand.New(rand.NewPCG(11, 13))
 		for i := range 400 {
 			f := st.Frameworks[rng.IntN(len(st.Frameworks))]
@@ -409,6 +440,7 @@ func replayVia(t *testing.T, records []string, viaAll bool) {
 		}
 		got := u.publish(prev)
 		sameSets(t, fmt.Sprintf("after record %d (%s)", n+1, ev.Type), got, Build(context.Background(), c.State(), o, nil))
+		sameAsReference(t, fmt.Sprintf("after record %d (%s)", n+1, ev.Type), got, c.State(), &o, nil)
 		if u.t.broken != 0 {
 			t.Fatalf("record %d: %d removals of what was never added", n+1, u.t.broken)
 		}

@@ -23,6 +23,9 @@ type Config struct {
 	Seed uint64
 	// Leader is the leading master's pid host:port; 10.0.0.2:5050 by default.
 	Leader string
+	// Duplicates gives about 1% of the running tasks a second running entry with the
+	// same task id and another name, as some masters list (naming.md serves both).
+	Duplicates bool
 }
 
 // App is one synthetic application: Instances running tasks named Name in Framework.
@@ -94,13 +97,19 @@ func Write(w io.Writer, c Config) ([]App, error) {
 					p(",")
 				}
 				first = false
-				writeTask(p, rng, fid, app, taskN, i, c.Agents, "TASK_RUNNING")
+				id := writeTask(p, rng, fid, app, "", taskN, i, c.Agents, "TASK_RUNNING")
+				if c.Duplicates && taskN%97 == 0 {
+					p(",")
+					twin := app
+					twin.Name += "-twin"
+					writeTask(p, rng, fid, twin, id, taskN, i, c.Agents, "TASK_RUNNING")
+				}
 				taskN++
 				n++
 				// About 2% of tasks are staging or finished and must not get records.
 				if rng.IntN(50) == 0 {
 					p(",")
-					writeTask(p, rng, fid, app, taskN, i, c.Agents, []string{"TASK_STAGING", "TASK_FINISHED", "TASK_KILLED"}[rng.IntN(3)])
+					writeTask(p, rng, fid, app, "", taskN, i, c.Agents, []string{"TASK_STAGING", "TASK_FINISHED", "TASK_KILLED"}[rng.IntN(3)])
 				}
 			}
 		}
@@ -126,9 +135,17 @@ func agentIP(a int) string {
 	return fmt.Sprintf("10.%d.%d.%d", 1+a/65536, a/256%256, a%256)
 }
 
-func writeTask(p func(string, ...any), rng *rand.Rand, fid string, app App, n, inst, agents int, state string) {
+// writeTask writes one task entry and returns its id: id, or a new one when empty.
+func writeTask(p func(string, ...any), rng *rand.Rand, fid string, app App, id string, n, inst, agents int, state string) string {
 	agent := rng.IntN(agents)
-	id := fmt.Sprintf("%s.%08x-%04x-11e9-%04x-%012x", app.Name, rng.Uint32(), rng.Uint32()&0xffff, rng.Uint32()&0xffff, rng.Uint64()&0xffffffffffff)
+	if id != "" {
+		return writeTaskAs(p, rng, fid, app, id, agent, n, inst, state)
+	}
+	id = fmt.Sprintf("%s.%08x-%04x-11e9-%04x-%012x", app.Name, rng.Uint32(), rng.Uint32()&0xffff, rng.Uint32()&0xffff, rng.Uint64()&0xffffffffffff)
+	return writeTaskAs(p, rng, fid, app, id, agent, n, inst, state)
+}
+
+func writeTaskAs(p func(string, ...any), rng *rand.Rand, fid string, app App, id string, agent, n, inst int, state string) string {
 	p(`{"id":"%s","name":"%s","framework_id":"%s","executor_id":"","slave_id":"5b6a0e1c-2a91-4b0b-9a4e-1d9a3f0c7e11-S%d","state":"%s",`, id, app.Name, fid, agent, state)
 	p(`"resources":{"disk":0.0,"mem":256.0,"gpus":0.0,"cpus":0.5`)
 	base := 31000 + rng.IntN(1000)
@@ -161,4 +178,5 @@ func writeTask(p func(string, ...any), rng *rand.Rand, fid string, app App, n, i
 	p(`{"state":"%s","timestamp":%d.5,"healthy":true,"container_status":{"container_id":{"value":"%08x-aaaa-bbbb-cccc-%012x"},"network_infos":[{"ip_addresses":[%s],"name":"dcos","labels":{}}]}}],`, state, 1574000200+n, rng.Uint32(), rng.Uint64()&0xffffffffffff, netinfo)
 	p(`"container":{"type":"DOCKER","docker":{"image":"registry.internal/%s:1.%d","network":"USER","privileged":false,"force_pull_image":false,"parameters":[{"key":"log-driver","value":"json-file"}]}},`, app.Name, inst%9)
 	p(`"health_checks":[{"type":"HTTP","http":{"port":%d,"path":"/health"},"interval_seconds":10.0,"timeout_seconds":5.0,"consecutive_failures":3}]}`, base)
+	return id
 }
