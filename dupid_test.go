@@ -33,7 +33,7 @@ func TestTasksSharingAnIDPoll(t *testing.T) {
 
 func TestTasksSharingAnIDStream(t *testing.T) {
 	o := DefaultOptions()
-	o.Now = func() time.Time { return time.Unix(1700000000, 0) }
+	o.Now = func() time.Time { return clockAt(1700000000) }
 	snapshot := `{"type":"SUBSCRIBED","subscribed":{"heartbeat_interval_seconds":15,"get_state":{
 		"get_agents":{"agents":[
 			{"agent_info":{"hostname":"a0","id":{"value":"S0"},"port":5051},"pid":"slave(1)@10.0.1.1:5051"},

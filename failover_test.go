@@ -50,7 +50,7 @@ func (g *guarded) check(st *state.State, now time.Time) (*state.State, int, time
 
 func TestFailoverHoldsBackRecoveredAgents(t *testing.T) {
 	f := guard(&failover{timeout: 10 * time.Minute, confirm: 3 * time.Second})
-	now := time.Unix(1700000000, 0)
+	now := clockAt(1700000000)
 	if out, _, wait := f.check(cluster(3, 5), now); wait != 0 || runningTasks(out) != 15 {
 		t.Fatalf("first state: wait %v", wait)
 	}
@@ -75,7 +75,7 @@ func TestFailoverHoldsBackRecoveredAgents(t *testing.T) {
 
 func TestFailoverConfirmsLargeDrops(t *testing.T) {
 	f := guard(&failover{timeout: 10 * time.Minute, confirm: 3 * time.Second})
-	now := time.Unix(1700000000, 0)
+	now := clockAt(1700000000)
 	f.check(cluster(4, 10), now)
 	// An empty state with no recovered agents: held back, look again in 3 s.
 	if out, _, wait := f.check(cluster(0, 0), now.Add(time.Second)); out != nil || wait != 3*time.Second {

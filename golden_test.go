@@ -36,7 +36,7 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			o := DefaultOptions()
-			o.Now = func() time.Time { return time.Unix(1700000000, 0) }
+			o.Now = func() time.Time { return clockAt(1700000000) }
 			// The 0.19 capture's framework has no pid, only the host name of its VM.
 			o.Hosts = NewHostCache(&fakeResolver{addrs: map[string][]netip.Addr{
 				"mesos.vm": {netip.MustParseAddr("10.141.141.10")},
@@ -78,7 +78,7 @@ func TestGoldenEvents(t *testing.T) {
 			}
 			c.Leader = state.PID{ID: "master", Host: "10.0.0.2", Port: 5050}
 			o := DefaultOptions()
-			o.Now = func() time.Time { return time.Unix(1700000000, 0) }
+			o.Now = func() time.Time { return clockAt(1700000000) }
 			s := Build(context.Background(), c.State(), o, nil)
 			checkGolden(t, s, strings.TrimSuffix(strings.TrimSuffix(filepath.Base(f), ".json"), ".jsonl"))
 			sameAsReference(t, filepath.Base(f), s, c.State(), &o, nil)

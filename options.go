@@ -54,8 +54,11 @@ type Options struct {
 	Masters []string
 	// Hosts resolves host names found where addresses are expected; nil leaves them out.
 	Hosts *HostCache
-	// Now stamps the SOA serial; time.Now when nil.
+	// Now is the SOA serial's clock; time.Now when nil.
 	Now func() time.Time
+	// Sleep waits for that clock to move on, when a change would otherwise get a
+	// serial ahead of it: time.Sleep when Now is nil; with Now set, nil does not wait.
+	Sleep func(time.Duration)
 }
 
 // DefaultOptions are Mesos-DNS's defaults for the zone mesos.

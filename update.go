@@ -418,18 +418,50 @@ func (ch *changes) running() int {
 	return n
 }
 
+// The serial is a clock: serialBase at serialEpoch, one more every serialTick. A set's
+// serial is never ahead of it, so a restarted server, which remembers nothing, starts
+// above every serial it served before (RFC 1982 arithmetic) as long as it served them
+// less than 2^31 ticks (248 days) ago: secondaries drop a zone after the SOA expire
+// (a day by default), far sooner. A tick of 10 ms gives changes their own serials at
+// up to 100 publications a second; faster, a publication waits for the next tick,
+// and the events that arrive meanwhile go into it. serialBase is 2^24 seconds past
+// serialEpoch: above the serials of the versions before this clock (Unix seconds, run
+// ahead of the clock by their bursts), so an upgrade does not go back either.
+const (
+	serialTick  = 10 * time.Millisecond
+	serialEpoch = 1796083200 // 2026-12-01T00:00:00Z
+	serialBase  = serialEpoch + 1<<24
+)
+
+// clockSerial is the serial's clock at t.
+func clockSerial(t time.Time) uint32 {
+	return uint32(serialBase + (t.UnixMilli()-serialEpoch*1000)/serialTick.Milliseconds()) // #nosec G115 -- SOA serials are RFC 1982 arithmetic: wrapping is their nature
+}
+
 // nextSerial keeps prev's serial when the records hash the same, and grows it when
-// they do not: to the time (the first set's serial), or by one if that is not ahead.
+// they do not: to the serial clock, after waiting for its next tick if prev has it.
+// A clock that went back (prev more than a tick ahead) cannot be waited for: then
+// the serial is prev's plus one.
 func nextSerial(prev *Set, hash uint64, o *Options) uint32 {
-	now := time.Now
+	now, sleep := time.Now, time.Sleep
 	if o.Now != nil {
-		now = o.Now
+		now, sleep = o.Now, o.Sleep
 	}
+	c := clockSerial(now())
 	switch {
 	case prev == nil:
-		return uint32(now().Unix()) // #nosec G115 -- SOA serials are RFC 1982 arithmetic: wrapping is their nature
+		return c
 	case prev.hash == hash:
 		return prev.serial
 	}
-	return max(prev.serial+1, uint32(now().Unix())) // #nosec G115 -- as above
+	if !serialLess(prev.serial, c) && prev.serial-c <= 1 && sleep != nil {
+		t := now()
+		next := time.UnixMilli((t.UnixMilli()/serialTick.Milliseconds() + int64(prev.serial-c) + 1) * serialTick.Milliseconds())
+		sleep(next.Sub(t))
+		c = clockSerial(now())
+	}
+	if !serialLess(prev.serial, c) {
+		return prev.serial + 1
+	}
+	return c
 }

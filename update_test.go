@@ -280,7 +280,7 @@ func TestUpdaterMatchesBuild(t *testing.T) {
 			o := DefaultOptions()
 			o.Hosts = NewHostCache(hosts)
 			o.Hosts.ttl, o.Hosts.negTTL = 0, 0
-			o.Now = func() time.Time { return time.Unix(1700000000, 0) }
+			o.Now = func() time.Time { return clockAt(1700000000) }
 			o.MaxTaskSRV = 6
 			switch variant {
 			case "healthy_only":
@@ -412,7 +412,7 @@ func replay(t *testing.T, records []string) {
 func replayVia(t *testing.T, records []string, viaAll bool) {
 	t.Helper()
 	o := DefaultOptions()
-	o.Now = func() time.Time { return time.Unix(1700000000, 0) }
+	o.Now = func() time.Time { return clockAt(1700000000) }
 	u := newUpdater(&o)
 	var c state.Cluster
 	c.Leader = state.PID{ID: "master", Host: "10.0.0.2", Port: 5050}

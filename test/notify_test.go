@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -65,3 +66,64 @@ func TestNotifySecondaries(t *testing.T) {
 		t.Errorf("notifies_total{result=ok} = %v", n)
 	}
 }
+
+// TestSerialAcrossRestart: a burst of changes, then a restart of the primary, which
+// remembers no serial. The secondary must take the restarted primary's NOTIFY: the
+// serial never ran ahead of the clock, so the new one is above what the secondary
+// holds. Before, the burst put the serial minutes ahead, and a CoreDNS secondary
+// ignored every NOTIFY after the restart ("no SOA serial increase seen").
+func TestSerialAcrossRestart(t *testing.T) {
+	m := startMaster(t, recipeState(freePort(t), freePort(t)))
+	primaryAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	secondaryAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	block := mesosBlock(m.URL(), "") + "\n    transfer mesos {\n        to " + secondaryAddr + "\n    }"
+	primary := startCoreDNSOn(t, primaryAddr, block)
+	primary.waitReady()
+	secondary := startCoreDNSOn(t, secondaryAddr, fmt.Sprintf("    secondary mesos {\n        transfer from %s\n    }", primaryAddr))
+	eventually(t, "the secondary to pull the zone", 10*time.Second, func() bool {
+		r, err := exchange(secondary.addr, "udp", "nginx.marathon.mesos.", dns.TypeA, 1232)
+		return err == nil && len(r.Answer) == 2
+	})
+
+	// A burst: each event its own change, as fast as the master sends them.
+	const burst = 300
+	for i := range burst {
+		id := fmt.Sprintf("burst.%d", i)
+		m.Emit(taskAdded(t, id, fmt.Sprintf("burst%d", i), "a-S1"))
+		m.Emit(taskUpdated(id, "a-S1", "TASK_RUNNING", "127.0.1.9", ""))
+	}
+	last := fmt.Sprintf("burst%d.marathon.mesos.", burst-1)
+	eventually(t, "the secondary to take the burst", 20*time.Second, func() bool {
+		r, err := exchange(secondary.addr, "udp", last, dns.TypeA, 1232)
+		return err == nil && len(r.Answer) == 1
+	})
+	held := soaSerial(t, secondary.addr)
+
+	// The primary restarts on the same address with no memory of its serial.
+	primary.cmd.Process.Signal(syscall.SIGTERM)
+	primary.cmd.Wait()
+	primary = startCoreDNSOn(t, primaryAddr, block)
+	primary.waitReady()
+	if s := soaSerial(t, primaryAddr); !serialAbove(s, held) {
+		t.Errorf("the restarted primary's serial %d is not above the %d the secondary holds", s, held)
+	}
+	m.Emit(taskAdded(t, "after.1", "after", "a-S1"))
+	m.Emit(taskUpdated("after.1", "a-S1", "TASK_RUNNING", "127.0.1.10", ""))
+	eventually(t, "the secondary to take a change after the restart", 10*time.Second, func() bool {
+		r, err := exchange(secondary.addr, "udp", "after.marathon.mesos.", dns.TypeA, 1232)
+		return err == nil && len(r.Answer) == 1
+	})
+}
+
+// soaSerial is the serial of the zone mesos. at addr.
+func soaSerial(t *testing.T, addr string) uint32 {
+	t.Helper()
+	r := ask(t, addr, "udp", "mesos.", dns.TypeSOA, 1232)
+	if len(r.Answer) != 1 {
+		t.Fatalf("SOA from %s: %v", addr, r)
+	}
+	return r.Answer[0].(*dns.SOA).Serial
+}
+
+// serialAbove compares SOA serials with RFC 1982 arithmetic.
+func serialAbove(a, b uint32) bool { return a != b && a-b < 1<<31 }
