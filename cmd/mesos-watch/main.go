@@ -15,20 +15,25 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(run(os.Args[1:], os.Stderr))
 }
 
-func run(args []string) int {
+// run is the command with its arguments; it writes its messages to stderr and returns
+// the exit status.
+func run(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("mesos-watch", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	api := fs.String("api", "http://127.0.0.1:8123", "the plugin's HTTP API (the mesos block's http address)")
 	tmpl := fs.String("template", "", "the Go text/template to render (required)")
 	out := fs.String("out", "", "the file to write (required)")
@@ -40,32 +45,36 @@ func run(args []string) int {
 		return 2
 	}
 	if *tmpl == "" || *out == "" || fs.NArg() > 0 {
-		fmt.Fprintln(os.Stderr, "mesos-watch: -template and -out are required, and nothing else is taken")
+		fmt.Fprintln(stderr, "mesos-watch: -template and -out are required, and nothing else is taken")
 		fs.Usage()
 		return 2
 	}
 	minWait, maxWait, err := parseWait(*wait)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "mesos-watch: -wait:", err)
+		fmt.Fprintln(stderr, "mesos-watch: -wait:", err)
 		return 2
 	}
+	var logMu sync.Mutex
 	w, err := newWatcher(config{
 		api: strings.TrimSuffix(*api, "/"), template: *tmpl, out: *out, command: *command,
 		minWait: minWait, maxWait: maxWait, block: *block, once: *once,
 		// A blocking query returns within its wait and jitter; a server that says
 		// nothing past that is gone.
 		client: &http.Client{Timeout: *block + *block/16 + 30*time.Second}, logf: func(format string, a ...any) {
-			fmt.Fprintf(os.Stderr, "mesos-watch: "+format+"\n", a...)
+			// The watches log from their own goroutines.
+			logMu.Lock()
+			defer logMu.Unlock()
+			fmt.Fprintf(stderr, "mesos-watch: "+format+"\n", a...)
 		},
 	})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "mesos-watch:", err)
+		fmt.Fprintln(stderr, "mesos-watch:", err)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := w.run(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "mesos-watch:", err)
+		fmt.Fprintln(stderr, "mesos-watch:", err)
 		return 1
 	}
 	return 0
