@@ -220,7 +220,32 @@ func (w *watcher) get(ctx context.Context, k key, index uint64) ([]byte, uint64,
 	if err != nil {
 		return nil, 0, errors.New("the answer has no X-Mesos-Index: is this the mesos plugin's API?")
 	}
+	// A proxy may answer 200 with a page of its own: an error like any other, never
+	// an answer to render.
+	if err := decodes(k.kind, body); err != nil {
+		return nil, 0, fmt.Errorf("%s, but the body does not decode (%v): %q", resp.Status, err, excerpt(body))
+	}
 	return body, next, nil
+}
+
+// decodes checks that body is an answer of kind that the template functions can read.
+func decodes(kind string, body []byte) error {
+	var err error
+	if kind == "hosts" {
+		_, err = hosts(body)
+	} else {
+		_, err = services(body)
+	}
+	return err
+}
+
+// excerpt is the start of a body, for a message.
+func excerpt(b []byte) []byte {
+	b = bytes.TrimSpace(b)
+	if len(b) > 100 {
+		b = append(b[:100:100], "..."...)
+	}
+	return b
 }
 
 // run renders whenever the answers settle, until ctx ends (or once).

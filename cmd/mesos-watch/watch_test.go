@@ -1,7 +1,16 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -51,5 +60,142 @@ func TestAnswersSorted(t *testing.T) {
 	}
 	if _, err := hosts([]byte(`{"error":"x"}`)); err == nil {
 		t.Error("hosts took an error body")
+	}
+}
+
+// syncLog collects what mesos-watch says, from any goroutine, and lets a test wait for
+// a line.
+type syncLog struct {
+	mu   sync.Mutex
+	text strings.Builder
+	more chan struct{}
+}
+
+func newSyncLog() *syncLog { return &syncLog{more: make(chan struct{}, 1)} }
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	n, err := l.text.Write(p)
+	l.mu.Unlock()
+	select {
+	case l.more <- struct{}{}:
+	default:
+	}
+	return n, err
+}
+
+func (l *syncLog) logf(format string, a ...any) { fmt.Fprintf(l, format+"\n", a...) }
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.text.String()
+}
+
+// wait returns once the log holds n lines containing want. It fails the test if ended
+// closes first (the watcher returned) or after a minute.
+func (l *syncLog) wait(t *testing.T, want string, n int, ended <-chan struct{}) {
+	t.Helper()
+	deadline := time.After(time.Minute)
+	for strings.Count(l.String(), want) < n {
+		select {
+		case <-l.more:
+		case <-ended:
+			t.Fatalf("the watcher returned before saying %q %d times; it said:\n%s", want, n, l.String())
+		case <-deadline:
+			t.Fatalf("waited a minute for %q %d times; the log:\n%s", want, n, l.String())
+		}
+	}
+}
+
+const testTemplate = `{{range service "_web._tcp.marathon.mesos"}}server {{.Addr}};
+{{end}}`
+
+func writeTemplate(t *testing.T) (tmpl, out string) {
+	t.Helper()
+	dir := t.TempDir()
+	tmpl = filepath.Join(dir, "upstream.tmpl")
+	if err := os.WriteFile(tmpl, []byte(testTemplate), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return tmpl, filepath.Join(dir, "upstream.conf")
+}
+
+// A 200 whose body does not decode (a proxy's page) is an error like any other: the
+// watcher keeps the last good file, retries, and follows the next good answer.
+func TestUndecodableAnswerKeepsLastFile(t *testing.T) {
+	const a = `[{"service":"_web._tcp.marathon.mesos","host":"web-a.marathon.slave.mesos.","ip":"10.0.0.1","port":"31000","port_number":31000}]`
+	const b = `[{"service":"_web._tcp.marathon.mesos","host":"web-b.marathon.slave.mesos.","ip":"10.0.0.2","port":"31001","port_number":31001}]`
+	// The test opens each gate once it has seen the file it expects.
+	showPage, release := make(chan struct{}), make(chan struct{})
+	var paged atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Query().Get("index") {
+		case "":
+			w.Header().Set("X-Mesos-Index", "1")
+			w.Write([]byte(a))
+		case "1":
+			if paged.CompareAndSwap(false, true) {
+				select {
+				case <-showPage:
+				case <-r.Context().Done():
+					return
+				}
+				// A proxy's error page, with the plugin's headers passed on.
+				w.Header().Set("X-Mesos-Index", "2")
+				w.Header().Set("Content-Type", "text/html")
+				w.Write([]byte("<html><body>502 Bad Gateway</body></html>\n"))
+				return
+			}
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+			w.Header().Set("X-Mesos-Index", "3")
+			w.Write([]byte(b))
+		default:
+			<-r.Context().Done()
+		}
+	}))
+	defer srv.Close()
+	tmpl, out := writeTemplate(t)
+	log := newSyncLog()
+	w, err := newWatcher(config{api: srv.URL, template: tmpl, out: out, minWait: 10 * time.Millisecond, maxWait: 50 * time.Millisecond,
+		block: time.Minute, client: srv.Client(), logf: log.logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var runErr error
+	ended := make(chan struct{})
+	go func() {
+		runErr = w.run(ctx)
+		close(ended)
+	}()
+	defer func() {
+		cancel()
+		<-ended
+		if runErr != nil {
+			t.Errorf("run: %v", runErr)
+		}
+	}()
+	read := func() string {
+		got, _ := os.ReadFile(out)
+		return string(got)
+	}
+	log.wait(t, "wrote ", 1, ended)
+	if got := read(); got != "server 10.0.0.1:31000;\n" {
+		t.Fatalf("first file %q", got)
+	}
+	close(showPage)
+	log.wait(t, "keeping the last answer", 1, ended)
+	if got := read(); got != "server 10.0.0.1:31000;\n" {
+		t.Errorf("after the proxy's page the file is %q, want the last good one", got)
+	}
+	close(release)
+	log.wait(t, "wrote ", 2, ended)
+	if got := read(); got != "server 10.0.0.2:31001;\n" {
+		t.Errorf("after the next good answer the file is %q", got)
 	}
 }
