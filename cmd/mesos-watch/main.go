@@ -40,6 +40,7 @@ func run(args []string, stderr io.Writer) int {
 	command := fs.String("exec", "", "a command to run (with sh -c) after the file changed, such as 'nginx -s reload'")
 	wait := fs.String("wait", "100ms:1s", "quiescence MIN:MAX: render MIN after the last change, at most MAX after the first")
 	once := fs.Bool("once", false, "render once, run the command if the file changed, and exit")
+	tries := fs.Int("tries", 5, "with -once, how many times to ask for a name before exiting with status 1")
 	block := fs.Duration("block", 5*time.Minute, "how long one blocking query waits for a change")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -47,6 +48,10 @@ func run(args []string, stderr io.Writer) int {
 	if *tmpl == "" || *out == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "mesos-watch: -template and -out are required, and nothing else is taken")
 		fs.Usage()
+		return 2
+	}
+	if *tries < 1 {
+		fmt.Fprintln(stderr, "mesos-watch: -tries must be at least 1")
 		return 2
 	}
 	minWait, maxWait, err := parseWait(*wait)
@@ -57,7 +62,7 @@ func run(args []string, stderr io.Writer) int {
 	var logMu sync.Mutex
 	w, err := newWatcher(config{
 		api: strings.TrimSuffix(*api, "/"), template: *tmpl, out: *out, command: *command,
-		minWait: minWait, maxWait: maxWait, block: *block, once: *once,
+		minWait: minWait, maxWait: maxWait, block: *block, once: *once, tries: *tries,
 		// A blocking query returns within its wait and jitter; a server that says
 		// nothing past that is gone.
 		client: &http.Client{Timeout: *block + *block/16 + 30*time.Second}, logf: func(format string, a ...any) {

@@ -26,8 +26,10 @@ type config struct {
 	api, template, out, command string
 	minWait, maxWait, block     time.Duration
 	once                        bool
-	client                      *http.Client
-	logf                        func(string, ...any)
+	// tries bounds, with once, how many times a name is asked for before giving up.
+	tries  int
+	client *http.Client
+	logf   func(string, ...any)
 }
 
 // Target is one address of one SRV target of a service.
@@ -55,14 +57,18 @@ type watcher struct {
 	started map[key]bool
 	wg      sync.WaitGroup
 	changed chan struct{}
+	gaveUp  chan error // with once, why a name could not be had
 }
+
+// answerTimeout bounds a query that is not a blocking one: the API answers it at once.
+const answerTimeout = 10 * time.Second
 
 func newWatcher(cfg config) (*watcher, error) {
 	text, err := os.ReadFile(cfg.template)
 	if err != nil {
 		return nil, err
 	}
-	w := &watcher{cfg: cfg, answers: map[key][]byte{}, started: map[key]bool{}, changed: make(chan struct{}, 1)}
+	w := &watcher{cfg: cfg, answers: map[key][]byte{}, started: map[key]bool{}, changed: make(chan struct{}, 1), gaveUp: make(chan error, 1)}
 	// The functions are bound at each execution; these parse the template.
 	w.tmpl, err = template.New(filepath.Base(cfg.template)).Option("missingkey=error").Funcs(template.FuncMap{
 		"service": func(string) []Target { return nil },
@@ -152,10 +158,12 @@ func hosts(body []byte) ([]string, error) {
 }
 
 // follow keeps k's answer with blocking queries until ctx ends. On an error it keeps
-// the last good answer and retries with backoff.
+// the last good answer and retries with backoff; with once, a name that has no answer
+// after cfg.tries tries ends the watcher.
 func (w *watcher) follow(ctx context.Context, k key) {
 	var index uint64
 	backoff := 100 * time.Millisecond
+	failures := 0
 	for ctx.Err() == nil {
 		start := time.Now()
 		body, next, err := w.get(ctx, k, index)
@@ -163,14 +171,29 @@ func (w *watcher) follow(ctx context.Context, k key) {
 			if ctx.Err() != nil {
 				return
 			}
-			w.cfg.logf("%s %s: %v (keeping the last answer, retrying in %v)", k.kind, k.name, err, backoff)
+			failures++
+			w.mu.Lock()
+			_, had := w.answers[k]
+			w.mu.Unlock()
+			if w.cfg.once && !had && failures >= w.cfg.tries {
+				select {
+				case w.gaveUp <- fmt.Errorf("%s %s: giving up after %d tries: %w", k.kind, k.name, failures, err):
+				default:
+				}
+				return
+			}
+			keep := "no answer yet"
+			if had {
+				keep = "keeping the last answer"
+			}
+			w.cfg.logf("%s %s: %v (%s, retrying in %v)", k.kind, k.name, err, keep, backoff)
 			if !sleep(ctx, backoff+rand.N(backoff/2+1)) { // #nosec G404 -- spreads retries
 				return
 			}
 			backoff = min(2*backoff, 30*time.Second)
 			continue
 		}
-		backoff = 100 * time.Millisecond
+		backoff, failures = 100*time.Millisecond, 0
 		w.mu.Lock()
 		old, had := w.answers[k]
 		w.answers[k] = body
@@ -199,6 +222,10 @@ func (w *watcher) get(ctx context.Context, k key, index uint64) ([]byte, uint64,
 	u := w.cfg.api + "/v1/" + k.kind + "/" + url.PathEscape(k.name)
 	if index > 0 {
 		u += "?index=" + strconv.FormatUint(index, 10) + "&wait=" + w.cfg.block.String()
+	} else {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, answerTimeout)
+		defer cancel()
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -263,6 +290,8 @@ func (w *watcher) run(ctx context.Context) error {
 			select {
 			case <-ctx.Done():
 				return nil
+			case err := <-w.gaveUp:
+				return err
 			case <-w.changed:
 				now := time.Now()
 				if timer == nil {

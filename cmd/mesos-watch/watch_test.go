@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -108,6 +109,18 @@ func (l *syncLog) wait(t *testing.T, want string, n int, ended <-chan struct{}) 
 	}
 }
 
+// closedAddr is a loopback address nothing listens on: connections are refused.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
 const testTemplate = `{{range service "_web._tcp.marathon.mesos"}}server {{.Addr}};
 {{end}}`
 
@@ -119,6 +132,47 @@ func writeTemplate(t *testing.T) (tmpl, out string) {
 		t.Fatal(err)
 	}
 	return tmpl, filepath.Join(dir, "upstream.conf")
+}
+
+// -once against an API that cannot answer ends with status 1 after a bounded number of
+// tries, says why, writes nothing, and never claims to keep an answer it does not have.
+// Both an address nothing listens on and a proxy's page (a 200 that does not decode).
+func TestOnceGivesUp(t *testing.T) {
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("X-Mesos-Index", "7")
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte("<html><body>502 Bad Gateway</body></html>\n"))
+	}))
+	defer page.Close()
+	for _, tc := range []struct{ name, api, why string }{
+		{"unreachable", "http://" + closedAddr(t), "connection refused"},
+		{"proxy page", page.URL, "does not decode"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmpl, out := writeTemplate(t)
+			stderr := newSyncLog()
+			code := make(chan int, 1)
+			go func() { code <- run([]string{"-once", "-api", tc.api, "-template", tmpl, "-out", out}, stderr) }()
+			select {
+			case c := <-code:
+				if c != 1 {
+					t.Errorf("exit status %d, want 1", c)
+				}
+			case <-time.After(time.Minute):
+				t.Fatalf("-once still trying after a minute:\n%s", stderr)
+			}
+			said := stderr.String()
+			if !strings.Contains(said, "giving up after 5 tries") || !strings.Contains(said, tc.why) || !strings.Contains(said, "_web._tcp.marathon.mesos") {
+				t.Errorf("the message does not say which name, how many tries and why:\n%s", said)
+			}
+			if strings.Contains(said, "keeping the last answer") {
+				t.Errorf("claims to keep an answer it never had:\n%s", said)
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("-out was written: %v", err)
+			}
+		})
+	}
 }
 
 // A 200 whose body does not decode (a proxy's page) is an error like any other: the
