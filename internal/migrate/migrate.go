@@ -21,24 +21,27 @@ const ZKSecretFile = "/etc/coredns/zk-secret" // #nosec G101 -- a path, not a cr
 
 // Convert returns the Corefile for a Mesos-DNS config.json, and a warning for each key
 // that has no equivalent or needs the operator's hand.
+//
+// Every number is in the range the plugin takes; one that is not is an error that
+// names its key.
 func Convert(configJSON []byte) (corefile string, warnings []string, err error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(configJSON, &raw); err != nil {
 		return "", nil, fmt.Errorf("config.json: %w", err)
 	}
 	// Mesos-DNS decodes with encoding/json, which matches keys without regard to case.
-	cfg := map[string]json.RawMessage{}
+	c := &converter{cfg: map[string]json.RawMessage{}, names: map[string]string{}, used: map[string]bool{}}
 	for k, v := range raw {
-		cfg[strings.ToLower(k)] = v
+		c.cfg[strings.ToLower(k)] = v
+		c.names[strings.ToLower(k)] = k
 	}
-	c := &converter{cfg: cfg}
 	out := c.convert()
 	if c.err != nil {
 		return "", nil, c.err
 	}
-	for k := range cfg {
+	for k := range c.cfg {
 		if !c.used[k] {
-			c.warnf("%s: unknown key, left out", k)
+			c.warnf("%s: unknown key, left out", c.name(k))
 		}
 	}
 	slices.Sort(c.warnings)
@@ -47,6 +50,7 @@ func Convert(configJSON []byte) (corefile string, warnings []string, err error) 
 
 type converter struct {
 	cfg      map[string]json.RawMessage
+	names    map[string]string // each key as config.json spells it
 	used     map[string]bool
 	warnings []string
 	err      error
@@ -56,18 +60,31 @@ func (c *converter) warnf(format string, args ...any) {
 	c.warnings = append(c.warnings, fmt.Sprintf(format, args...))
 }
 
+// name is key as config.json spells it.
+func (c *converter) name(key string) string {
+	if n, ok := c.names[key]; ok {
+		return n
+	}
+	return key
+}
+
+// fail records the first error, which names the key.
+func (c *converter) fail(key, format string, args ...any) {
+	if c.err == nil {
+		c.err = fmt.Errorf("config.json: %s: %s", c.name(key), fmt.Sprintf(format, args...))
+	}
+}
+
 // get decodes key into v and reports whether it was present.
 func (c *converter) get(key string, v any) bool {
-	if c.used == nil {
-		c.used = map[string]bool{}
-	}
 	c.used[key] = true
 	r, ok := c.cfg[key]
 	if !ok || string(r) == "null" {
 		return false
 	}
-	if err := json.Unmarshal(r, v); err != nil && c.err == nil {
-		c.err = fmt.Errorf("config.json: %s: %w", key, err)
+	if err := json.Unmarshal(r, v); err != nil {
+		// encoding/json's messages name types, never the value.
+		c.fail(key, "%v", err)
 	}
 	return c.err == nil
 }
@@ -78,17 +95,42 @@ func (c *converter) str(key string) string {
 	return s
 }
 
-func (c *converter) num(key string) (int64, bool) {
+// num is the whole number at key, refused unless it is from lo to hi. A string is
+// refused too, as Mesos-DNS refuses it.
+func (c *converter) num(key string, lo, hi int64) (int64, bool) {
+	c.used[key] = true
+	r, ok := c.cfg[key]
+	if !ok || string(r) == "null" {
+		return 0, false
+	}
 	var n json.Number
-	if !c.get(key, &n) {
+	if r = bytes.TrimSpace(r); len(r) > 0 && r[0] == '"' {
+		c.fail(key, "%s is a string: Mesos-DNS takes a number here, and so does this", r)
+		return 0, false
+	}
+	if err := json.Unmarshal(r, &n); err != nil {
+		c.fail(key, "%.40s is not a number", r)
 		return 0, false
 	}
 	v, err := n.Int64()
-	if err != nil && c.err == nil {
-		c.err = fmt.Errorf("config.json: %s: %q is not a whole number", key, n)
+	if err != nil {
+		c.fail(key, "%s is not a whole number", n)
+		return 0, false
 	}
-	return v, err == nil
+	if v < lo || v > hi {
+		c.fail(key, "%d is out of range (%d to %d)", v, lo, hi)
+		return 0, false
+	}
+	return v, true
 }
+
+// Ranges of numbers: the plugin's, which hold Mesos-DNS's sensible values.
+const (
+	maxInt31   = 1<<31 - 1 // seconds in a TTL or an SOA field (RFC 2181)
+	maxUint32  = 1<<32 - 1
+	maxPort    = 65535
+	maxSeconds = 24 * 60 * 60 // refresh and timeout
+)
 
 func (c *converter) boolean(key string, def bool) bool {
 	b := def
@@ -118,7 +160,7 @@ func (c *converter) convert() string {
 			c.warnf("masters: ZooKeeper names the masters; the masters list is left out")
 		}
 	}
-	if _, ok := c.num("zkdetectiontimeout"); ok {
+	if _, ok := c.num("zkdetectiontimeout", 0, maxInt31); ok {
 		c.warnf("zkDetectionTimeout: no equivalent (the plugin never exits for want of a leader: it answers SERVFAIL until one is known)")
 	}
 	if len(masters) == 0 {
@@ -134,13 +176,13 @@ func (c *converter) convert() string {
 	if zkAuth != "" {
 		opt("zk_auth %s file %s", zkAuth, ZKSecretFile)
 	}
-	if n, ok := c.num("refreshseconds"); ok {
+	if n, ok := c.num("refreshseconds", 1, maxSeconds); ok {
 		opt("refresh %ds", n)
 	}
-	if n, ok := c.num("statetimeoutseconds"); ok {
+	if n, ok := c.num("statetimeoutseconds", 1, maxSeconds); ok {
 		opt("timeout %ds", n)
 	}
-	if n, ok := c.num("ttl"); ok {
+	if n, ok := c.num("ttl", 0, maxInt31); ok {
 		opt("ttl %d", n)
 	}
 	for _, k := range []string{"soamname", "soarname"} {
@@ -152,11 +194,11 @@ func (c *converter) convert() string {
 		opt("soa_rname %s", v)
 	}
 	for _, k := range []string{"soarefresh", "soaretry", "soaexpire", "soaminttl"} {
-		if n, ok := c.num(k); ok {
+		if n, ok := c.num(k, 0, maxInt31); ok {
 			opt("soa_%s %d", strings.TrimPrefix(k, "soa"), n)
 		}
 	}
-	if _, ok := c.num("soaserial"); ok {
+	if _, ok := c.num("soaserial", 0, maxUint32); ok {
 		c.warnf("SOASerial: no equivalent: the serial follows the records' content and only grows")
 	}
 	var sources []string
@@ -177,7 +219,7 @@ func (c *converter) convert() string {
 	if c.boolean("enforcerfc952", false) {
 		opt("rfc952")
 	}
-	if n, ok := c.num("srvrecorddefaultweight"); ok {
+	if n, ok := c.num("srvrecorddefaultweight", 0, 65535); ok {
 		opt("srv_weight %d", n)
 	}
 	ca, cert, key := c.str("cacertfile"), c.str("certfile"), c.str("keyfile")
@@ -199,7 +241,7 @@ func (c *converter) convert() string {
 	} else if auth != "" {
 		c.warnf("mesosAuthentication: %q has no equivalent", auth)
 	}
-	httpPort, ok := c.num("httpport")
+	httpPort, ok := c.num("httpport", 1, maxPort)
 	if !ok {
 		httpPort = 8123
 	}
@@ -223,7 +265,7 @@ func (c *converter) convert() string {
 		domain = "mesos"
 	}
 	port := int64(53)
-	if n, ok := c.num("port"); ok {
+	if n, ok := c.num("port", 1, maxPort); ok {
 		port = n
 	}
 	var resolvers []string
@@ -232,7 +274,7 @@ func (c *converter) convert() string {
 	if !c.boolean("recurseon", true) {
 		c.warnf("recurseon: no equivalent: forward always asks the resolvers for the whole answer")
 	}
-	if _, ok := c.num("timeout"); ok {
+	if _, ok := c.num("timeout", 0, maxInt31); ok {
 		c.warnf("timeout: no equivalent: forward adapts its timeouts to the resolvers")
 	}
 
