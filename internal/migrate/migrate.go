@@ -190,8 +190,12 @@ func (c *converter) convert() string {
 			opt("soa_%s %s", strings.TrimPrefix(k, "soa"), v)
 		}
 	}
-	if v := c.str("email"); v != "" && c.str("soarname") == "" {
-		opt("soa_rname %s", v)
+	if v := c.str("email"); v != "" {
+		if c.str("soarname") == "" {
+			opt("soa_rname %s", v)
+		} else {
+			c.warnf("email: left out: %s names the zone's mailbox (soa_rname)", c.name("soarname"))
+		}
 	}
 	for _, k := range []string{"soarefresh", "soaretry", "soaexpire", "soaminttl"} {
 		if n, ok := c.num(k, 0, maxInt31); ok {

@@ -67,3 +67,19 @@ func TestNumbersChecked(t *testing.T) {
 		}
 	}
 }
+
+// email is Mesos-DNS's other spelling of the SOA mailbox: used when SOARname is not
+// given, and when it is, left out with a warning rather than silently.
+func TestEmailAndSOARname(t *testing.T) {
+	corefile, warnings := convert(t, `{"masters": ["10.0.0.1:5050"], "email": "hostmaster@example.org"}`)
+	if !strings.Contains(corefile, "soa_rname hostmaster@example.org\n") || strings.Contains(warnings, "email") {
+		t.Errorf("email alone: warnings %q, Corefile:\n%s", warnings, corefile)
+	}
+	corefile, warnings = convert(t, `{"masters": ["10.0.0.1:5050"], "email": "hostmaster@example.org", "SOARname": "root.ns1.mesos"}`)
+	if !strings.Contains(corefile, "soa_rname root.ns1.mesos\n") || strings.Contains(corefile, "hostmaster") {
+		t.Errorf("email and SOARname: Corefile:\n%s", corefile)
+	}
+	if !strings.Contains(warnings, "email") || !strings.Contains(warnings, "SOARname") {
+		t.Errorf("email and SOARname: no warning that email is left out: %q", warnings)
+	}
+}
