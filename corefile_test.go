@@ -157,6 +157,15 @@ func TestFromConfig(t *testing.T) {
 	if err := validateCorefile(t, "from-config", corefile); err != nil {
 		t.Errorf("minimal Corefile does not load: %v", err)
 	}
+	// A ZooKeeper password that holds a '/' stays out of the Corefile, which loads
+	// and reads it from the file.
+	corefile, _, err = migrate.Convert([]byte(`{"zk": "zk://dns:s3cr/et@10.0.0.1:2181/mesos", "externalon": false}`))
+	if err != nil || strings.Contains(corefile, "s3cr") || !strings.Contains(corefile, "zk_auth dns file "+migrate.ZKSecretFile) {
+		t.Errorf("zk password with a slash: %v\n%s", err, corefile)
+	}
+	if err := validateCorefile(t, "from-config", corefile); err != nil {
+		t.Errorf("zk password with a slash: the Corefile does not load: %v\n%s", err, corefile)
+	}
 	if _, _, err := migrate.Convert([]byte(`{"ttl": "sixty"}`)); err == nil || !strings.Contains(err.Error(), "ttl") {
 		t.Errorf("a bad value: %v", err)
 	}

@@ -4,12 +4,16 @@ package migrate
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // SecretFile is where the Corefile reads the basic-auth secret from: a config's
@@ -22,8 +26,10 @@ const ZKSecretFile = "/etc/coredns/zk-secret" // #nosec G101 -- a path, not a cr
 // Convert returns the Corefile for a Mesos-DNS config.json, and a warning for each key
 // that has no equivalent or needs the operator's hand.
 //
-// Every number is in the range the plugin takes; one that is not is an error that
-// names its key.
+// Every value it copies is one Corefile token, every number is in the range the
+// plugin takes, and no secret is copied: the Corefile reads those from files. A value
+// that breaks one of these rules is an error that names its key; no error shows a
+// password.
 func Convert(configJSON []byte) (corefile string, warnings []string, err error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(configJSON, &raw); err != nil {
@@ -95,6 +101,70 @@ func (c *converter) str(key string) string {
 	return s
 }
 
+// tok is the string at key, refused unless it is one Corefile token.
+func (c *converter) tok(key string) string {
+	s := c.str(key)
+	if s != "" {
+		c.token(key, "", s)
+	}
+	return s
+}
+
+// token refuses s, from key (what says which part of it), unless the Corefile reads
+// it back as exactly one token, unchanged.
+func (c *converter) token(key, what, s string) {
+	if why := notOneToken(s); why != "" {
+		c.fail(key, "%s%q is not one Corefile token: %s", what, redact(s), why)
+	}
+}
+
+// notOneToken says why the Corefile would not read s as the one token s: "" when it
+// would. Tokens are separated by white space; '"' starts a quoted token, '#' a
+// comment, braces are blocks, and {$NAME} and {%NAME%} are replaced by the
+// environment.
+func notOneToken(s string) string {
+	if s == "" {
+		return "it is empty"
+	}
+	if !utf8.ValidString(s) {
+		return "it is not UTF-8"
+	}
+	for _, r := range s {
+		switch {
+		case unicode.IsSpace(r):
+			return fmt.Sprintf("it holds white space (%q)", r)
+		case unicode.IsControl(r) || !unicode.IsPrint(r):
+			return fmt.Sprintf("it holds the control character %q", r)
+		case r == '"':
+			return "it holds a quote"
+		case r == '{' || r == '}':
+			return "it holds a brace"
+		case r == '#':
+			return "it holds a # (the rest of the line would be a comment)"
+		}
+	}
+	return ""
+}
+
+// redact hides the password of a URL-like value: "zk://user:pass@host/path" becomes
+// "zk://user:xxxxx@host/path", as net/url's Redacted does, but also when the password
+// holds a '/' or an '@' (which net/url does not parse).
+func redact(s string) string {
+	prefix, rest := "", s
+	if i := strings.Index(s, "://"); i >= 0 {
+		prefix, rest = s[:i+3], s[i+3:]
+	}
+	at := strings.LastIndexByte(rest, '@')
+	if at < 0 {
+		return s
+	}
+	user, _, ok := strings.Cut(rest[:at], ":")
+	if !ok {
+		return s
+	}
+	return prefix + user + ":xxxxx@" + rest[at+1:]
+}
+
 // num is the whole number at key, refused unless it is from lo to hi. A string is
 // refused too, as Mesos-DNS refuses it.
 func (c *converter) num(key string, lo, hi int64) (int64, bool) {
@@ -145,17 +215,41 @@ func (c *converter) convert() string {
 	https := c.boolean("mesoshttpson", false)
 	var masters []string
 	c.get("masters", &masters)
+	for _, m := range masters {
+		c.token("masters", "", m)
+		if strings.Contains(m, "@") {
+			c.fail("masters", "%q: credentials do not belong in a master's address: give them as mesosCredentials", redact(m))
+		}
+	}
 	var zkAuth string
 	if zk := c.str("zk"); zk != "" {
 		// ZooKeeper first, as Mesos-DNS did; credentials move out of the URL.
-		rest := strings.TrimPrefix(zk, "zk://")
-		if at := strings.LastIndexByte(rest, '@'); at >= 0 && at < strings.IndexByte(rest+"/", '/') {
-			user, _, _ := strings.Cut(rest[:at], ":")
+		rest := zk
+		if strings.HasPrefix(strings.ToLower(zk), "zk://") {
+			rest = zk[len("zk://"):]
+		}
+		// Neither hosts nor the path hold an '@': all before the last is the user and
+		// password, whatever the password holds ('/' and '@' included).
+		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+			user, password, hasPassword := strings.Cut(rest[:at], ":")
+			if u, err := url.PathUnescape(user); err == nil {
+				user = u
+			}
+			c.token("zk", "the user ", user)
 			zkAuth = user
 			rest = rest[at+1:]
-			c.warnf("zk: write the ZooKeeper password to %s (mode 0600); it is not copied into the Corefile", ZKSecretFile)
+			switch {
+			case !hasPassword:
+				c.warnf("zk: ZooKeeper user %q has no password in config.json; zk_auth reads one from %s (mode 0600): write it there", user, ZKSecretFile)
+			case strings.Contains(password, "%"):
+				c.warnf("zk: the password of ZooKeeper user %q is not copied into the Corefile: write it to %s (mode 0600), alone on one line, as config.json's zk URL has it between %q and the last '@', with its %%XX escapes decoded", user, ZKSecretFile, user+":")
+			default:
+				c.warnf("zk: the password of ZooKeeper user %q is not copied into the Corefile: write it to %s (mode 0600), alone on one line, as config.json's zk URL has it between %q and the last '@'", user, ZKSecretFile, user+":")
+			}
 		}
-		masters = []string{"zk://" + strings.TrimRight(rest, "/")}
+		rest = strings.TrimRight(rest, "/")
+		c.token("zk", "", rest)
+		masters = []string{"zk://" + rest}
 		if len(c.cfg["masters"]) > 0 {
 			c.warnf("masters: ZooKeeper names the masters; the masters list is left out")
 		}
@@ -186,11 +280,11 @@ func (c *converter) convert() string {
 		opt("ttl %d", n)
 	}
 	for _, k := range []string{"soamname", "soarname"} {
-		if v := c.str(k); v != "" {
+		if v := c.tok(k); v != "" {
 			opt("soa_%s %s", strings.TrimPrefix(k, "soa"), v)
 		}
 	}
-	if v := c.str("email"); v != "" {
+	if v := c.tok("email"); v != "" {
 		if c.str("soarname") == "" {
 			opt("soa_rname %s", v)
 		} else {
@@ -226,7 +320,7 @@ func (c *converter) convert() string {
 	if n, ok := c.num("srvrecorddefaultweight", 0, 65535); ok {
 		opt("srv_weight %d", n)
 	}
-	ca, cert, key := c.str("cacertfile"), c.str("certfile"), c.str("keyfile")
+	ca, cert, key := c.tok("cacertfile"), c.tok("certfile"), c.tok("keyfile")
 	switch {
 	case cert != "" && key != "":
 		opt("tls %s", strings.TrimSpace(cert+" "+key+" "+ca))
@@ -240,6 +334,9 @@ func (c *converter) convert() string {
 	var creds struct{ Principal, Secret string }
 	c.get("mesoscredentials", &creds)
 	if auth := strings.ToLower(c.str("mesosauthentication")); auth == "basic" || creds.Principal != "" {
+		// The key as Mesos-DNS spells it, when config.json has none.
+		c.names["mesoscredentials"] = cmp.Or(c.names["mesoscredentials"], "mesosCredentials")
+		c.token("mesoscredentials", "the principal ", creds.Principal)
 		opt("basic_auth %s file %s", creds.Principal, SecretFile)
 		c.warnf("mesosCredentials: write the secret to %s (mode 0600); it is not copied into the Corefile", SecretFile)
 	} else if auth != "" {
@@ -264,7 +361,7 @@ func (c *converter) convert() string {
 	}
 	c.boolean("settruncatebit", true)
 
-	domain := strings.TrimSuffix(c.str("domain"), ".")
+	domain := strings.TrimSuffix(c.tok("domain"), ".")
 	if domain == "" {
 		domain = "mesos"
 	}
@@ -274,6 +371,9 @@ func (c *converter) convert() string {
 	}
 	var resolvers []string
 	c.get("resolvers", &resolvers)
+	for _, r := range resolvers {
+		c.token("resolvers", "", r)
+	}
 	external := c.boolean("externalon", true)
 	if !c.boolean("recurseon", true) {
 		c.warnf("recurseon: no equivalent: forward always asks the resolvers for the whole answer")
@@ -290,7 +390,7 @@ func (c *converter) convert() string {
 		addr = ".:" + strconv.FormatInt(port, 10)
 	}
 	fmt.Fprintf(&b, "# From a Mesos-DNS config.json by mesos-records -from-config.\n%s {\n", addr)
-	if l := c.str("listener"); l != "" && l != "0.0.0.0" && l != "::" {
+	if l := c.tok("listener"); l != "" && l != "0.0.0.0" && l != "::" {
 		fmt.Fprintf(&b, "    bind %s\n", l)
 	}
 	b.WriteString("    errors\n")
