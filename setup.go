@@ -153,7 +153,7 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 				for _, a := range args {
 					if strings.HasPrefix(strings.ToLower(a), "zk://") {
 						if len(args) > 1 {
-							return nil, c.Errf("masters: %s: ZooKeeper names the masters, list nothing beside it", a)
+							return nil, c.Errf("masters: %s: ZooKeeper names the masters, list nothing beside it", redactURL(a))
 						}
 						z, err := zkURL(a)
 						if err != nil {
@@ -493,37 +493,57 @@ func inRoot(root, path string) string {
 
 // masterURL accepts http(s)://host[:port][/path] and host[:port]; the port defaults to 5050.
 func masterURL(s string) (*url.URL, error) {
-	raw := s
+	raw, shown := s, redactURL(s)
+	if strings.Contains(s, "@") {
+		// Before parsing: a password that holds a '/' does not parse.
+		return nil, fmt.Errorf("%q: credentials do not belong in the URL, use basic_auth", shown)
+	}
 	if !strings.Contains(s, "://") {
 		raw = "//" + s
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.Hostname() == "" {
-		return nil, fmt.Errorf("%q is not a master URL (http(s)://host:port or host:port)", s)
+		return nil, fmt.Errorf("%q is not a master URL (http(s)://host:port or host:port)", shown)
 	}
 	if u.Scheme != "" && u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("%q: scheme must be http or https (or zk://)", s)
-	}
-	if u.User != nil {
-		return nil, fmt.Errorf("%q: credentials do not belong in the URL, use basic_auth", u.Redacted())
+		return nil, fmt.Errorf("%q: scheme must be http or https (or zk://)", shown)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("%q: no query or fragment allowed", s)
+		return nil, fmt.Errorf("%q: no query or fragment allowed", shown)
 	}
 	if u.Port() == "" {
 		u.Host = net.JoinHostPort(u.Hostname(), defaultPort)
 	} else if p, err := strconv.Atoi(u.Port()); err != nil || p < 1 || p > 65535 {
-		return nil, fmt.Errorf("%q: bad port", s)
+		return nil, fmt.Errorf("%q: bad port", shown)
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	for _, ep := range endpoints {
 		if u.Path == ep || strings.HasSuffix(u.Path, ep) {
 			base := *u
 			base.Path = strings.TrimSuffix(u.Path, ep)
-			return nil, fmt.Errorf("%q names an endpoint, not a master: write %s", s, strings.TrimPrefix(base.String(), "//"))
+			return nil, fmt.Errorf("%q names an endpoint, not a master: write %s", shown, strings.TrimPrefix(base.String(), "//"))
 		}
 	}
 	return u, nil
+}
+
+// redactURL hides the password of a URL in a message: "http://user:pass@host" becomes
+// "http://user:xxxxx@host", as url.URL's Redacted does, also when the password holds
+// a '/' or an '@', which url.Parse takes for the path or refuses.
+func redactURL(s string) string {
+	prefix, rest := "", s
+	if i := strings.Index(s, "://"); i >= 0 {
+		prefix, rest = s[:i+3], s[i+3:]
+	}
+	at := strings.LastIndexByte(rest, '@')
+	if at < 0 {
+		return s
+	}
+	user, _, ok := strings.Cut(rest[:at], ":")
+	if !ok {
+		return s
+	}
+	return prefix + user + ":xxxxx@" + rest[at+1:]
 }
 
 // zkConfig is a zk:// masters URL: the ensemble and the cluster's path.
@@ -538,10 +558,12 @@ type zkConfig struct {
 // path to /mesos.
 func zkURL(s string) (*zkConfig, error) {
 	rest := s[len("zk://"):]
-	hosts, path, _ := strings.Cut(rest, "/")
-	if strings.Contains(hosts, "@") {
-		return nil, fmt.Errorf("%q: credentials do not belong in the URL, use zk_auth", "zk://…@"+hosts[strings.LastIndexByte(hosts, '@')+1:]+"/"+path)
+	// Neither hosts nor the path hold an '@': all before the last one is credentials,
+	// whatever the password holds ('/' included).
+	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+		return nil, fmt.Errorf("%q: credentials do not belong in the URL, use zk_auth", "zk://…@"+rest[at+1:])
 	}
+	hosts, path, _ := strings.Cut(rest, "/")
 	z := &zkConfig{path: "/" + strings.TrimRight(path, "/")}
 	if z.path == "/" {
 		z.path = "/mesos"

@@ -378,3 +378,24 @@ func TestParseHTTP(t *testing.T) {
 		t.Errorf("defaults: %v %+v", err, m.cfg)
 	}
 }
+
+// No error shows a password given in a masters URL, whatever the password holds: a
+// '/' once made the ZooKeeper URL's credentials look like its path, and the error
+// printed them.
+func TestParseErrorsRedactPasswords(t *testing.T) {
+	for _, masters := range []string{
+		"zk://dns:s3cr/et@10.0.0.1:2181/mesos",
+		"zk://dns:s3cret@10.0.0.1:2181/mesos",
+		"zk://dns:s3cr/et@10.0.0.1:2181/mesos 10.0.0.2",
+		"http://dns:s3cr/et@10.0.0.1:5050",
+		"dns:s3cr/et@10.0.0.1:5050",
+		"https://dns:s3cr%zz@10.0.0.1:5050",
+		"http://dns:s3cret@10.0.0.1:5050/master/state",
+		"ftp://dns:s3cret@10.0.0.1",
+	} {
+		_, err := parseBlock(t, "mesos {\nmasters "+masters+"\n}")
+		if err == nil || strings.Contains(err.Error(), "s3cr") || !strings.Contains(err.Error(), "@10.0.0.1") {
+			t.Errorf("masters %s: %v, want an error that names the host and not the password", masters, err)
+		}
+	}
+}
