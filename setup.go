@@ -262,10 +262,12 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 				if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
 					return nil, c.Errf("http: %q is not a port from 1 to 65535", port)
 				}
-				if host != "" {
-					if _, err := netip.ParseAddr(host); err != nil {
-						return nil, c.Errf("http: %q is not an IP address", host)
-					}
+				ip, err := netip.ParseAddr(host)
+				if host != "" && err != nil {
+					return nil, c.Errf("http: %q is not an IP address", host)
+				}
+				if !ip.IsLoopback() {
+					log.Warningf("http %s is not a loopback address: the HTTP API serves what a zone transfer would to anyone who reaches it; keep it on a trusted network", args[0])
 				}
 				cfg.http = args[0]
 			case "max_watches":

@@ -399,3 +399,23 @@ func TestParseErrorsRedactPasswords(t *testing.T) {
 		}
 	}
 }
+
+// An HTTP API on an address other hosts reach is warned about at load, as
+// -from-config warns: it serves what a zone transfer would.
+func TestParseHTTPWarnsBeyondLoopback(t *testing.T) {
+	var buf bytes.Buffer
+	golog.SetOutput(&buf)
+	t.Cleanup(func() { golog.SetOutput(os.Stderr) })
+	for addr, warn := range map[string]bool{
+		"0.0.0.0:8123": true, ":8123": true, "[::]:8123": true, "10.0.0.5:8123": true,
+		"127.0.0.1:8123": false, "127.0.0.2:8123": false, "[::1]:8123": false,
+	} {
+		buf.Reset()
+		if _, err := parseBlock(t, "mesos {\nmasters 10.0.0.1\nhttp "+addr+"\n}"); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(buf.String(), "http "+addr+" is not a loopback address"); got != warn {
+			t.Errorf("http %s: warned %v, want %v: %q", addr, got, warn, buf.String())
+		}
+	}
+}
