@@ -8,11 +8,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coredns/coredns/plugin/test"
 
 	"github.com/coredns-mesos/mesos/internal/state"
 	"github.com/coredns-mesos/mesos/internal/synth"
+	"github.com/coredns-mesos/mesos/test/fakemaster"
 
 	"github.com/miekg/dns"
 )
@@ -170,4 +172,39 @@ func sortedCopy(s []string) []string {
 	c := slices.Clone(s)
 	slices.Sort(c)
 	return c
+}
+
+// TestReverseZoneNameServer: a reverse zone's SOA primary and NS target is a name that
+// resolves, the forward zone's ns1 (ns1 of the reverse zone does not exist), or the
+// configured soa_mname.
+func TestReverseZoneNameServer(t *testing.T) {
+	js, err := fakemaster.ReadCapture("testdata/mesos/state-1.5.0-dcos.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fm := fakemaster.StartT(t, js)
+	_, addr, _ := startInProcess(t, ".:%d {\n    bind 127.0.0.1\n    mesos mesos. 10.in-addr.arpa. {\n        masters %s\n    }\n}\n", fm.URL())
+	deadline := time.Now().Add(30 * time.Second)
+	for answers(addr, "leader.mesos.") != 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	soa := exchange(t, addr, "10.in-addr.arpa.", dns.TypeSOA)
+	ns := exchange(t, addr, "10.in-addr.arpa.", dns.TypeNS)
+	if len(soa.Answer) != 1 || len(ns.Answer) != 1 {
+		t.Fatalf("SOA %v\nNS %v", soa, ns)
+	}
+	for _, name := range []string{soa.Answer[0].(*dns.SOA).Ns, ns.Answer[0].(*dns.NS).Ns} {
+		r := exchange(t, addr, name, dns.TypeA)
+		if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != "127.0.0.1" {
+			t.Errorf("the reverse zone's name server %s: %v, want the server's address", name, r)
+		}
+	}
+
+	s := build(t, stateWith(""), func(o *Options) {
+		o.Zones, o.ReverseZones = []string{"mesos."}, []string{"in-addr.arpa."}
+		o.SOA.Mname = "ns.example.org."
+	})
+	if got, ns := s.SOA("in-addr.arpa.").Ns, s.NS("in-addr.arpa.").Ns; got != "ns.example.org." || ns != got {
+		t.Errorf("soa_mname ns.example.org: the reverse zone's SOA names %s, NS %s", got, ns)
+	}
 }

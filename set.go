@@ -115,11 +115,14 @@ func (s *Set) TTL() uint32 { return s.ttl }
 // SOA returns a new SOA record for zone.
 func (s *Set) SOA(zone string) *dns.SOA {
 	mname, mbox := s.soa.Mname, s.soa.Mbox
-	if mname == "" {
-		mname = "ns1." + zone
-	}
-	if mbox == "" {
-		mbox = "root.ns1." + zone
+	if mname == "" || mbox == "" {
+		ns := s.defaultNS(zone)
+		if mname == "" {
+			mname = ns
+		}
+		if mbox == "" {
+			mbox = "root." + ns
+		}
 	}
 	return &dns.SOA{
 		Hdr:     dns.RR_Header{Name: zone, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: s.ttl},
@@ -137,9 +140,19 @@ func (s *Set) SOA(zone string) *dns.SOA {
 func (s *Set) NS(zone string) *dns.NS {
 	mname := s.soa.Mname
 	if mname == "" {
-		mname = "ns1." + zone
+		mname = s.defaultNS(zone)
 	}
 	return &dns.NS{Hdr: dns.RR_Header{Name: zone, Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: s.ttl}, Ns: mname}
+}
+
+// defaultNS is zone's SOA primary and NS target when soa_mname is not set: ns1.ZONE,
+// which has the server's addresses. A reverse zone has no such name (its names are
+// addresses), so it takes the first forward zone's.
+func (s *Set) defaultNS(zone string) string {
+	if s.reverseZone(zone) {
+		zone = s.zones[0]
+	}
+	return "ns1." + zone
 }
 
 // Len is the number of address and SRV records (per zone, SOA and NS aside).
