@@ -149,18 +149,7 @@ func (m *Mesos) start() error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel, m.done = cancel, make(chan struct{})
-	m.notify = nil
-	if m.xfer != nil {
-		server, zone := m.key.server, m.Zones[0]
-		m.notify = newNotifier(m.xfer, m.Zones, func(z string, err error) {
-			result := "ok"
-			if err != nil {
-				result = "error"
-				log.Warningf("NOTIFY for %s: %v", z, err)
-			}
-			notifies.WithLabelValues(server, zone, result).Inc()
-		})
-	}
+	m.notify = m.notifier(m.xfer)
 	go func() {
 		defer close(m.done)
 		var wg sync.WaitGroup

@@ -50,6 +50,8 @@ type config struct {
 	http       string
 	enumerate  bool
 	maxWatches int
+	// notifyInterval spaces the NOTIFY rounds to the secondaries.
+	notifyInterval time.Duration
 }
 
 const (
@@ -61,6 +63,8 @@ const (
 	// of what polling every 30 s costs the master.
 	defaultResync     = 5 * time.Minute
 	defaultReregister = 10 * time.Minute
+	// One NOTIFY round a second at most: each may make a secondary pull the whole zone.
+	defaultNotifyInterval = time.Second
 )
 
 func setup(c *caddy.Controller) error {
@@ -117,6 +121,8 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 		resync:     defaultResync,
 		reregister: defaultReregister,
 		maxWatches: defaultMaxWatches,
+
+		notifyInterval: defaultNotifyInterval,
 	}
 	m.cfg = cfg
 	var tlsCfg *tls.Config
@@ -168,7 +174,7 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 					}
 					cfg.masters = append(cfg.masters, u)
 				}
-			case "refresh", "timeout", "resync", "agent_reregister_timeout":
+			case "refresh", "timeout", "resync", "agent_reregister_timeout", "notify_interval":
 				d, err := duration(c, opt, args)
 				if err != nil {
 					return nil, err
@@ -182,6 +188,8 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 					cfg.resync = d
 				case "agent_reregister_timeout":
 					cfg.reregister = d
+				case "notify_interval":
+					cfg.notifyInterval = d
 				}
 			case "mode":
 				if len(args) != 1 || (args[0] != modeAuto && args[0] != modeStream && args[0] != modePoll) {
