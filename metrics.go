@@ -14,7 +14,8 @@ import (
 // Queries and responses are not counted here: CoreDNS's coredns_dns_requests_total and
 // coredns_dns_responses_total carry the server, zone, type, rcode and answering plugin.
 // Every series is labelled with the server and the block's first zone, so two blocks of
-// the same zone on different servers never share one.
+// the same zone on different servers never share one; notifies_total is labelled with
+// the zone notified instead.
 
 const subsystem = "mesos"
 
@@ -106,7 +107,7 @@ var (
 	}, []string{"server", "zone"})
 	notifies = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace, Subsystem: subsystem, Name: "notifies_total",
-		Help: "NOTIFY rounds sent to a zone's secondaries through the transfer plugin, by result (ok, error).",
+		Help: "NOTIFY messages sent, one to each secondary the transfer plugin names for a zone each round, by the zone notified and result (ok, error); a zone without secondaries counts none.",
 	}, []string{"server", "zone", "result"})
 	httpWatches = promauto.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: plugin.Namespace, Subsystem: subsystem, Name: "http_watches",
@@ -168,8 +169,6 @@ func initMetrics(server, zone string) {
 		skippedCount.WithLabelValues(server, zone, r)
 	}
 	leaderChanges.WithLabelValues(server, zone)
-	notifies.WithLabelValues(server, zone, "ok")
-	notifies.WithLabelValues(server, zone, "error")
 	httpWatches.WithLabelValues(server, zone)
 	streamConnected.WithLabelValues(server, zone)
 	modeGauge.WithLabelValues(server, zone, modeStream)

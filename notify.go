@@ -84,16 +84,22 @@ func newNotifier(x *transfer.Transfer, zones []string, interval time.Duration, s
 }
 
 // notifier prepares the block's NOTIFYs to the secondaries of the transfer plugin x,
-// nil when there is none.
+// nil when there is none, and creates their series: a NOTIFY is counted under the zone
+// it was for.
 func (m *Mesos) notifier(x *transfer.Transfer) *notifier {
-	server, zone := m.key.server, m.Zones[0]
-	return newNotifier(x, m.Zones, m.cfg.notifyInterval, m.servedSOA, func(_ string, err error) {
+	server := m.key.server
+	n := newNotifier(x, m.Zones, m.cfg.notifyInterval, m.servedSOA, func(zone string, err error) {
 		result := "ok"
 		if err != nil {
 			result = "error"
 		}
 		notifies.WithLabelValues(server, zone, result).Inc()
 	})
+	for _, z := range n.zones() {
+		notifies.WithLabelValues(server, z, "ok")
+		notifies.WithLabelValues(server, z, "error")
+	}
+	return n
 }
 
 // servedSOA is zone's SOA as served now, nil before the first records.
@@ -102,6 +108,20 @@ func (m *Mesos) servedSOA(zone string) *dns.SOA {
 		return s.SOA(zone)
 	}
 	return nil
+}
+
+// zones are the zones that have a secondary, in the block's order.
+func (n *notifier) zones() []string {
+	if n == nil {
+		return nil
+	}
+	var out []string
+	for _, t := range n.targets {
+		if !slices.Contains(out, t.zone) {
+			out = append(out, t.zone)
+		}
+	}
+	return out
 }
 
 // changed asks for a notification; it never blocks.

@@ -18,6 +18,8 @@ import (
 	"github.com/coredns-mesos/mesos/test/fakemaster"
 
 	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // While a NOTIFY to a secondary is in flight, any number of rounds make one NOTIFY
@@ -101,7 +103,7 @@ func TestSecondariesOfTransfer(t *testing.T) {
 	if n := newNotifier(x, []string{"example.org.", "10.in-addr.arpa."}, time.Second, nil, nil); n != nil {
 		t.Errorf("a notifier with %d targets for zones without secondaries", len(n.targets))
 	}
-	if n := newNotifier(x, []string{"mesos.", "1.in-addr.arpa.", "example.org."}, time.Second, nil, nil); n == nil || len(n.targets) != 3 {
+	if n := newNotifier(x, []string{"mesos.", "1.in-addr.arpa.", "example.org."}, time.Second, nil, nil); n == nil || len(n.targets) != 3 || !slices.Equal(n.zones(), []string{"mesos.", "1.in-addr.arpa."}) {
 		t.Errorf("notifier targets for mesos. 1.in-addr.arpa. example.org.: %v", n)
 	}
 }
@@ -234,6 +236,12 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+func counter(c prometheus.Counter) float64 {
+	var m dto.Metric
+	c.Write(&m)
+	return m.GetCounter().GetValue()
+}
+
 // serialOf is the SOA serial the server at addr gives for zone.
 func serialOf(t *testing.T, addr, zone string) uint32 {
 	t.Helper()
@@ -317,6 +325,87 @@ func TestNotifyDeadSecondaryDelaysNoOther(t *testing.T) {
 	})
 	if n := dead.n.Load(); n > 1 {
 		t.Errorf("the dead secondary got %d tries: the next round waited for it", n)
+	}
+}
+
+// TestNotifyCountedByZone: with an unscoped transfer block, the reverse zone is notified
+// too; a secondary that serves only the forward zone refuses it, and the refusal is
+// counted under the reverse zone, not under the block's first zone.
+func TestNotifyCountedByZone(t *testing.T) {
+	js, err := fakemaster.ReadCapture("testdata/mesos/state-1.5.0-dcos.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fm := fakemaster.StartT(t, js)
+	sec := startSecondary(t, "mesos.")
+	_, server := startWithTransfer(t, ".:%d {\n    bind 127.0.0.1\n    mesos mesos. in-addr.arpa. {\n        masters %s\n    }\n    transfer {\n        to %s\n    }\n}\n", fm.URL(), sec.addr)
+	waitUntil(t, "NOTIFYs for both zones", func() bool {
+		return len(sec.received("mesos.")) > 0 && len(sec.received("in-addr.arpa.")) > 0
+	})
+	fwdOK, revErr := notifies.WithLabelValues(server, "mesos.", "ok"), notifies.WithLabelValues(server, "in-addr.arpa.", "error")
+	deadline := time.Now().Add(30 * time.Second)
+	for (counter(fwdOK) == 0 || counter(revErr) == 0) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if counter(fwdOK) == 0 || counter(revErr) == 0 {
+		t.Errorf("notifies_total: mesos. ok %v, in-addr.arpa. error %v, want both counted", counter(fwdOK), counter(revErr))
+	}
+	if n := counter(notifies.WithLabelValues(server, "mesos.", "error")); n != 0 {
+		t.Errorf("notifies_total{zone=mesos., result=error} = %v: the refusals of another zone", n)
+	}
+}
+
+// TestNotifyCountsOnlySecondaries: a zone the transfer block does not cover has no
+// secondary, and nothing is counted for it: notifies_total counts NOTIFYs a secondary
+// was sent.
+func TestNotifyCountsOnlySecondaries(t *testing.T) {
+	js, err := fakemaster.ReadCapture("testdata/mesos/state-1.5.0-dcos.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fm := fakemaster.StartT(t, js)
+	sec := startSecondary(t)
+	// mesos. comes first and has no secondary; in-addr.arpa. has one.
+	_, server := startWithTransfer(t, ".:%d {\n    bind 127.0.0.1\n    mesos mesos. in-addr.arpa. {\n        masters %s\n    }\n    transfer in-addr.arpa. {\n        to %s\n    }\n}\n", fm.URL(), sec.addr)
+	waitUntil(t, "a NOTIFY for the reverse zone", func() bool { return len(sec.received("in-addr.arpa.")) > 0 })
+	// The series exist for the zone with a secondary, and only for it.
+	mfs, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	series := map[string]bool{}
+	for _, mf := range mfs {
+		if mf.GetName() != "coredns_mesos_notifies_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["server"] == server {
+				series[labels["zone"]+" "+labels["result"]] = true
+			}
+		}
+	}
+	if !series["in-addr.arpa. ok"] || !series["in-addr.arpa. error"] || series["mesos. ok"] || series["mesos. error"] {
+		t.Errorf("notifies_total series %v, want in-addr.arpa. ok and error only", series)
+	}
+	total := func() float64 {
+		var sum float64
+		for _, z := range []string{"mesos.", "in-addr.arpa."} {
+			for _, r := range []string{"ok", "error"} {
+				sum += counter(notifies.WithLabelValues(server, z, r))
+			}
+		}
+		return sum
+	}
+	waitUntil(t, "the NOTIFY counted", func() bool { return total() >= float64(len(sec.received("in-addr.arpa."))) })
+	if n := counter(notifies.WithLabelValues(server, "mesos.", "ok")); n != 0 {
+		t.Errorf("notifies_total{zone=mesos., result=ok} = %v for a zone without secondaries", n)
+	}
+	if got, sent := total(), len(sec.received("in-addr.arpa.")); got != float64(sent) {
+		t.Errorf("notifies_total adds up to %v, the secondary received %d", got, sent)
 	}
 }
 
