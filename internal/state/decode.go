@@ -1,7 +1,6 @@
 package state
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -31,11 +30,19 @@ const (
 	// SkipBadAddress counts addresses that no record may carry (unspecified,
 	// multicast, broadcast), left out.
 	SkipBadAddress = "bad_address"
+	// SkipValueTooLong counts strings over 1 MiB, cut out as they were read: harmless
+	// where nothing reads them, the entity's loss (counted as malformed) where a
+	// record does.
+	SkipValueTooLong = "value_too_long"
 )
 
 // errType marks a JSON value of the wrong type inside an entity: the value has been
 // consumed, the stream is still in sync, and only that entity is skipped.
 var errType = errors.New("unexpected JSON type")
+
+// errTooLong is a string the guard cut out where a record reads one: the entity is
+// malformed, as with a value of the wrong type.
+var errTooLong = fmt.Errorf("%w: a string over 1 MiB", errType)
 
 // Decode reads a master's /master/state (or pre-1.0 state.json) document.
 //
@@ -44,17 +51,18 @@ var errType = errors.New("unexpected JSON type")
 // State.Skipped; invalid or truncated JSON, or a document that is not an object, is an
 // error and no State is returned.
 func Decode(r io.Reader) (*State, error) {
-	br := bufio.NewReader(r)
-	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
-		// A proxy that re-encodes the body may prepend one; JSON allows none.
-		br.Discard(3)
-	}
+	g := &guard{r: r}
 	d := &decoder{
-		d:      jsontext.NewDecoder(br, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)),
+		d:      jsontext.NewDecoder(g, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)),
 		st:     &State{},
 		intern: make(map[string]string),
+		arena:  &arena{},
 	}
-	if err := d.top(); err != nil {
+	err := d.top()
+	if g.cut > 0 {
+		d.st.Skipped.AddN(SkipValueTooLong, g.cut)
+	}
+	if err != nil {
 		if errors.Is(err, errType) {
 			return nil, errors.New("mesos state: document is not a JSON object")
 		}
@@ -81,7 +89,8 @@ type decoder struct {
 	st     *State
 	intern map[string]string
 	buf    []byte
-	arena  arena
+	// arena, when set, holds the strings read (see arena).
+	arena *arena
 }
 
 // arena packs the many small strings of a state (ids, names) into shared chunks: one
@@ -628,6 +637,9 @@ func (d *decoder) str() (string, error) {
 	if b == nil {
 		return "", err
 	}
+	if d.arena == nil {
+		return string(b), err
+	}
 	return d.arena.string(b), err
 }
 
@@ -663,6 +675,9 @@ func (d *decoder) strBytes() ([]byte, error) {
 	}
 	switch v[0] {
 	case '"':
+		if string(v) == tooLong {
+			return nil, errTooLong
+		}
 		return d.unquote(v), nil
 	case 'n':
 		return nil, nil

@@ -1,0 +1,84 @@
+package master
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/coredns-mesos/mesos/internal/state"
+)
+
+// allocated is what f allocates, garbage included: an upper bound of its peak.
+func allocated(f func()) uint64 {
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// writeFill writes n copies of c in chunks, never holding them.
+func writeFill(w io.Writer, c byte, n int) error {
+	chunk := bytes.Repeat([]byte{c}, 64<<10)
+	for n > 0 {
+		k := min(n, len(chunk))
+		if _, err := w.Write(chunk[:k]); err != nil {
+			return err
+		}
+		n -= k
+	}
+	return nil
+}
+
+// serve starts a master whose answers h writes, gzip-encoded as Mesos does.
+func serve(t *testing.T, h func(w io.Writer, r *http.Request)) *url.URL {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/master/redirect" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Encoding", "gzip")
+		gz := gzip.NewWriter(w)
+		defer gz.Close()
+		h(gz, r)
+	}))
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	return u
+}
+
+const agentState = `{"id": "a", "hostname": "h", "pid": "slave(1)@10.0.1.1:5051"}`
+
+// A state holding one long string in a field nothing reads is served, in a few MiB.
+func TestFetchLongStringBounded(t *testing.T) {
+	const n = 64 << 20
+	u := serve(t, func(w io.Writer, _ *http.Request) {
+		io.WriteString(w, `{"leader": "master@10.0.0.2:5050", "slaves": [`+agentState+`], "flags": {"x": "`)
+		writeFill(w, 'a', n)
+		io.WriteString(w, `"}}`)
+	})
+	c, _ := New(Config{Masters: []*url.URL{u}, Timeout: 20 * time.Second})
+	var r *Result
+	alloc := allocated(func() {
+		var err error
+		if r, err = c.Fetch(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if alloc > 12<<20 {
+		t.Errorf("a %d-byte string cost %d bytes", n, alloc)
+	}
+	if len(r.State.Agents) != 1 || r.State.Skipped[state.SkipValueTooLong] != 1 {
+		t.Errorf("agents %v skipped %v", r.State.Agents, r.State.Skipped)
+	}
+}
