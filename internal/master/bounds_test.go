@@ -82,3 +82,27 @@ func TestFetchLongStringBounded(t *testing.T) {
 		t.Errorf("agents %v skipped %v", r.State.Agents, r.State.Skipped)
 	}
 }
+
+// /master/state-summary is decoded as it arrives, under the same bounds as the state.
+func TestFrameworkPIDsBounded(t *testing.T) {
+	const n = 64 << 20
+	u := serve(t, func(w io.Writer, _ *http.Request) {
+		io.WriteString(w, `{"hostname": "m", "slaves": [`+agentState+`], "frameworks": [{"id": "f", "name": "marathon", "pid": "scheduler@10.0.0.9:25501", "webui_url": "`)
+		writeFill(w, 'a', n)
+		io.WriteString(w, `"}, {"id": "g", "pid": "scheduler@10.0.0.8:1"}]}`)
+	})
+	c, _ := New(Config{Masters: []*url.URL{u}, Timeout: 20 * time.Second})
+	var pids map[string]state.PID
+	alloc := allocated(func() {
+		var err error
+		if pids, err = c.FrameworkPIDs(context.Background(), u); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if alloc > 12<<20 {
+		t.Errorf("a %d-byte summary cost %d bytes", n, alloc)
+	}
+	if pids["f"].Port != 25501 || pids["g"].Port != 1 {
+		t.Errorf("pids %v", pids)
+	}
+}

@@ -258,8 +258,8 @@ func (w *watched) Read(p []byte) (int, error) {
 }
 
 // FrameworkPIDs returns the scheduler pid of each framework from base's
-// /master/state-summary (no tasks, so it is small): the v1 API has no scheduler pids,
-// which _framework._tcp.F.D needs.
+// /master/state-summary (no tasks, so it is small; decoded as it arrives all the
+// same): the v1 API has no scheduler pids, which _framework._tcp.F.D needs.
 func (c *Client) FrameworkPIDs(ctx context.Context, base *url.URL) (map[string]state.PID, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
@@ -271,24 +271,19 @@ func (c *Client) FrameworkPIDs(ctx context.Context, base *url.URL) (map[string]s
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%s: state-summary: %w %d", base.Host, ErrStatus, resp.StatusCode)
 	}
-	var summary struct {
-		Frameworks []struct {
-			ID  string `json:"id"`
-			PID string `json:"pid"`
-		} `json:"frameworks"`
-	}
+	// Read as the state is: it has the same shape, and the same bounds hold.
 	body := &limitReader{r: resp.Body, left: c.cfg.MaxBytes}
-	b, err := io.ReadAll(body)
-	if err != nil {
-		return nil, fmt.Errorf("%s: state-summary: %w", base.Host, err)
+	st, err := state.Decode(body)
+	if body.over {
+		return nil, fmt.Errorf("%s: state-summary: %w (%d bytes)", base.Host, ErrTooLarge, c.cfg.MaxBytes)
 	}
-	if err := json.Unmarshal(b, &summary); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("%s: state-summary: %w: %w", base.Host, ErrDecode, err)
 	}
-	pids := make(map[string]state.PID, len(summary.Frameworks))
-	for _, f := range summary.Frameworks {
-		if p, err := state.ParsePID(f.PID); err == nil && f.ID != "" {
-			pids[f.ID] = p
+	pids := make(map[string]state.PID, len(st.Frameworks))
+	for _, f := range st.Frameworks {
+		if !f.PID.IsZero() {
+			pids[f.ID] = f.PID
 		}
 	}
 	return pids, nil
