@@ -5,7 +5,6 @@ package master
 import (
 	"context"
 	"crypto/tls"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -245,10 +244,7 @@ func (c *Client) fetchOnce(ctx context.Context, base *url.URL) (*Result, *url.UR
 		return nil, nil, fmt.Errorf("%s: %w (%d bytes)", base.Host, ErrTooLarge, c.cfg.MaxBytes)
 	}
 	if err != nil {
-		if errors.Is(err, ErrBlank) {
-			return nil, nil, fmt.Errorf("%s: %w: %w", base.Host, ErrDecode, ErrBlank)
-		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil && !errors.Is(err, state.ErrBlank) && !errors.Is(err, state.ErrNumber) {
 			// The body stopped coming: a timeout, not a document that does not decode.
 			return nil, nil, fmt.Errorf("%s: reading the state: %w", base.Host, ctx.Err())
 		}
@@ -356,54 +352,12 @@ func drain(resp *http.Response) {
 }
 
 // limitReader fails a body that goes past the bound instead of silently cutting it,
-// so an oversized state is an error of its own and not a truncated document. It also
-// refuses a run of whitespace longer than maxBlank: the JSON decoder buffers a run
-// whole, so a gzip-encoded state of nothing but blanks would otherwise cost several
-// times the bound in memory; no master writes one.
+// so an oversized state is an error of its own and not a truncated document. What a
+// body may hold within the bound (blanks, long strings) the state decoder bounds.
 type limitReader struct {
-	r     io.Reader
-	left  int64
-	over  bool
-	blank int // length of the whitespace run the body ends in so far
-}
-
-// maxBlank is the longest run of whitespace a state may hold.
-const maxBlank = 64 << 10
-
-// ErrBlank ends a body with a run of whitespace over maxBlank.
-var ErrBlank = errors.New("state holds a run of whitespace over 64 KiB")
-
-// blankRun returns the length of the whitespace run p ends in, continuing one of run
-// octets, or -1 when a run exceeds maxBlank. Eight octets are tested at once for any
-// below '!' (the JSON whitespace and control characters): compact JSON rarely has one.
-func blankRun(p []byte, run int) int {
-	const ones, highs = 0x2121212121212121, 0x8080808080808080
-	i := 0
-	for ; i+8 <= len(p); i += 8 {
-		if x := binary.LittleEndian.Uint64(p[i:]); (x-ones)&^x&highs == 0 {
-			run = 0
-			continue
-		}
-		if run = blanks(p[i:i+8], run); run > maxBlank {
-			return -1
-		}
-	}
-	if run = blanks(p[i:], run); run > maxBlank {
-		return -1
-	}
-	return run
-}
-
-// blanks continues a run of octets below '!' over p, octet by octet.
-func blanks(p []byte, run int) int {
-	for _, c := range p {
-		if c > ' ' {
-			run = 0
-		} else {
-			run++
-		}
-	}
-	return run
+	r    io.Reader
+	left int64
+	over bool
 }
 
 func (l *limitReader) Read(p []byte) (int, error) {
@@ -422,9 +376,6 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	}
 	n, err := l.r.Read(p)
 	l.left -= int64(n)
-	if l.blank = blankRun(p[:n], l.blank); l.blank < 0 {
-		return 0, ErrBlank
-	}
 	return n, err
 }
 

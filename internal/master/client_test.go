@@ -523,24 +523,3 @@ func TestGzipBombMemory(t *testing.T) {
 		}
 	}
 }
-
-func TestBlankRun(t *testing.T) {
-	blanks := bytes.Repeat([]byte{' '}, maxBlank)
-	if blankRun(blanks, 0) != maxBlank || blankRun(blanks, 1) != -1 {
-		t.Error("a run at the bound, or one past it")
-	}
-	for split := range 17 {
-		doc := append(append([]byte(`{"a": "b"}`), blanks[:split]...), `x`...)
-		if got := blankRun(doc, 0); got != 0 {
-			t.Errorf("split %d: run %d after a non-blank", split, got)
-		}
-		if got := blankRun(doc[:len(doc)-1], 0); got != split {
-			t.Errorf("split %d: trailing run %d", split, got)
-		}
-	}
-	// A run across reads is one run.
-	half := blankRun(blanks[:maxBlank/2+1], 0)
-	if blankRun(blanks[:maxBlank/2], half) != -1 {
-		t.Error("a run split across reads was not added up")
-	}
-}
