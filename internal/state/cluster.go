@@ -52,8 +52,36 @@ const maxNames = 1 << 16
 // that Latest and LatestRunning pick the same ones, ties included. Each TASK_UPDATED
 // adds a status; without this a task's health checks would pile up.
 func needed(ss []Status) []Status {
-	if len(ss) <= 1 {
+	a, b := neededIndexes(ss)
+	switch {
+	case a < 0:
 		return ss
+	case b < 0:
+		return []Status{ss[a]}
+	}
+	return []Status{ss[a], ss[b]}
+}
+
+// keepNeeded is needed in place, for a decoder that adds statuses one by one.
+func keepNeeded(ss []Status) []Status {
+	a, b := neededIndexes(ss)
+	switch {
+	case a < 0:
+		return ss
+	case b < 0:
+		ss[0] = ss[a]
+		return ss[:1]
+	}
+	// a < b: ss[b] is still in place when ss[a] moves.
+	ss[0], ss[1] = ss[a], ss[b]
+	return ss[:2]
+}
+
+// neededIndexes are the indexes of the statuses needed keeps, in order; a is -1 when
+// ss has at most one (all are kept), b is -1 when one is kept.
+func neededIndexes(ss []Status) (a, b int) {
+	if len(ss) <= 1 {
+		return -1, -1
 	}
 	li, ri := -1, -1
 	for i := range ss {
@@ -67,11 +95,11 @@ func needed(ss []Status) []Status {
 	}
 	switch {
 	case ri < 0 || ri == li:
-		return []Status{ss[li]}
+		return li, -1
 	case ri < li:
-		return []Status{ss[ri], ss[li]}
+		return ri, li
 	}
-	return []Status{ss[li], ss[ri]}
+	return li, ri
 }
 
 // Apply changes c by one event; it reports whether the records may have changed. An

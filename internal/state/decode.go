@@ -328,7 +328,11 @@ func (d *decoder) task(f *Framework) error {
 					return nil
 				}
 				if err == nil {
-					t.Statuses = append(t.Statuses, s)
+					// Only the two the records read are kept: a task with a million
+					// statuses costs what one with two does.
+					if t.Statuses = append(t.Statuses, s); len(t.Statuses) > 2 {
+						t.Statuses = keepNeeded(t.Statuses)
+					}
 				}
 				return err
 			})

@@ -96,3 +96,29 @@ func TestDecodeLongNumberBounded(t *testing.T) {
 		t.Errorf("a 64 MiB number cost %d bytes", alloc)
 	}
 }
+
+// A task keeps the two statuses its records read as it is decoded: a million empty
+// statuses are not a million held.
+func TestDecodeStatusesBounded(t *testing.T) {
+	const n = 1 << 20
+	statuses := strings.Repeat(`{"state": "TASK_STAGING", "timestamp": 1},`, 3)
+	var st *State
+	alloc := allocated(func() {
+		var err error
+		st, err = Decode(io.MultiReader(
+			strings.NewReader(`{"slaves": [`+agentJSON+`], "frameworks": [{"id": "f", "tasks": [{"id": "t", "slave_id": "a", "state": "TASK_RUNNING", "statuses": [`+statuses),
+			strings.NewReader(strings.Repeat(`{},`, n)),
+			strings.NewReader(`{"state": "TASK_RUNNING", "timestamp": 2}, {"state": "TASK_STAGING", "timestamp": 0}]}]}]}`)))
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	tk := st.Frameworks[0].Tasks[0]
+	if s, ok := tk.LatestRunning(); !ok || s.Timestamp != 2 || len(tk.Statuses) > 2 {
+		t.Errorf("%d statuses kept, latest running %+v", len(tk.Statuses), s)
+	}
+	// The input itself is 3 MiB; a million statuses would be 64.
+	if alloc > 16<<20 {
+		t.Errorf("%d statuses cost %d bytes", n, alloc)
+	}
+}
