@@ -23,8 +23,10 @@ const (
 	SkipTaskMissingID      = "task_missing_id"
 	SkipTaskBadPorts       = "task_bad_ports"
 	SkipTaskUnknownState   = "task_unknown_state"
-	SkipTaskBadDiscovery   = "task_bad_discovery"
 	SkipLeaderBadPID       = "leader_bad_pid"
+	// SkipTaskBadDiscovery counts DiscoveryInfo ports numbered outside 1-65535, left
+	// out of a task that is kept (as Mesos-DNS did).
+	SkipTaskBadDiscovery = "task_bad_discovery"
 	// SkipStatusMalformed counts status entries left out of a task that is kept.
 	SkipStatusMalformed = "status_malformed"
 	// SkipBadAddress counts addresses that no record may carry (unspecified,
@@ -396,7 +398,8 @@ func (d *decoder) discovery() (*Discovery, error) {
 						return err
 					}
 					if num < 1 || num > 65535 || num != float64(int(num)) {
-						return errBadDiscovery
+						d.st.Skipped.Add(SkipTaskBadDiscovery)
+						return nil
 					}
 					p.Number = uint16(num)
 					di.Ports = append(di.Ports, p)
@@ -410,8 +413,6 @@ func (d *decoder) discovery() (*Discovery, error) {
 	})
 	return di, err
 }
-
-var errBadDiscovery = errors.New("bad discovery port")
 
 func (d *decoder) status() (Status, error) {
 	var s Status
@@ -530,8 +531,6 @@ func (d *decoder) entity(malformed string, field func(key []byte) error) (string
 			bad = malformed
 		case errors.Is(err, errBadPorts):
 			bad = SkipTaskBadPorts
-		case errors.Is(err, errBadDiscovery):
-			bad = SkipTaskBadDiscovery
 		default:
 			return err
 		}
@@ -614,7 +613,7 @@ func (d *decoder) array(elem func() error) error {
 }
 
 func isSoft(err error) bool {
-	return errors.Is(err, errType) || errors.Is(err, errBadPorts) || errors.Is(err, errBadDiscovery)
+	return errors.Is(err, errType) || errors.Is(err, errBadPorts)
 }
 
 func (d *decoder) expect(k jsontext.Kind) error {

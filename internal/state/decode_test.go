@@ -109,7 +109,8 @@ func TestDecodeSkipsMalformedEntities(t *testing.T) {
 	for _, tk := range f.Tasks {
 		ids = append(ids, tk.ID)
 	}
-	if strings.Join(ids, ",") != "ok,after" {
+	// A discovery port out of range costs the port, not the task.
+	if strings.Join(ids, ",") != "ok,disc,after" {
 		t.Errorf("tasks kept: %v", ids)
 	}
 	wantSkips := Skips{
@@ -387,5 +388,22 @@ func TestDecodeHostileDocuments(t *testing.T) {
 	st := mustDecode(t, `{"leader": "master@10.0.0.9:5050", "leader": "master@10.0.0.2:5050", "slaves": [`+agent+`]}`)
 	if st.Leader.Host != "10.0.0.2" {
 		t.Errorf("duplicate keys: the last one wins as in Mesos's own JSON, got leader %v", st.Leader)
+	}
+}
+
+// A DiscoveryInfo port out of range costs that port, not the task (as in Mesos-DNS).
+func TestDecodeDiscoveryPortZero(t *testing.T) {
+	st := mustDecode(t, `{"slaves": [`+agentJSON+`], "frameworks": [{"id": "f", "name": "m", "tasks": [
+		{"id": "t", "name": "web", "slave_id": "a", "state": "TASK_RUNNING",
+		 "discovery": {"name": "web", "ports": {"ports": [{"number": 0, "name": "zero"}, {"number": 80, "name": "http", "protocol": "tcp"}]}}}]}]}`)
+	if len(st.Frameworks) != 1 || len(st.Frameworks[0].Tasks) != 1 {
+		t.Fatalf("frameworks %+v", st.Frameworks)
+	}
+	d := st.Frameworks[0].Tasks[0].Discovery
+	if d == nil || len(d.Ports) != 1 || d.Ports[0] != (DiscoveryPort{80, "http", "tcp"}) {
+		t.Errorf("discovery %+v", d)
+	}
+	if st.Skipped[SkipTaskBadDiscovery] != 1 || st.Skipped.Total() != 1 {
+		t.Errorf("skipped %v", st.Skipped)
 	}
 }
