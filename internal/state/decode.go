@@ -143,11 +143,11 @@ func (d *decoder) top() error {
 				return err
 			})
 		case "slaves":
-			return d.array(d.agent)
+			return d.list("slaves", d.agent)
 		case "recovered_slaves":
-			return d.array(d.recoveredAgent)
+			return d.list("recovered_slaves", d.recoveredAgent)
 		case "frameworks":
-			return d.array(d.framework)
+			return d.list("frameworks", d.framework)
 		default:
 			return d.d.SkipValue()
 		}
@@ -546,6 +546,36 @@ func (d *decoder) entity(malformed string, field func(key []byte) error) (string
 		return mark(field(key))
 	})
 	return bad, mark(err)
+}
+
+// list reads one of the lists a state is made of. One of another type is no list of
+// nothing: the document is refused, with an error that names it.
+func (d *decoder) list(name string, elem func() error) error {
+	kind := d.d.PeekKind()
+	err := d.array(elem)
+	if errors.Is(err, errType) && kind != '[' {
+		return fmt.Errorf("%q is %s, not an array", name, kindName(kind))
+	}
+	return err
+}
+
+// kindName names a JSON kind for an error.
+func kindName(k jsontext.Kind) string {
+	switch k {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case '0':
+		return "a number"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "not a JSON value"
 }
 
 // object calls field for each member; field must consume the member's value. null is

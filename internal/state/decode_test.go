@@ -407,3 +407,18 @@ func TestDecodeDiscoveryPortZero(t *testing.T) {
 		t.Errorf("skipped %v", st.Skipped)
 	}
 }
+
+// A list that is not one names itself in the error.
+func TestDecodeListOfWrongType(t *testing.T) {
+	for doc, want := range map[string]string{
+		`{"slaves": {}}`:                     `"slaves" is an object, not an array`,
+		`{"frameworks": "none"}`:             `"frameworks" is a string, not an array`,
+		`{"recovered_slaves": 5}`:            `"recovered_slaves" is a number, not an array`,
+		`{"slaves": [], "frameworks": true}`: `"frameworks" is a boolean, not an array`,
+	} {
+		_, err := Decode(strings.NewReader(doc))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want an error saying %s", doc, err, want)
+		}
+	}
+}
