@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -104,5 +105,29 @@ func TestFrameworkPIDsBounded(t *testing.T) {
 	}
 	if pids["f"].Port != 25501 || pids["g"].Port != 1 {
 		t.Errorf("pids %v", pids)
+	}
+}
+
+// A master bound to 0.0.0.0 names itself leader by that address: its state is served
+// (leader.D left out), not refused as naming no leader.
+func TestFetchUnusableSelfLeader(t *testing.T) {
+	u := serve(t, func(w io.Writer, _ *http.Request) {
+		io.WriteString(w, `{"leader": "master@0.0.0.0:5050", "pid": "master@0.0.0.0:5050", "slaves": [`+agentState+`]}`)
+	})
+	c, _ := New(Config{Masters: []*url.URL{u}, Timeout: 5 * time.Second})
+	r, err := c.Fetch(context.Background())
+	if err != nil {
+		t.Fatalf("the state of a master at 0.0.0.0: %v", err)
+	}
+	if !r.State.Leader.IsZero() || len(r.State.Agents) != 1 || r.Leader.Host != u.Host {
+		t.Errorf("leader %v agents %v from %v", r.State.Leader, r.State.Agents, r.Leader)
+	}
+	// Naming another master at an unusable address still names no leader to follow.
+	u = serve(t, func(w io.Writer, _ *http.Request) {
+		io.WriteString(w, `{"leader": "master@0.0.0.0:5050", "pid": "master@10.0.0.3:5050", "slaves": [`+agentState+`]}`)
+	})
+	c, _ = New(Config{Masters: []*url.URL{u}, Timeout: 5 * time.Second})
+	if _, err := c.Fetch(context.Background()); !errors.Is(err, ErrNoLeader) {
+		t.Errorf("another leader at 0.0.0.0: %v", err)
 	}
 }

@@ -250,7 +250,11 @@ func (c *Client) fetchOnce(ctx context.Context, base *url.URL) (*Result, *url.UR
 		}
 		return nil, nil, fmt.Errorf("%s: %w: %w", base.Host, ErrDecode, err)
 	}
-	if st.Leader.IsZero() {
+	if st.Leader.IsZero() && !st.SelfLeads {
+		// A master that names itself leader by an address no record may carry
+		// (master@0.0.0.0:5050) leads all the same: its state is served without
+		// leader.D. One that names no leader, or another at such an address, is not
+		// one to follow.
 		return nil, nil, fmt.Errorf("%s: %w: the state names none", base.Host, ErrNoLeader)
 	}
 	if !st.Self.IsZero() && !samePID(st.Self, st.Leader) {

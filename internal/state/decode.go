@@ -162,6 +162,7 @@ func (d *decoder) top() error {
 	}
 	if self != "" {
 		d.st.Self, _ = ParsePID(self)
+		d.st.SelfLeads = self == leader || self == infoPID
 	}
 	for _, s := range []string{leader, infoPID} {
 		if s == "" {

@@ -422,3 +422,16 @@ func TestDecodeListOfWrongType(t *testing.T) {
 		}
 	}
 }
+
+// A master bound to 0.0.0.0 names itself leader by an address no record may carry:
+// the state is its own, served without leader.D.
+func TestDecodeUnusableSelfLeader(t *testing.T) {
+	st := mustDecode(t, `{"leader": "master@0.0.0.0:5050", "pid": "master@0.0.0.0:5050", "slaves": [`+agentJSON+`]}`)
+	if !st.Leader.IsZero() || !st.SelfLeads || len(st.Agents) != 1 {
+		t.Errorf("leader %v, self leads %v, agents %v", st.Leader, st.SelfLeads, st.Agents)
+	}
+	st = mustDecode(t, `{"leader": "master@0.0.0.0:5050", "pid": "master@10.0.0.3:5050"}`)
+	if st.SelfLeads {
+		t.Error("a master naming another leader leads itself")
+	}
+}

@@ -20,8 +20,13 @@ type State struct {
 	Leader PID
 	// Self is the master that produced the state (its top-level pid). Before Mesos 1.0 a
 	// non-leading master answers with its own state, where Self differs from Leader.
-	Self   PID
-	Agents []Agent
+	Self PID
+	// SelfLeads reports that the state names the master that produced it as the
+	// leader (its pid is the leader's, as written), also where that address is none a
+	// record may carry (master@0.0.0.0:5050, a master bound to every interface): the
+	// state is the leader's own, with Leader zero and leader.D left out.
+	SelfLeads bool
+	Agents    []Agent
 	// Recovered are the agents a failed-over master knows of but that have not
 	// re-registered with it yet: it knows none of their tasks.
 	Recovered  []Agent
