@@ -130,7 +130,7 @@ func (c *Client) subscribe(ctx context.Context, base *url.URL) (*Stream, *state.
 			s.Close()
 			return nil, nil, fmt.Errorf("%s: %w: the stream began with %s", base.Host, state.ErrEvent, ev.Type)
 		}
-		if hb := ev.Subscribed.HeartbeatInterval; hb > 0 {
+		if hb := ev.Heartbeat; hb > 0 {
 			s.Heartbeat = time.Duration(hb * float64(time.Second))
 		} else {
 			// Without heartbeats a dead stream cannot be told from a quiet one.

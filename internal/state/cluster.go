@@ -102,19 +102,23 @@ func neededIndexes(ss []Status) (a, b int) {
 	return li, ri
 }
 
-// Apply changes c by one event; it reports whether the records may have changed. An
-// unknown event type is counted and ignored.
+// Apply changes c by one event; it reports whether the records may have changed. What
+// decoding left out of the event is counted; an unknown event type is counted and
+// ignored.
 func (c *Cluster) Apply(ev *Event) bool {
+	if ev.Type == EventSubscribed || ev.Type == EventGetState {
+		c.reset(ev.Snapshot)
+	}
+	for r, n := range ev.Skipped {
+		c.Skipped.AddN(r, n)
+	}
 	switch ev.Type {
-	case EventSubscribed:
-		c.reset(&ev.Subscribed.GetState)
-	case EventGetState:
-		c.reset(ev.GetState)
+	case EventSubscribed, EventGetState:
 	case EventHeartbeat:
 		return false
 	case EventTaskAdded:
-		t, ok := ev.TaskAdded.Task.task(&c.Skipped)
-		if !ok {
+		t := ev.Task
+		if t == nil {
 			return false
 		}
 		k := TaskKey{Framework: t.FrameworkID, Task: t.ID}
@@ -127,7 +131,7 @@ func (c *Cluster) Apply(ev *Event) bool {
 					continue
 				}
 				applied = true
-				e := t
+				e := *t
 				if len(e.Statuses) == 0 {
 					// A failed-over leader adds again the tasks it learns from an agent.
 					e.Statuses = old.Statuses
@@ -137,16 +141,14 @@ func (c *Cluster) Apply(ev *Event) bool {
 		}
 		if !applied {
 			k.Dup = 0
-			c.putTask(&t, k)
+			c.putTask(t, k)
 		}
 	case EventTaskUpdated:
-		u := ev.TaskUpdated
-		k := TaskKey{Framework: u.FrameworkID.Value, Task: u.Status.TaskID.Value}
-		st, ok := ParseTaskState(u.State)
-		if !ok {
-			st, _ = ParseTaskState(u.Status.State)
+		u := ev.Update
+		if u == nil {
+			return false
 		}
-		var s *Status
+		k := TaskKey{Framework: u.FrameworkID, Task: u.TaskID}
 		found := false
 		for k.Dup = range c.entries(k) {
 			old, ok := c.tasks[k]
@@ -155,21 +157,19 @@ func (c *Cluster) Apply(ev *Event) bool {
 			}
 			found = true
 			c.taskDirty(k)
-			if terminal(st) {
+			if terminal(u.State) {
 				delete(c.tasks, k)
 				continue
 			}
 			// A new value, never a change in place: what Changes handed out stays as it was.
 			t := *old
-			t.State = st
-			if u.Status.AgentID.Value != "" {
-				t.AgentID = u.Status.AgentID.Value
+			t.State = u.State
+			if u.AgentID != "" {
+				t.AgentID = u.AgentID
 			}
-			if s == nil {
-				v := u.Status.status(&c.Skipped)
-				s = &v
+			if u.Status != nil {
+				t.Statuses = needed(append(append(make([]Status, 0, len(old.Statuses)+1), old.Statuses...), *u.Status))
 			}
-			t.Statuses = needed(append(append(make([]Status, 0, len(old.Statuses)+1), old.Statuses...), *s))
 			c.tasks[k] = &t
 		}
 		if !found {
@@ -177,20 +177,20 @@ func (c *Cluster) Apply(ev *Event) bool {
 			c.Skipped.Add(SkipEventUnknownTask)
 			return false
 		}
-		if terminal(st) {
+		if terminal(u.State) {
 			k.Dup = 0
 			delete(c.dups, k)
 		}
 	case EventAgentAdded:
-		a, ok := ev.AgentAdded.Agent.agent(&c.Skipped)
-		if !ok {
+		a := ev.Agent
+		if a == nil {
 			return false
 		}
-		c.agents[a.ID] = a
+		c.agents[a.ID] = *a
 		c.agentDirty(a.ID)
 		delete(c.recovered, a.ID)
 	case EventAgentRemoved:
-		id := ev.AgentRemoved.AgentID.Value
+		id := ev.AgentID
 		delete(c.agents, id)
 		c.agentDirty(id)
 		delete(c.recovered, id)
@@ -208,20 +208,14 @@ func (c *Cluster) Apply(ev *Event) bool {
 			c.renumber(k)
 		}
 	case EventFrameworkAdded, EventFrameworkUpdated:
-		var info *v1FrameworkInfo
-		if ev.Type == EventFrameworkAdded {
-			info = &ev.FrameworkAdded.Framework.FrameworkInfo
-		} else {
-			info = &ev.FrameworkUpdated.Framework.FrameworkInfo
-		}
-		f, ok := info.framework(&c.Skipped)
-		if !ok {
+		f := ev.Framework
+		if f == nil {
 			return false
 		}
-		c.frameworks[f.ID] = f
+		c.frameworks[f.ID] = *f
 		c.fwDirty(f.ID)
 	case EventFrameworkRemoved:
-		id := ev.FrameworkRemoved.FrameworkInfo.ID.Value
+		id := ev.FrameworkID
 		delete(c.frameworks, id)
 		c.fwDirty(id)
 		for k := range c.tasks {
@@ -246,46 +240,43 @@ func (c *Cluster) Apply(ev *Event) bool {
 // values c had: a resync then leaves the long-lived values where they are, and only
 // the decoded copies, all short-lived, go (at 100k tasks, moving every task at each
 // resync left the heap some 20 MB more fragmented).
-func (c *Cluster) reset(gs *v1GetState) {
+func (c *Cluster) reset(snap *Snapshot) {
+	if snap == nil {
+		snap = &Snapshot{}
+	}
 	prevAgents, prevFws := c.agents, c.frameworks
 	c.prev = c.tasks
 	defer func() { c.prev = nil }()
-	c.agents = make(map[string]Agent, len(gs.GetAgents.Agents))
+	c.agents = make(map[string]Agent, len(snap.Agents))
 	c.recovered = make(map[string]Agent)
-	c.frameworks = make(map[string]Framework, len(gs.GetFrameworks.Frameworks))
-	c.tasks = make(map[TaskKey]*Task, len(gs.GetTasks.Tasks))
+	c.frameworks = make(map[string]Framework, len(snap.Frameworks))
+	c.tasks = make(map[TaskKey]*Task, len(snap.Tasks))
 	c.dups = nil
 	c.names = make(map[string]string)
 	c.Skipped = nil
 	c.all = true
 	c.dirtyAgents, c.dirtyFws, c.dirtyTasks = nil, nil, nil
-	for i := range gs.GetAgents.Agents {
-		if a, ok := gs.GetAgents.Agents[i].agent(&c.Skipped); ok {
-			if p, ok := prevAgents[a.ID]; ok && p == a {
-				a = p
-			}
-			c.agents[a.ID] = a
+	for _, a := range snap.Agents {
+		if p, ok := prevAgents[a.ID]; ok && p == a {
+			a = p
+		}
+		c.agents[a.ID] = a
+	}
+	for _, a := range snap.Recovered {
+		if _, ok := c.agents[a.ID]; !ok {
+			c.recovered[a.ID] = Agent{ID: a.ID, Hostname: a.Hostname}
 		}
 	}
-	for _, info := range gs.GetAgents.RecoveredAgents {
-		if info.ID.Value != "" {
-			if _, ok := c.agents[info.ID.Value]; !ok {
-				c.recovered[info.ID.Value] = Agent{ID: info.ID.Value, Hostname: info.Hostname}
-			}
+	for _, f := range snap.Frameworks {
+		if p, ok := prevFws[f.ID]; ok && p.ID == f.ID && p.Name == f.Name && p.Hostname == f.Hostname && p.PID == f.PID {
+			f = p
 		}
+		c.frameworks[f.ID] = f
 	}
-	for i := range gs.GetFrameworks.Frameworks {
-		if f, ok := gs.GetFrameworks.Frameworks[i].FrameworkInfo.framework(&c.Skipped); ok {
-			if p, ok := prevFws[f.ID]; ok && p.ID == f.ID && p.Name == f.Name && p.Hostname == f.Hostname && p.PID == f.PID {
-				f = p
-			}
-			c.frameworks[f.ID] = f
-		}
-	}
-	for i := range gs.GetTasks.Tasks {
-		if t, ok := gs.GetTasks.Tasks[i].task(&c.Skipped); ok && !terminal(t.State) {
+	for _, t := range snap.Tasks {
+		if !terminal(t.State) {
 			// Each entry gets its records, also those that share an id.
-			c.putTask(&t, c.newEntry(TaskKey{Framework: t.FrameworkID, Task: t.ID}))
+			c.putTask(t, c.newEntry(TaskKey{Framework: t.FrameworkID, Task: t.ID}))
 		}
 	}
 }

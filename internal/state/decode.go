@@ -417,40 +417,43 @@ func (d *decoder) discovery() (*Discovery, error) {
 
 func (d *decoder) status() (Status, error) {
 	var s Status
-	err := d.object(func(key []byte) error {
-		var err error
-		switch string(key) {
-		case "state":
-			var b []byte
-			b, err = d.strBytes()
-			s.State, _ = parseTaskState(b)
-		case "timestamp":
-			s.Timestamp, err = d.num()
-		case "healthy":
-			var h bool
-			var set bool
-			h, set, err = d.boolean()
-			if set {
-				s.Healthy = Unhealthy
-				if h {
-					s.Healthy = Healthy
-				}
-			}
-		case "labels":
-			s.Labels, err = d.labels()
-		case "container_status":
-			err = d.object(func(key []byte) error {
-				if string(key) != "network_infos" {
-					return d.d.SkipValue()
-				}
-				return d.array(func() error { return d.networkInfo(&s) })
-			})
-		default:
-			err = d.d.SkipValue()
-		}
-		return err
-	})
+	err := d.object(func(key []byte) error { return d.statusField(&s, key) })
 	return s, err
+}
+
+// statusField reads one member of a status, of /master/state or of the v1 API.
+func (d *decoder) statusField(s *Status, key []byte) error {
+	var err error
+	switch string(key) {
+	case "state":
+		var b []byte
+		b, err = d.strBytes()
+		s.State, _ = parseTaskState(b)
+	case "timestamp":
+		s.Timestamp, err = d.num()
+	case "healthy":
+		var h bool
+		var set bool
+		h, set, err = d.boolean()
+		if set {
+			s.Healthy = Unhealthy
+			if h {
+				s.Healthy = Healthy
+			}
+		}
+	case "labels":
+		s.Labels, err = d.labels()
+	case "container_status":
+		err = d.object(func(key []byte) error {
+			if string(key) != "network_infos" {
+				return d.d.SkipValue()
+			}
+			return d.array(func() error { return d.networkInfo(s) })
+		})
+	default:
+		err = d.d.SkipValue()
+	}
+	return err
 }
 
 func (d *decoder) networkInfo(s *Status) error {
@@ -687,14 +690,15 @@ func (d *decoder) internStr() (string, error) {
 	if s, ok := d.intern[string(b)]; ok {
 		return s, nil
 	}
-	s := string(b)
-	d.intern[s] = s
-	return s, nil
+	return d.internString(string(b)), nil
 }
 
 func (d *decoder) internString(s string) string {
 	if v, ok := d.intern[s]; ok {
 		return v
+	}
+	if d.intern == nil {
+		d.intern = make(map[string]string)
 	}
 	d.intern[s] = s
 	return s

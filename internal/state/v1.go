@@ -1,140 +1,61 @@
 package state
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"slices"
 
-	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // The v1 operator API's JSON (master.proto, mesos.proto): ids are objects, resources
-// are typed lists, framework data sits in framework_info. Only what DNS needs is
-// declared; everything else is skipped.
-
-type v1ID struct {
-	Value string `json:"value"`
-}
-
-type v1Labels struct {
-	Labels []struct {
-		Key   string `json:"key"`
-		Value string `json:"value"`
-	} `json:"labels"`
-}
-
-type v1Resource struct {
-	Name   string `json:"name"`
-	Ranges *struct {
-		Range []struct {
-			Begin uint64 `json:"begin"`
-			End   uint64 `json:"end"`
-		} `json:"range"`
-	} `json:"ranges"`
-}
-
-type v1Status struct {
-	TaskID          v1ID     `json:"task_id"`
-	AgentID         v1ID     `json:"agent_id"`
-	State           string   `json:"state"`
-	Timestamp       float64  `json:"timestamp"`
-	Healthy         *bool    `json:"healthy"`
-	Labels          v1Labels `json:"labels"`
-	ContainerStatus struct {
-		NetworkInfos []struct {
-			IPAddresses []struct {
-				IPAddress string `json:"ip_address"`
-			} `json:"ip_addresses"`
-		} `json:"network_infos"`
-	} `json:"container_status"`
-}
-
-type v1Task struct {
-	Name        string       `json:"name"`
-	TaskID      v1ID         `json:"task_id"`
-	FrameworkID v1ID         `json:"framework_id"`
-	AgentID     v1ID         `json:"agent_id"`
-	State       string       `json:"state"`
-	Resources   []v1Resource `json:"resources"`
-	Discovery   *struct {
-		Name       string `json:"name"`
-		Visibility string `json:"visibility"`
-		Ports      struct {
-			Ports []struct {
-				Number   uint64 `json:"number"`
-				Name     string `json:"name"`
-				Protocol string `json:"protocol"`
-			} `json:"ports"`
-		} `json:"ports"`
-	} `json:"discovery"`
-	Statuses []v1Status `json:"statuses"`
-}
-
-type v1AgentInfo struct {
-	Hostname string `json:"hostname"`
-	Port     uint64 `json:"port"`
-	ID       v1ID   `json:"id"`
-}
-
-type v1Agent struct {
-	AgentInfo v1AgentInfo `json:"agent_info"`
-	PID       string      `json:"pid"`
-}
-
-type v1FrameworkInfo struct {
-	ID       v1ID   `json:"id"`
-	Name     string `json:"name"`
-	Hostname string `json:"hostname"`
-}
-
-type v1Framework struct {
-	FrameworkInfo v1FrameworkInfo `json:"framework_info"`
-}
-
-type v1GetState struct {
-	GetTasks struct {
-		Tasks []v1Task `json:"tasks"`
-	} `json:"get_tasks"`
-	GetAgents struct {
-		Agents          []v1Agent     `json:"agents"`
-		RecoveredAgents []v1AgentInfo `json:"recovered_agents"`
-	} `json:"get_agents"`
-	GetFrameworks struct {
-		Frameworks []v1Framework `json:"frameworks"`
-	} `json:"get_frameworks"`
-}
+// are typed lists, framework data sits in framework_info. It is read as /master/state
+// is, streaming and under the same bounds: only what DNS needs is kept, and one
+// malformed entity is left out and counted, never the whole record.
 
 // Event is one record of the master's event stream (or a GET_STATE answer, whose
-// get_state is read as a SUBSCRIBED snapshot).
+// get_state is read as a SUBSCRIBED snapshot), with what DNS needs of it.
 type Event struct {
-	Type       string `json:"type"`
-	Subscribed *struct {
-		GetState          v1GetState `json:"get_state"`
-		HeartbeatInterval float64    `json:"heartbeat_interval_seconds"`
-	} `json:"subscribed"`
-	GetState  *v1GetState `json:"get_state"`
-	TaskAdded *struct {
-		Task v1Task `json:"task"`
-	} `json:"task_added"`
-	TaskUpdated *struct {
-		FrameworkID v1ID     `json:"framework_id"`
-		Status      v1Status `json:"status"`
-		State       string   `json:"state"`
-	} `json:"task_updated"`
-	AgentAdded *struct {
-		Agent v1Agent `json:"agent"`
-	} `json:"agent_added"`
-	AgentRemoved *struct {
-		AgentID v1ID `json:"agent_id"`
-	} `json:"agent_removed"`
-	FrameworkAdded *struct {
-		Framework v1Framework `json:"framework"`
-	} `json:"framework_added"`
-	FrameworkUpdated *struct {
-		Framework v1Framework `json:"framework"`
-	} `json:"framework_updated"`
-	FrameworkRemoved *struct {
-		FrameworkInfo v1FrameworkInfo `json:"framework_info"`
-	} `json:"framework_removed"`
+	Type string
+	// Snapshot is the state SUBSCRIBED and GET_STATE carry.
+	Snapshot *Snapshot
+	// Heartbeat is SUBSCRIBED's heartbeat_interval_seconds.
+	Heartbeat float64
+	// Task is TASK_ADDED's task; nil when it was left out (counted in Skipped).
+	Task *Task
+	// Update is TASK_UPDATED's; nil when it was left out.
+	Update *TaskUpdate
+	// Agent is AGENT_ADDED's agent; nil when it was left out.
+	Agent *Agent
+	// Framework is FRAMEWORK_ADDED's or FRAMEWORK_UPDATED's; nil when it was left out.
+	Framework *Framework
+	// AgentID and FrameworkID are what AGENT_REMOVED and FRAMEWORK_REMOVED remove.
+	AgentID, FrameworkID string
+	// Skipped counts what decoding left out, by reason.
+	Skipped Skips
+
+	bodies []string // the keys of the event bodies the record holds
+}
+
+// Snapshot is a GET_STATE: the agents, those still to re-register, the frameworks
+// (without their tasks) and every task.
+type Snapshot struct {
+	Agents     []Agent
+	Recovered  []Agent
+	Frameworks []Framework
+	Tasks      []*Task
+}
+
+// TaskUpdate is what TASK_UPDATED says of a task.
+type TaskUpdate struct {
+	FrameworkID, TaskID, AgentID string
+	// State is the update's state, or else its status's.
+	State TaskState
+	// Status is the new status; nil when it was malformed (counted): the state still
+	// applies, a terminal one above all.
+	Status *Status
 }
 
 // Event types the stream carries.
@@ -151,137 +72,571 @@ const (
 	EventGetState         = "GET_STATE"
 )
 
+// bodyKeys names the member each event type's body is in.
+var bodyKeys = map[string]string{
+	EventSubscribed:       "subscribed",
+	EventGetState:         "get_state",
+	EventTaskAdded:        "task_added",
+	EventTaskUpdated:      "task_updated",
+	EventAgentAdded:       "agent_added",
+	EventAgentRemoved:     "agent_removed",
+	EventFrameworkAdded:   "framework_added",
+	EventFrameworkUpdated: "framework_updated",
+	EventFrameworkRemoved: "framework_removed",
+}
+
 // ErrEvent is a record that does not decode, or an event without its body.
 var ErrEvent = errors.New("malformed event")
 
-// DecodeEvent decodes one record of the event stream. A record that does not decode
-// is an error: the caller ends the stream, nothing of it is applied.
+// DecodeEvent decodes one record of the event stream held in b.
 func DecodeEvent(b []byte) (*Event, error) {
-	var ev Event
-	if err := json.Unmarshal(b, &ev); err != nil {
+	return new(EventDecoder).Decode(bytes.NewReader(b))
+}
+
+// EventDecoder decodes the records of one event stream as they arrive, under the
+// bounds of Decode; its buffers serve one record after the other.
+type EventDecoder struct {
+	g guard
+	d *jsontext.Decoder
+}
+
+// Decode reads one record from r, to its end. A malformed entity in it is left out
+// and counted in Event.Skipped; a record that does not decode, or an event without
+// its body, is an error wrapping ErrEvent: the caller ends the stream, nothing of the
+// record is applied.
+func (e *EventDecoder) Decode(r io.Reader) (*Event, error) {
+	e.g.reset(r)
+	opts := []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
+	if e.d == nil {
+		e.d = jsontext.NewDecoder(&e.g, opts...)
+	} else {
+		e.d.Reset(&e.g, opts...)
+	}
+	d := &decoder{d: e.d, st: &State{}}
+	ev := &Event{}
+	err := d.event(ev)
+	if e.g.cut > 0 {
+		d.st.Skipped.AddN(SkipValueTooLong, e.g.cut)
+	}
+	ev.Skipped = d.st.Skipped
+	switch {
+	case errors.Is(err, errType):
+		return nil, fmt.Errorf("%w: not a JSON object", ErrEvent)
+	case err == io.EOF:
+		return nil, fmt.Errorf("%w: an empty record", ErrEvent)
+	case err != nil:
 		return nil, fmt.Errorf("%w: %w", ErrEvent, err)
 	}
-	missing := false
-	switch ev.Type {
-	case EventSubscribed:
-		missing = ev.Subscribed == nil
-	case EventGetState:
-		missing = ev.GetState == nil
-	case EventTaskAdded:
-		missing = ev.TaskAdded == nil
-	case EventTaskUpdated:
-		missing = ev.TaskUpdated == nil
-	case EventAgentAdded:
-		missing = ev.AgentAdded == nil
-	case EventAgentRemoved:
-		missing = ev.AgentRemoved == nil
-	case EventFrameworkAdded:
-		missing = ev.FrameworkAdded == nil
-	case EventFrameworkUpdated:
-		missing = ev.FrameworkUpdated == nil
-	case EventFrameworkRemoved:
-		missing = ev.FrameworkRemoved == nil
-	case "":
+	if _, err := e.d.ReadToken(); err != io.EOF {
+		return nil, fmt.Errorf("%w: unexpected data after the event at offset %d", ErrEvent, e.d.InputOffset())
+	}
+	if ev.Type == "" {
 		return nil, fmt.Errorf("%w: no type", ErrEvent)
 	}
-	if missing {
+	if key, ok := bodyKeys[ev.Type]; ok && !ev.has(key) {
 		return nil, fmt.Errorf("%w: %s without its body", ErrEvent, ev.Type)
 	}
-	return &ev, nil
+	if ev.Type == EventSubscribed && ev.Snapshot == nil {
+		// Taken for an empty cluster, it would wipe the records.
+		return nil, fmt.Errorf("%w: SUBSCRIBED without its state", ErrEvent)
+	}
+	return ev, nil
 }
 
-func (a *v1Agent) agent(skips *Skips) (Agent, bool) {
-	id := a.AgentInfo.ID.Value
-	if id == "" {
-		skips.Add(SkipAgentMissingID)
-		return Agent{}, false
+func (ev *Event) has(key string) bool { return slices.Contains(ev.bodies, key) }
+
+// event reads a record. A body that is not an object is no body.
+func (d *decoder) event(ev *Event) error {
+	return d.object(func(key []byte) error {
+		k := string(key)
+		if k == "type" {
+			s, err := d.str()
+			if errors.Is(err, errType) {
+				// Not a type: as if there were none.
+				return nil
+			}
+			ev.Type = s
+			return err
+		}
+		if _, ok := eventOf[k]; !ok || d.d.PeekKind() != '{' {
+			return d.d.SkipValue()
+		}
+		ev.bodies = append(ev.bodies, k)
+		return d.body(ev, k)
+	})
+}
+
+// eventOf is bodyKeys the other way round.
+var eventOf = func() map[string]string {
+	m := make(map[string]string, len(bodyKeys))
+	for t, k := range bodyKeys {
+		m[k] = t
 	}
-	out := Agent{ID: id, Hostname: a.AgentInfo.Hostname}
-	p, err := ParsePID(a.PID)
-	if err != nil && a.PID == "" && a.AgentInfo.Port > 0 && a.AgentInfo.Port < 65536 && validHost(a.AgentInfo.Hostname) {
-		p, err = PID{ID: "slave(1)", Host: a.AgentInfo.Hostname, Port: uint16(a.AgentInfo.Port)}, nil
+	return m
+}()
+
+// body reads the body of one event type, an object.
+func (d *decoder) body(ev *Event, key string) error {
+	switch key {
+	case "subscribed":
+		return d.object(func(key []byte) error {
+			switch string(key) {
+			case "get_state":
+				var err error
+				ev.Snapshot, err = d.snapshot()
+				return err
+			case "heartbeat_interval_seconds":
+				hb, err := d.num()
+				if errors.Is(err, errType) {
+					// No interval: the master is taken for one without heartbeats.
+					return nil
+				}
+				ev.Heartbeat = hb
+				return err
+			}
+			return d.d.SkipValue()
+		})
+	case "get_state":
+		var err error
+		ev.Snapshot, err = d.snapshot()
+		return err
+	case "task_added":
+		found := false
+		err := d.object(func(key []byte) error {
+			if string(key) != "task" {
+				return d.d.SkipValue()
+			}
+			found = true
+			var err error
+			ev.Task, err = d.v1Task()
+			return err
+		})
+		if !found && err == nil {
+			d.st.Skipped.Add(SkipTaskMissingID)
+		}
+		return err
+	case "task_updated":
+		u, err := d.taskUpdate()
+		ev.Update = u
+		return err
+	case "agent_added":
+		found := false
+		err := d.object(func(key []byte) error {
+			if string(key) != "agent" {
+				return d.d.SkipValue()
+			}
+			found = true
+			var err error
+			ev.Agent, err = d.v1Agent()
+			return err
+		})
+		if !found && err == nil {
+			d.st.Skipped.Add(SkipAgentMissingID)
+		}
+		return err
+	case "agent_removed":
+		return d.removed(&ev.AgentID, "agent_id", SkipAgentMalformed)
+	case "framework_added", "framework_updated":
+		found := false
+		err := d.object(func(key []byte) error {
+			if string(key) != "framework" {
+				return d.d.SkipValue()
+			}
+			found = true
+			var err error
+			ev.Framework, err = d.v1Framework()
+			return err
+		})
+		if !found && err == nil {
+			d.st.Skipped.Add(SkipFrameworkMissingID)
+		}
+		return err
+	case "framework_removed":
+		return d.object(func(key []byte) error {
+			if string(key) != "framework_info" {
+				return d.d.SkipValue()
+			}
+			return d.removed(&ev.FrameworkID, "id", SkipFrameworkMalformed)
+		})
+	}
+	return d.d.SkipValue()
+}
+
+// removed reads the id of what an event removes from the member key of an object; a
+// malformed one is counted under reason and removes nothing.
+func (d *decoder) removed(id *string, key, reason string) error {
+	err := d.object(func(k []byte) error {
+		if string(k) != key {
+			return d.d.SkipValue()
+		}
+		var err error
+		*id, err = d.id()
+		return err
+	})
+	if isSoft(err) {
+		*id = ""
+		d.st.Skipped.Add(reason)
+		return nil
+	}
+	return err
+}
+
+// snapshot reads a GET_STATE. Its lists must be lists: one of another type is an
+// error, never a list of nothing (that would wipe the records).
+func (d *decoder) snapshot() (*Snapshot, error) {
+	if d.d.PeekKind() != '{' {
+		if err := d.d.SkipValue(); err != nil {
+			return nil, err
+		}
+		return nil, errors.New("get_state is not an object")
+	}
+	snap := &Snapshot{}
+	section := func(name string, lists map[string]func() error) error {
+		err := d.object(func(key []byte) error {
+			k := string(key)
+			elem, ok := lists[k]
+			if !ok {
+				return d.d.SkipValue()
+			}
+			return d.list(name+"."+k, elem)
+		})
+		if isSoft(err) {
+			return fmt.Errorf("%q is not an object", name)
+		}
+		return err
+	}
+	err := d.object(func(key []byte) error {
+		switch string(key) {
+		case "get_agents":
+			return section("get_agents", map[string]func() error{
+				"agents": func() error {
+					a, err := d.v1Agent()
+					if a != nil {
+						snap.Agents = append(snap.Agents, *a)
+					}
+					return err
+				},
+				"recovered_agents": func() error {
+					// AgentInfo; one that is malformed is no agent to wait for.
+					a, bad, err := d.agentInfo()
+					if err == nil && bad == "" && a.ID != "" {
+						snap.Recovered = append(snap.Recovered, a)
+					}
+					return err
+				},
+			})
+		case "get_frameworks":
+			return section("get_frameworks", map[string]func() error{
+				"frameworks": func() error {
+					f, err := d.v1Framework()
+					if f != nil {
+						snap.Frameworks = append(snap.Frameworks, *f)
+					}
+					return err
+				},
+			})
+		case "get_tasks":
+			return section("get_tasks", map[string]func() error{
+				"tasks": func() error {
+					t, err := d.v1Task()
+					if t != nil {
+						snap.Tasks = append(snap.Tasks, t)
+					}
+					return err
+				},
+			})
+		}
+		return d.d.SkipValue()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return snap, nil
+}
+
+// id reads a v1 id, {"value": "…"}; null is no id.
+func (d *decoder) id() (string, error) {
+	var id string
+	err := d.object(func(key []byte) error {
+		if string(key) != "value" {
+			return d.d.SkipValue()
+		}
+		var err error
+		id, err = d.str()
+		return err
+	})
+	return id, err
+}
+
+// v1Agent reads one agent: {agent_info: {id, hostname, port}, pid}. Without a usable
+// pid its address comes from agent_info; without either it is kept without one.
+func (d *decoder) v1Agent() (*Agent, error) {
+	var a Agent
+	var pid string
+	var port float64
+	bad, err := d.entity(SkipAgentMalformed, func(key []byte) error {
+		var err error
+		switch string(key) {
+		case "agent_info":
+			err = d.object(func(key []byte) error { return d.agentInfoField(&a, &port, key) })
+		case "pid":
+			pid, err = d.str()
+		default:
+			err = d.d.SkipValue()
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if bad == "" && a.ID == "" {
+		bad = SkipAgentMissingID
+	}
+	if bad != "" {
+		d.st.Skipped.Add(bad)
+		return nil, nil
+	}
+	p, perr := ParsePID(pid)
+	if perr != nil && pid == "" && port > 0 && port < 65536 && port == float64(int(port)) && validHost(a.Hostname) {
+		p, perr = PID{ID: "slave(1)", Host: a.Hostname, Port: uint16(port)}, nil
+	}
+	if perr != nil {
+		d.st.Skipped.Add(SkipAgentBadPID)
+	} else {
+		a.PID = p
+	}
+	return &a, nil
+}
+
+// agentInfo reads an AgentInfo, as recovered_agents lists them.
+func (d *decoder) agentInfo() (Agent, string, error) {
+	var a Agent
+	var port float64
+	bad, err := d.entity(SkipAgentMalformed, func(key []byte) error { return d.agentInfoField(&a, &port, key) })
+	return a, bad, err
+}
+
+func (d *decoder) agentInfoField(a *Agent, port *float64, key []byte) error {
+	var err error
+	switch string(key) {
+	case "id":
+		a.ID, err = d.id()
+	case "hostname":
+		a.Hostname, err = d.str()
+	case "port":
+		*port, err = d.num()
+	default:
+		err = d.d.SkipValue()
+	}
+	return err
+}
+
+// v1Framework reads one framework: {framework_info: {id, name, hostname}}. The v1
+// API has no scheduler pid: F.D comes from the hostname, or the state-summary.
+func (d *decoder) v1Framework() (*Framework, error) {
+	var f Framework
+	bad, err := d.entity(SkipFrameworkMalformed, func(key []byte) error {
+		if string(key) != "framework_info" {
+			return d.d.SkipValue()
+		}
+		return d.object(func(key []byte) error {
+			var err error
+			switch string(key) {
+			case "id":
+				f.ID, err = d.id()
+			case "name":
+				f.Name, err = d.str()
+			case "hostname":
+				f.Hostname, err = d.str()
+			default:
+				err = d.d.SkipValue()
+			}
+			return err
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if bad == "" && f.ID == "" {
+		bad = SkipFrameworkMissingID
+	}
+	if bad != "" {
+		d.st.Skipped.Add(bad)
+		return nil, nil
+	}
+	return &f, nil
+}
+
+// v1Task reads one task; one left out (counted) is nil.
+func (d *decoder) v1Task() (*Task, error) {
+	t := &Task{}
+	knownState := false
+	bad, err := d.entity(SkipTaskMalformed, func(key []byte) error {
+		var err error
+		switch string(key) {
+		case "task_id":
+			t.ID, err = d.id()
+		case "name":
+			t.Name, err = d.str()
+		case "framework_id":
+			t.FrameworkID, err = d.id()
+		case "agent_id":
+			t.AgentID, err = d.id()
+		case "state":
+			var b []byte
+			b, err = d.strBytes()
+			t.State, knownState = parseTaskState(b)
+		case "resources":
+			err = d.array(func() error { return d.resource(t) })
+		case "discovery":
+			t.Discovery, err = d.discovery()
+		case "statuses":
+			err = d.array(func() error {
+				var s Status
+				var taskID, agentID string
+				err := d.v1Status(&s, &taskID, &agentID)
+				if isSoft(err) {
+					d.st.Skipped.Add(SkipStatusMalformed)
+					return nil
+				}
+				if err == nil {
+					if t.Statuses = append(t.Statuses, s); len(t.Statuses) > 2 {
+						t.Statuses = keepNeeded(t.Statuses)
+					}
+				}
+				return err
+			})
+		default:
+			err = d.d.SkipValue()
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if bad == "" && (t.ID == "" || t.FrameworkID == "") {
+		bad = SkipTaskMissingID
+	}
+	if bad == "" && !knownState {
+		bad = SkipTaskUnknownState
+	}
+	if bad != "" {
+		d.st.Skipped.Add(bad)
+		return nil, nil
+	}
+	t.Ports = MergePorts(t.Ports)
+	return t, nil
+}
+
+// resource reads one of a task's resources; the ranges of "ports" are its ports.
+func (d *decoder) resource(t *Task) error {
+	var name []byte
+	var ranges [][2]float64
+	err := d.object(func(key []byte) error {
+		switch string(key) {
+		case "name":
+			b, err := d.strBytes()
+			name = append(name[:0], b...)
+			return err
+		case "ranges":
+			return d.object(func(key []byte) error {
+				if string(key) != "range" {
+					return d.d.SkipValue()
+				}
+				return d.array(func() error {
+					var r [2]float64
+					err := d.object(func(key []byte) error {
+						var err error
+						switch string(key) {
+						case "begin":
+							r[0], err = d.num()
+						case "end":
+							r[1], err = d.num()
+						default:
+							err = d.d.SkipValue()
+						}
+						return err
+					})
+					ranges = append(ranges, r)
+					return err
+				})
+			})
+		}
+		return d.d.SkipValue()
+	})
+	if err != nil || string(name) != "ports" {
+		return err
+	}
+	for _, r := range ranges {
+		b, e := r[0], r[1]
+		if b < 1 || b > e || e > 65535 || b != float64(int(b)) || e != float64(int(e)) {
+			return errBadPorts
+		}
+		t.Ports = append(t.Ports, PortRange{uint16(b), uint16(e)})
+	}
+	return nil
+}
+
+// v1Status reads a status; its task and agent ids go to taskID and agentID.
+func (d *decoder) v1Status(s *Status, taskID, agentID *string) error {
+	return d.object(func(key []byte) error {
+		var err error
+		switch string(key) {
+		case "task_id":
+			*taskID, err = d.id()
+		case "agent_id":
+			*agentID, err = d.id()
+		default:
+			err = d.statusField(s, key)
+		}
+		return err
+	})
+}
+
+// taskUpdate reads TASK_UPDATED's body. Its own fields malformed, it is left out
+// (task_malformed); its status malformed, the state applies without the status
+// (status_malformed).
+func (d *decoder) taskUpdate() (*TaskUpdate, error) {
+	u := &TaskUpdate{}
+	var s Status
+	var state []byte
+	statusOK := true
+	err := d.object(func(key []byte) error {
+		var err error
+		switch string(key) {
+		case "framework_id":
+			u.FrameworkID, err = d.id()
+		case "state":
+			var b []byte
+			b, err = d.strBytes()
+			state = append(state[:0], b...)
+		case "status":
+			err = d.v1Status(&s, &u.TaskID, &u.AgentID)
+			if isSoft(err) {
+				statusOK, err = false, nil
+			}
+		default:
+			err = d.d.SkipValue()
+		}
+		return err
+	})
+	if isSoft(err) {
+		d.st.Skipped.Add(SkipTaskMalformed)
+		return nil, nil
 	}
 	if err != nil {
-		skips.Add(SkipAgentBadPID)
-	} else {
-		out.PID = p
-	}
-	return out, true
-}
-
-func (f *v1FrameworkInfo) framework(skips *Skips) (Framework, bool) {
-	if f.ID.Value == "" {
-		skips.Add(SkipFrameworkMissingID)
-		return Framework{}, false
-	}
-	// The v1 API has no scheduler pid: F.D comes from the framework's hostname.
-	return Framework{ID: f.ID.Value, Name: f.Name, Hostname: f.Hostname}, true
-}
-
-func (s *v1Status) status(skips *Skips) Status {
-	out := Status{Timestamp: s.Timestamp}
-	out.State, _ = ParseTaskState(s.State)
-	if s.Healthy != nil {
-		out.Healthy = Unhealthy
-		if *s.Healthy {
-			out.Healthy = Healthy
-		}
-	}
-	for _, l := range s.Labels.Labels {
-		if l.Key != "" {
-			out.Labels = append(out.Labels, Label{Key: l.Key, Value: l.Value})
-		}
-	}
-	for _, ni := range s.ContainerStatus.NetworkInfos {
-		for _, ip := range ni.IPAddresses {
-			if a, ok := ParseIP(ip.IPAddress); ok {
-				out.IPs = append(out.IPs, a)
-			} else if a.IsValid() {
-				skips.Add(SkipBadAddress)
-			}
-		}
-	}
-	return out
-}
-
-func (t *v1Task) task(skips *Skips) (Task, bool) {
-	out := Task{ID: t.TaskID.Value, Name: t.Name, FrameworkID: t.FrameworkID.Value, AgentID: t.AgentID.Value}
-	if out.ID == "" || out.FrameworkID == "" {
-		skips.Add(SkipTaskMissingID)
-		return Task{}, false
+		return nil, err
 	}
 	var ok bool
-	if out.State, ok = ParseTaskState(t.State); !ok {
-		skips.Add(SkipTaskUnknownState)
-		return Task{}, false
+	if u.State, ok = parseTaskState(state); !ok {
+		u.State = s.State
 	}
-	for _, r := range t.Resources {
-		if r.Name != "ports" || r.Ranges == nil {
-			continue
-		}
-		for _, pr := range r.Ranges.Range {
-			if pr.Begin == 0 || pr.Begin > pr.End || pr.End > 65535 {
-				skips.Add(SkipTaskBadPorts)
-				return Task{}, false
-			}
-			out.Ports = append(out.Ports, PortRange{uint16(pr.Begin), uint16(pr.End)}) // #nosec G115 -- checked above
-		}
+	if statusOK {
+		u.Status = &s
+	} else {
+		d.st.Skipped.Add(SkipStatusMalformed)
 	}
-	out.Ports = MergePorts(out.Ports)
-	if d := t.Discovery; d != nil {
-		out.Discovery = &Discovery{Name: d.Name, Visibility: d.Visibility}
-		for _, p := range d.Ports.Ports {
-			if p.Number < 1 || p.Number > 65535 {
-				skips.Add(SkipTaskBadDiscovery)
-				return Task{}, false
-			}
-			out.Discovery.Ports = append(out.Discovery.Ports, DiscoveryPort{Number: uint16(p.Number), Name: p.Name, Protocol: p.Protocol})
-		}
-	}
-	for i := range t.Statuses {
-		out.Statuses = append(out.Statuses, t.Statuses[i].status(skips))
-	}
-	return out, true
+	return u, nil
 }
 
 // String names an event for logs and metrics: its type, or "unknown".
