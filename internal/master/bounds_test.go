@@ -10,6 +10,8 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -129,5 +131,93 @@ func TestFetchUnusableSelfLeader(t *testing.T) {
 	c, _ = New(Config{Masters: []*url.URL{u}, Timeout: 5 * time.Second})
 	if _, err := c.Fetch(context.Background()); !errors.Is(err, ErrNoLeader) {
 		t.Errorf("another leader at 0.0.0.0: %v", err)
+	}
+}
+
+// streamServer answers SUBSCRIBE with one SUBSCRIBED record whose body write gives,
+// of the length it announces, then holds the stream open.
+func streamServer(t *testing.T, length int, write func(w io.Writer)) *url.URL {
+	t.Helper()
+	return serve(t, func(w io.Writer, r *http.Request) {
+		if r.URL.Path != "/api/v1" {
+			return
+		}
+		io.WriteString(w, strconv.Itoa(length)+"\n")
+		write(w)
+		if f, ok := w.(interface{ Flush() error }); ok {
+			f.Flush()
+		}
+	})
+}
+
+// The stream's records are decoded as they arrive, under the poll's bounds: a snapshot
+// padded with blanks is refused within the bound, and one with a long string nothing
+// reads is applied, neither held whole.
+func TestSubscribeBounded(t *testing.T) {
+	const n = 64 << 20
+	head := `{"type":"SUBSCRIBED","subscribed":{"heartbeat_interval_seconds":15,"get_state":{"get_agents":{"agents":[` +
+		`{"agent_info":{"hostname":"a0","port":5051,"id":{"value":"S0"}},"pid":"slave(1)@10.0.1.1:5051"}]}},"x":`
+	padded := streamServer(t, len(head)+n+3, func(w io.Writer) {
+		io.WriteString(w, head)
+		writeFill(w, ' ', n)
+		io.WriteString(w, `1}}`)
+	})
+	c, _ := New(Config{Masters: []*url.URL{padded}, Timeout: 20 * time.Second})
+	alloc := allocated(func() {
+		if s, _, err := c.Subscribe(context.Background()); err == nil {
+			s.Close()
+			t.Error("a snapshot padded with blanks was taken")
+		} else if !errors.Is(err, state.ErrEvent) {
+			t.Errorf("blanks: %v", err)
+		}
+	})
+	if alloc > 12<<20 {
+		t.Errorf("%d blanks cost %d bytes", n, alloc)
+	}
+	long := streamServer(t, len(head)+n+4, func(w io.Writer) {
+		io.WriteString(w, head+`"`)
+		writeFill(w, 'a', n)
+		io.WriteString(w, `"}}`)
+	})
+	c, _ = New(Config{Masters: []*url.URL{long}, Timeout: 20 * time.Second})
+	alloc = allocated(func() {
+		s, ev, err := c.Subscribe(context.Background())
+		if err != nil {
+			t.Fatalf("a long string nothing reads: %v", err)
+		}
+		s.Close()
+		var cl state.Cluster
+		cl.Apply(ev)
+		if st := cl.State(); len(st.Agents) != 1 {
+			t.Errorf("agents %v", st.Agents)
+		}
+	})
+	if alloc > 12<<20 {
+		t.Errorf("a %d-byte string cost %d bytes", n, alloc)
+	}
+}
+
+// RecordIO takes the length a record announces for a bound, not for an allocation: a
+// half-gigabyte length and then nothing costs nothing.
+func TestRecordIOAnnouncedLength(t *testing.T) {
+	alloc := allocated(func() {
+		rr := NewRecordReader(strings.NewReader("536870911\n{}"), 1<<30)
+		if _, err := rr.Next(); !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("a record cut short: %v", err)
+		}
+	})
+	if alloc > 1<<20 {
+		t.Errorf("an announced length cost %d bytes", alloc)
+	}
+}
+
+// A stream that ends inside a record has ended, as before: no record that does not
+// decode (the reconnect is counted as closed, not decode).
+func TestSubscribeCutShort(t *testing.T) {
+	u := streamServer(t, 1000, func(w io.Writer) { io.WriteString(w, `{"type":"SUBSCRIBED","subscribed":{`) })
+	c, _ := New(Config{Masters: []*url.URL{u}, Timeout: 5 * time.Second})
+	_, _, err := c.Subscribe(context.Background())
+	if !errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, state.ErrEvent) {
+		t.Errorf("a record cut short: %v", err)
 	}
 }

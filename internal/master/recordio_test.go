@@ -122,3 +122,39 @@ func TestRecordIOReleasesLargeBuffers(t *testing.T) {
 		t.Fatalf("last record: %q %v", rec, err)
 	}
 }
+
+// A record read in part as a reader: what is left of it is skipped, and the next
+// record comes out whole, however the stream is chunked.
+func TestRecordIOReaders(t *testing.T) {
+	records := []string{`{"type":"SUBSCRIBED"}`, "", `{"a":"` + strings.Repeat("x", 300) + `"}`, `{"type":"HEARTBEAT"}`}
+	data := frame(records...)
+	for cut := range len(data) + 1 {
+		rr := NewRecordReader(&chunks{data: data, sizes: []int{cut, len(data)}}, 1<<20)
+		for i, want := range records {
+			r, err := rr.NextReader()
+			if err != nil {
+				t.Fatalf("split at %d, record %d: %v", cut, i, err)
+			}
+			// Every other record is read only in part.
+			n := len(want)
+			if i%2 == 0 {
+				n /= 2
+			}
+			got := make([]byte, n)
+			if _, err := io.ReadFull(r, got); err != nil || string(got) != want[:n] {
+				t.Fatalf("split at %d, record %d: %q %v", cut, i, got, err)
+			}
+		}
+		if _, err := rr.NextReader(); err != io.EOF {
+			t.Fatalf("split at %d: after the last record %v", cut, err)
+		}
+	}
+	// A stream that ends inside a record ends its reader with ErrUnexpectedEOF.
+	r, err := NewRecordReader(strings.NewReader("10\n{\"a\":"), 100).NextReader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(r); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("a record cut short: %v", err)
+	}
+}

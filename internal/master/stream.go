@@ -37,6 +37,7 @@ type Stream struct {
 	Heartbeat time.Duration
 
 	rr     *RecordReader
+	dec    state.EventDecoder
 	body   io.ReadCloser
 	cancel context.CancelFunc
 	dog    *watchdog
@@ -145,16 +146,20 @@ func (c *Client) subscribe(ctx context.Context, base *url.URL) (*Stream, *state.
 	return nil, nil, fmt.Errorf("%s: %w (%s)", base.Host, ErrRedirects, strings.Join(seen, " → "))
 }
 
-// Next returns the next event. A record that does not decode ends the stream.
+// Next returns the next event, decoded as its record arrives: no record is held whole,
+// whatever length it announces. A record that does not decode ends the stream.
 func (s *Stream) Next() (*state.Event, error) {
-	rec, err := s.rr.Next()
-	if err != nil {
-		if s.dog.fired() {
-			return nil, ErrStalled
+	rec, err := s.rr.NextReader()
+	if err == nil {
+		var ev *state.Event
+		if ev, err = s.dec.Decode(rec); err == nil {
+			return ev, nil
 		}
-		return nil, err
 	}
-	return state.DecodeEvent(rec)
+	if s.dog.fired() {
+		return nil, ErrStalled
+	}
+	return nil, err
 }
 
 // Buffered reports whether more of the stream is already read: events of one burst are

@@ -119,6 +119,11 @@ func (e *EventDecoder) Decode(r io.Reader) (*Event, error) {
 		d.st.Skipped.AddN(SkipValueTooLong, e.g.cut)
 	}
 	ev.Skipped = d.st.Skipped
+	if rerr := e.g.rerr; err != nil && rerr != nil && rerr != io.EOF {
+		// The stream broke (or was cut short) inside the record: that is its end,
+		// not a record that does not decode.
+		return nil, rerr
+	}
 	switch {
 	case errors.Is(err, errType):
 		return nil, fmt.Errorf("%w: not a JSON object", ErrEvent)
