@@ -221,3 +221,26 @@ func TestSubscribeCutShort(t *testing.T) {
 		t.Errorf("a record cut short: %v", err)
 	}
 }
+
+// The heartbeat interval a master announces is held to 1 s to 60 s: a master that
+// announces a billion seconds and goes silent is noticed within three minutes.
+func TestHeartbeatClamped(t *testing.T) {
+	for _, tc := range []struct {
+		announce, want time.Duration
+	}{
+		{1e9 * time.Second, maxHeartbeat},
+		{time.Millisecond, minHeartbeat},
+		{15 * time.Second, 15 * time.Second},
+	} {
+		m := startMaster(t, capture(t))
+		m.SetHeartbeat(tc.announce)
+		s, _, err := client(t, Config{}, m).Subscribe(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Heartbeat != tc.want {
+			t.Errorf("announced %v: heartbeat %v, want %v", tc.announce, s.Heartbeat, tc.want)
+		}
+		s.Close()
+	}
+}

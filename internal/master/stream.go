@@ -23,6 +23,23 @@ import (
 // (before 1.5): it is polled instead.
 var ErrNoStream = errors.New("no event stream")
 
+// Heartbeat intervals a master's announcement is held to. Mesos sends one every 15 s,
+// and three intervals of silence end a stream: a master that announced a billion
+// seconds and fell silent would never be noticed, one that announced a millisecond
+// would be cut at every pause.
+const (
+	minHeartbeat = time.Second
+	maxHeartbeat = time.Minute
+)
+
+// heartbeat is the interval a master announced, held to the range above.
+func heartbeat(seconds float64) time.Duration {
+	if seconds >= maxHeartbeat.Seconds() {
+		return maxHeartbeat
+	}
+	return max(time.Duration(seconds*float64(time.Second)), minHeartbeat)
+}
+
 // ErrStalled ends a stream on which nothing, heartbeats included, came for three
 // heartbeat intervals.
 var ErrStalled = errors.New("the event stream stalled")
@@ -33,7 +50,7 @@ type Stream struct {
 	Leader state.PID
 	// URL is the base URL subscribed to.
 	URL *url.URL
-	// Heartbeat is the interval the master promised heartbeats at.
+	// Heartbeat is the interval the master promised heartbeats at, held to 1 s-60 s.
 	Heartbeat time.Duration
 
 	rr     *RecordReader
@@ -132,7 +149,7 @@ func (c *Client) subscribe(ctx context.Context, base *url.URL) (*Stream, *state.
 			return nil, nil, fmt.Errorf("%s: %w: the stream began with %s", base.Host, state.ErrEvent, ev.Type)
 		}
 		if hb := ev.Heartbeat; hb > 0 {
-			s.Heartbeat = time.Duration(hb * float64(time.Second))
+			s.Heartbeat = heartbeat(hb)
 		} else {
 			// Without heartbeats a dead stream cannot be told from a quiet one.
 			s.Close()
