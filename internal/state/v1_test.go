@@ -1,6 +1,9 @@
 package state
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -128,4 +131,69 @@ func TestEventMemoryBounded(t *testing.T) {
 	if alloc > 8<<20 {
 		t.Errorf("%d blanks cost %d bytes", n, alloc)
 	}
+}
+
+// FuzzDecodeEvent: any record gives an event or an error, never both or neither, and
+// what an event keeps is whole: no task, agent or framework without its id.
+func FuzzDecodeEvent(f *testing.F) {
+	files, _ := filepath.Glob("../../testdata/mesos/events-*.jsonl")
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for rec := range bytes.SplitSeq(b, []byte("\n")) {
+			f.Add(rec)
+		}
+	}
+	f.Add([]byte(subscribed))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		ev, err := DecodeEvent(in)
+		if (ev == nil) == (err == nil) {
+			t.Fatalf("event %v with error %v", ev, err)
+		}
+		if err != nil {
+			return
+		}
+		var tasks []*Task
+		if ev.Snapshot != nil {
+			tasks = ev.Snapshot.Tasks
+			for _, a := range ev.Snapshot.Agents {
+				if a.ID == "" {
+					t.Fatalf("agent kept without id: %+v", a)
+				}
+			}
+			for _, fw := range ev.Snapshot.Frameworks {
+				if fw.ID == "" {
+					t.Fatalf("framework kept without id: %+v", fw)
+				}
+			}
+		}
+		if ev.Task != nil {
+			tasks = append(tasks, ev.Task)
+		}
+		for _, tk := range tasks {
+			if tk.ID == "" || tk.FrameworkID == "" {
+				t.Fatalf("task kept without id: %+v", tk)
+			}
+			for i, p := range tk.Ports {
+				if p.Begin == 0 || p.Begin > p.End || i > 0 && p.Begin <= tk.Ports[i-1].End {
+					t.Fatalf("bad or overlapping range kept: %+v", tk.Ports)
+				}
+			}
+			if tk.Discovery != nil {
+				for _, p := range tk.Discovery.Ports {
+					if p.Number == 0 {
+						t.Fatalf("discovery port 0 kept: %+v", tk.Discovery)
+					}
+				}
+			}
+		}
+		// Whatever decoded applies without a panic, after a snapshot as on a stream.
+		var c Cluster
+		first, _ := DecodeEvent([]byte(subscribed))
+		c.Apply(first)
+		c.Apply(ev)
+		c.State()
+	})
 }
