@@ -114,6 +114,7 @@ func (c *Cluster) Apply(ev *Event) bool {
 	}
 	switch ev.Type {
 	case EventSubscribed, EventGetState:
+		// Applied above, before its skips were counted.
 	case EventHeartbeat:
 		return false
 	case EventTaskAdded:

@@ -49,7 +49,9 @@ var errTooLong = fmt.Errorf("%w: a string over 1 MiB", errType)
 // Decode reads a master's /master/state (or pre-1.0 state.json) document.
 //
 // It streams: only the fields DNS needs are kept, everything else is skipped without
-// being materialised. A malformed agent, framework or task is left out and counted in
+// being materialised, and no token is held past the guard's bounds (a string over
+// 1 MiB is cut out and counted, a run of blanks or a number past its bound is an
+// error). A malformed agent, framework or task is left out and counted in
 // State.Skipped; invalid or truncated JSON, or a document that is not an object, is an
 // error and no State is returned.
 func Decode(r io.Reader) (*State, error) {

@@ -112,6 +112,8 @@ func (e *EventDecoder) Decode(r io.Reader) (*Event, error) {
 	} else {
 		e.d.Reset(&e.g, opts...)
 	}
+	// No arena: a stream's values are replaced one by one, and a chunk would live as
+	// long as the last string in it.
 	d := &decoder{d: e.d, st: &State{}}
 	ev := &Event{}
 	err := d.event(ev)
