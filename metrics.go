@@ -148,7 +148,7 @@ var skipReasons = []string{
 	state.SkipFrameworkMalformed, state.SkipFrameworkMissingID, state.SkipFrameworkBadPID,
 	state.SkipTaskMalformed, state.SkipTaskMissingID, state.SkipTaskBadPorts,
 	state.SkipTaskUnknownState, state.SkipTaskBadDiscovery, state.SkipStatusMalformed,
-	state.SkipLeaderBadPID, state.SkipBadAddress,
+	state.SkipLeaderBadPID, state.SkipBadAddress, state.SkipValueTooLong,
 	skipTaskUnknownAgent, skipTaskEmptyName, skipFrameworkEmptyName, skipNameTooLong,
 	skipReservedName, skipSRVOverLimit, state.SkipEventUnknownTask, state.SkipEventUnknownType,
 }
