@@ -120,20 +120,34 @@ func (c *Client) masters() []*url.URL {
 // Leader is the base URL of the last leader a state came from, or nil.
 func (c *Client) Leader() *url.URL { return c.leader }
 
+// candidates are the masters to try, and whether the last leader goes first. ZooKeeper's
+// election names the leader (the first master Discover gives): while it names another
+// than the last leader, that one is not asked first. A deposed master may go on
+// answering as leader until its ZooKeeper session expires, or be a proxy's stale
+// answer; the election is what the masters themselves follow.
+func (c *Client) candidates() (ms []*url.URL, last *url.URL) {
+	ms = c.masters()
+	if c.leader != nil && c.cfg.Discover != nil && len(ms) > 0 && !strings.EqualFold(ms[0].Host, c.leader.Host) {
+		c.leader = nil
+	}
+	return ms, c.leader
+}
+
 // Fetch returns the leading master's state. It tries the last known leader first, then
 // each configured master in turn: asking /master/redirect for the leader and fetching
 // from there. Every failure is returned joined, so the caller can tell why.
 func (c *Client) Fetch(ctx context.Context) (*Result, error) {
 	var errs []error
-	if c.leader != nil {
-		r, err := c.fetchFrom(ctx, c.leader)
+	ms, last := c.candidates()
+	if last != nil {
+		r, err := c.fetchFrom(ctx, last)
 		if err == nil {
 			return r, nil
 		}
 		errs = append(errs, err)
 		c.leader = nil
 	}
-	for _, m := range c.masters() {
+	for _, m := range ms {
 		if ctx.Err() != nil {
 			break
 		}

@@ -523,3 +523,40 @@ func TestGzipBombMemory(t *testing.T) {
 		}
 	}
 }
+
+// TestZooKeeperLeaderFirst: when ZooKeeper names a new leader while the old one still
+// answers as leader (cut off from ZooKeeper until its session expires), the client asks
+// the master ZooKeeper names, not the last leader it used: for a poll and a stream.
+func TestZooKeeperLeaderFirst(t *testing.T) {
+	old, next := startMaster(t, capture(t)), startMaster(t, capture(t))
+	named := old
+	discover := func() []*url.URL {
+		u, _ := url.Parse(named.URL())
+		return []*url.URL{u}
+	}
+	c := client(t, Config{Discover: discover})
+	if r, err := c.Fetch(context.Background()); err != nil || r.Leader.Host != old.Addr() {
+		t.Fatalf("first fetch: %v %v", r, err)
+	}
+	named = next
+	r, err := c.Fetch(context.Background())
+	if err != nil || r.Leader.Host != next.Addr() {
+		t.Fatalf("after ZooKeeper named %s: fetched from %v (%v)", next.Addr(), r.Leader, err)
+	}
+	named = old
+	if _, err := c.Fetch(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	named = next
+	s, _, err := c.Subscribe(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.URL.Host != next.Addr() {
+		t.Errorf("subscribed to %s, ZooKeeper names %s", s.URL.Host, next.Addr())
+	}
+	if n := old.Subscriptions(); n != 0 {
+		t.Errorf("the deposed master was asked to SUBSCRIBE %d times", n)
+	}
+}

@@ -61,13 +61,15 @@ type Stream struct {
 }
 
 // Subscribe opens the leading master's event stream and reads its first event, the
-// SUBSCRIBED snapshot, which it returns. It asks the last known leader first, then each
-// configured master, following redirects to the leader as Fetch does.
+// SUBSCRIBED snapshot, which it returns. It asks the last known leader first (unless
+// ZooKeeper names another), then each master, following redirects to the leader as
+// Fetch does.
 func (c *Client) Subscribe(ctx context.Context) (*Stream, *state.Event, error) {
 	var errs []error
-	try := slices.Clone(c.masters())
-	if c.leader != nil {
-		try = append([]*url.URL{c.leader}, try...)
+	ms, last := c.candidates()
+	try := slices.Clone(ms)
+	if last != nil {
+		try = append([]*url.URL{last}, try...)
 	}
 	noStream := 0
 	for _, base := range try {
