@@ -40,6 +40,10 @@ func heartbeat(seconds float64) time.Duration {
 	return max(time.Duration(seconds*float64(time.Second)), minHeartbeat)
 }
 
+// snapshotTimeouts bounds the SUBSCRIBED snapshot, in timeouts: the state it holds,
+// plus the stream's set-up.
+const snapshotTimeouts = 2
+
 // ErrStalled ends a stream on which nothing, heartbeats included, came for three
 // heartbeat intervals.
 var ErrStalled = errors.New("the event stream stalled")
@@ -141,7 +145,15 @@ func (c *Client) subscribe(ctx context.Context, base *url.URL) (*Stream, *state.
 		}
 		s := &Stream{URL: base, body: resp.Body, cancel: cancel, dog: dog}
 		s.rr = NewRecordReader(&watched{r: resp.Body, dog: dog}, c.cfg.MaxBytes)
+		// The watchdog sees a snapshot that trickles in as alive: the snapshot as a
+		// whole is bounded too, as a state fetch is, so that the records never wait on
+		// it for longer (the caller then polls).
+		late := time.AfterFunc(snapshotTimeouts*c.cfg.Timeout, cancel)
 		ev, err := s.Next()
+		if !late.Stop() {
+			s.Close()
+			return nil, nil, fmt.Errorf("%s: %w: the SUBSCRIBED snapshot took longer than %v", base.Host, ErrStalled, snapshotTimeouts*c.cfg.Timeout)
+		}
 		if err != nil {
 			s.Close()
 			return nil, nil, fmt.Errorf("%s: %w", base.Host, err)

@@ -3,6 +3,10 @@ package master
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -120,5 +124,43 @@ func TestStreamBadRecordEndsIt(t *testing.T) {
 	m.Emit(`{"type":"TASK_ADDED","task_added":"not a task"}`)
 	if _, err := s.Next(); !errors.Is(err, state.ErrEvent) {
 		t.Errorf("a record that does not decode: %v", err)
+	}
+}
+
+// TestSnapshotDeadline: a SUBSCRIBED snapshot that trickles in, a byte at a time, feeds
+// the watchdog for ever; the snapshot as a whole is bounded by two timeouts.
+func TestSnapshotDeadline(t *testing.T) {
+	stop := make(chan struct{})
+	defer close(stop)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		fmt.Fprint(w, "1000000\n")
+		w.(http.Flusher).Flush()
+		// Long past the bound, then a record that does not decode.
+		for range 250 {
+			select {
+			case <-stop:
+				return
+			case <-r.Context().Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			if _, err := w.Write([]byte(" ")); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+		}
+		fmt.Fprint(w, "x")
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	c, err := New(Config{Masters: []*url.URL{u}, Timeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = c.Subscribe(context.Background())
+	if !errors.Is(err, ErrStalled) || !strings.Contains(err.Error(), "snapshot") {
+		t.Fatalf("Subscribe: %v, want the snapshot's bound (ErrStalled)", err)
 	}
 }
