@@ -35,23 +35,27 @@ type published interface {
 
 // check returns the state to publish, st with the tasks of recovered agents put back,
 // and how many tasks that put back. A wait above zero means: publish nothing now,
-// look again after wait. last, nil before the first state, is what is published now.
-func (f *failover) check(st *state.State, now time.Time, last published) (out *state.State, held int, wait time.Duration) {
-	held = f.holdBack(st, now, last)
-	if wait := f.drop(runningTasks(st), len(st.Recovered) > 0, now, last); wait > 0 {
-		return nil, 0, wait
+// look again after wait. expiry, above zero, is when the bound of a recovered agent's
+// tasks passes: the state must be looked at again then, even if nothing else changes.
+// last, nil before the first state, is what is published now.
+func (f *failover) check(st *state.State, now time.Time, last published) (out *state.State, held int, wait, expiry time.Duration) {
+	held, gone, expiry := f.holdBack(st, now, last)
+	if wait := f.drop(runningTasks(st), gone, now, last); wait > 0 {
+		return nil, 0, wait, 0
 	}
-	return st, held, 0
+	return st, held, 0, expiry
 }
 
-// drop is check's second half, for a state of after running tasks: above zero, how
-// long to wait before a large drop may be published.
-func (f *failover) drop(after int, recovering bool, now time.Time, last published) time.Duration {
+// drop is check's second half, for a state of after running tasks, where explained of
+// the tasks published before are gone for a known reason (their agent did not come
+// back in time): above zero, how long to wait before a large drop may be published.
+// Recovered agents explain the loss of their own tasks only.
+func (f *failover) drop(after, explained int, now time.Time, last published) time.Duration {
 	before := 0
 	if last != nil {
-		before = last.running()
+		before = last.running() - explained
 	}
-	if before >= minDrop && after*2 < before && !recovering {
+	if before >= minDrop && after*2 < before {
 		if f.dropSince.IsZero() {
 			f.dropSince = now
 		}
@@ -64,11 +68,13 @@ func (f *failover) drop(after int, recovering bool, now time.Time, last publishe
 }
 
 // holdBack adds to st the agents it lists as recovered, with the tasks they ran in the
-// last state published, until the agent re-registers or the bound passes.
-func (f *failover) holdBack(st *state.State, now time.Time, last published) int {
+// last state published, until the agent re-registers or the bound passes. It returns
+// how many tasks it put back, how many running tasks of the last state it let go
+// because their agent's bound passed, and how long until the next bound passes.
+func (f *failover) holdBack(st *state.State, now time.Time, last published) (held, gone int, expiry time.Duration) {
 	if len(st.Recovered) == 0 {
 		f.since = nil
-		return 0
+		return 0, 0, 0
 	}
 	if f.since == nil {
 		f.since = make(map[string]time.Time)
@@ -95,16 +101,31 @@ func (f *failover) holdBack(st *state.State, now time.Time, last published) int 
 		}
 	}
 	if last == nil {
-		return 0
+		return 0, 0, 0
 	}
-	keep := make(map[string]bool)
+	keep, expired := make(map[string]bool), make(map[string]bool)
 	for id := range waiting {
-		if now.Sub(f.since[id]) < f.timeout {
+		if left := f.timeout - now.Sub(f.since[id]); left > 0 {
 			keep[id] = true
+			if expiry == 0 || left < expiry {
+				expiry = left
+			}
+		} else {
+			expired[id] = true
+		}
+	}
+	if len(expired) > 0 {
+		_, frameworks := last.heldOn(expired)
+		for _, pf := range frameworks {
+			for _, t := range pf.Tasks {
+				if t.State == state.TaskRunning {
+					gone++
+				}
+			}
 		}
 	}
 	if len(keep) == 0 {
-		return 0
+		return 0, gone, 0
 	}
 	agents, frameworks := last.heldOn(keep)
 	st.Agents = append(st.Agents, agents...)
@@ -116,7 +137,6 @@ func (f *failover) holdBack(st *state.State, now time.Time, last published) int 
 	for i := range st.Frameworks {
 		index[st.Frameworks[i].ID] = i
 	}
-	held := 0
 	for _, pf := range frameworks {
 		for _, t := range pf.Tasks {
 			if !kept[t.AgentID] {
@@ -132,7 +152,7 @@ func (f *failover) holdBack(st *state.State, now time.Time, last published) int 
 			held++
 		}
 	}
-	return held
+	return held, gone, expiry
 }
 
 func runningTasks(st *state.State) int {

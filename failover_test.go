@@ -32,6 +32,8 @@ func cluster(agents, perAgent int, recovered ...string) *state.State {
 type guarded struct {
 	f *failover
 	u *updater
+	// expiry is what the last check said of the held tasks' bound.
+	expiry time.Duration
 }
 
 func guard(f *failover) *guarded {
@@ -40,7 +42,8 @@ func guard(f *failover) *guarded {
 }
 
 func (g *guarded) check(st *state.State, now time.Time) (*state.State, int, time.Duration) {
-	out, held, wait := g.f.check(st, now, g.u)
+	out, held, wait, expiry := g.f.check(st, now, g.u)
+	g.expiry = expiry
 	if wait == 0 {
 		g.u.update(context.Background(), out)
 		g.u.publish(nil)
@@ -103,5 +106,45 @@ func TestFailoverConfirmsLargeDrops(t *testing.T) {
 	f2.check(cluster(1, 5), now)
 	if _, _, wait := f2.check(cluster(0, 0), now); wait != 0 {
 		t.Errorf("a 5-task cluster emptied waited %v", wait)
+	}
+}
+
+// TestFailoverRecoveredExplainOnlyTheirOwn: a new leader that lists one agent of ten as
+// recovered explains the loss of that agent's tasks, not of the other nine's: the rest
+// of the drop still waits for a second look.
+func TestFailoverRecoveredExplainOnlyTheirOwn(t *testing.T) {
+	f := guard(&failover{timeout: 10 * time.Minute, confirm: 3 * time.Second})
+	now := clockAt(1700000000)
+	f.check(cluster(10, 5), now)
+	thin := &state.State{Leader: state.PID{Host: "10.0.0.3", Port: 5050}, Recovered: []state.Agent{{ID: "S0"}}}
+	if out, _, wait := f.check(thin, now.Add(time.Second)); out != nil || wait != 3*time.Second {
+		t.Fatalf("45 of 50 tasks gone with one agent recovering: published (wait %v)", wait)
+	}
+	// All ten recovering: nothing is lost, nothing waits.
+	all := &state.State{Leader: thin.Leader}
+	for a := range 10 {
+		all.Recovered = append(all.Recovered, state.Agent{ID: fmt.Sprintf("S%d", a)})
+	}
+	if out, held, wait := f.check(all, now.Add(2*time.Second)); wait != 0 || held != 50 || runningTasks(out) != 50 {
+		t.Fatalf("every agent recovering: wait %v held %d", wait, held)
+	}
+}
+
+// TestFailoverBoundIsATimer: the guard says when the held tasks' bound passes, so that
+// they go then, not at the next unrelated change; once past it, their loss is
+// explained and published at once.
+func TestFailoverBoundIsATimer(t *testing.T) {
+	f := guard(&failover{timeout: 10 * time.Minute, confirm: 3 * time.Second})
+	now := clockAt(1700000000)
+	f.check(cluster(3, 5), now)
+	if _, held, wait := f.check(cluster(1, 5, "S1", "S2"), now.Add(time.Second)); held != 10 || wait != 0 || f.expiry != 10*time.Minute {
+		t.Fatalf("held %d wait %v expiry %v, want 10 held and the bound in 10m", held, wait, f.expiry)
+	}
+	if f.check(cluster(1, 5, "S1", "S2"), now.Add(4*time.Minute+time.Second)); f.expiry != 6*time.Minute {
+		t.Fatalf("expiry %v four minutes on, want 6m", f.expiry)
+	}
+	out, held, wait := f.check(cluster(1, 5, "S1", "S2"), now.Add(10*time.Minute+time.Second))
+	if held != 0 || wait != 0 || runningTasks(out) != 5 || f.expiry != 0 {
+		t.Fatalf("past the bound: held %d wait %v tasks %d expiry %v", held, wait, runningTasks(out), f.expiry)
 	}
 }

@@ -265,7 +265,8 @@ func bindAddrs(hosts []string) []netip.Addr {
 // loaded builds and swaps in the records of a good state (a fetched one, or the
 // cluster the stream keeps); snapshot says it is a whole new state, which the refresh
 // metrics count. It returns how soon to look again when the state may not be
-// published yet (a large drop waiting for a second look), else 0.
+// published yet (a large drop waiting for a second look), or when held tasks reach
+// their bound; else 0.
 func (m *Mesos) loaded(ctx context.Context, r *master.Result, took time.Duration, snapshot bool) time.Duration {
 	return m.guarded(ctx, r, nil, took, snapshot)
 }
@@ -281,17 +282,17 @@ func (m *Mesos) guarded(ctx context.Context, r *master.Result, all *changes, too
 	start := time.Now()
 	server, zone := m.key.server, m.Zones[0]
 	var (
-		st   *state.State
-		held int
-		wait time.Duration
-		n    int
+		st           *state.State
+		held         int
+		wait, expiry time.Duration
+		n            int
 	)
 	if all == nil {
 		n = runningTasks(r.State)
-		st, held, wait = m.fo.check(r.State, start, m.up)
+		st, held, wait, expiry = m.fo.check(r.State, start, m.up)
 	} else {
 		n = all.running()
-		st, wait = r.State, m.fo.drop(n, false, start, m.up)
+		st, wait = r.State, m.fo.drop(n, 0, start, m.up)
 	}
 	heldTasks.WithLabelValues(server, zone).Set(float64(held))
 	if wait > 0 {
@@ -329,7 +330,8 @@ func (m *Mesos) guarded(ctx context.Context, r *master.Result, all *changes, too
 		// few percent of what the state cost to decode.
 		debug.FreeOSMemory()
 	}
-	return 0
+	// Held tasks go when their agent's bound passes, not at the next change.
+	return expiry
 }
 
 // bigState is the running tasks from which a state's memory is given back at once.

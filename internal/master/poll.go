@@ -18,7 +18,7 @@ type Poller struct {
 	// factor in [1-Jitter, 1+Jitter].
 	Jitter float64
 	// OnResult is called with every good state, and returns how soon to poll again
-	// (0: after Interval); OnError is called with every failed fetch.
+	// (0: after Interval; never later than Interval); OnError is called with every failed fetch.
 	OnResult func(*Result, time.Duration) time.Duration
 	OnError  func(error, time.Duration)
 	// Wake, when it yields, ends the wait for the next poll: ZooKeeper naming another
@@ -50,7 +50,7 @@ func (p *Poller) Run(ctx context.Context) {
 		} else {
 			backoff = minB
 			if p.OnResult != nil {
-				if soon := p.OnResult(r, took); soon > 0 {
+				if soon := p.OnResult(r, took); soon > 0 && soon < delay {
 					delay = soon
 				}
 			}
