@@ -35,6 +35,10 @@ const coalesce = 5 * time.Millisecond
 // snapshot, so a missed event cannot last.
 var errResync = errors.New("resync")
 
+// errSecondLook ends a stream whose snapshot would drop most records, so that the
+// next one's snapshot, asked of the master again, confirms the drop or undoes it.
+var errSecondLook = errors.New("a second look at a large drop")
+
 // errLeaderChange ends a stream from a master ZooKeeper no longer names the leader.
 var errLeaderChange = errors.New("ZooKeeper names another leader")
 
@@ -65,33 +69,45 @@ func (m *Mesos) run(ctx context.Context, client *master.Client) {
 			return
 		}
 		reason := endReason(err)
-		if reason != "resync" && reason != "no_stream" {
+		if reason != "resync" && reason != "no_stream" && reason != "second_look" {
 			log.Warningf("event stream ended (%s), serving the records it gave: %s", reason, oneLine(err))
 		}
 		reconnects.WithLabelValues(server, zone, reason).Inc()
-		if snapshot && time.Since(started) > time.Minute || reason == "resync" {
-			backoff = time.Second
-		}
-		delay := backoff
+		var delay time.Duration
+		delay, backoff = retry(reason, snapshot, time.Since(started), backoff, m.cfg.refresh)
 		if !snapshot && m.cfg.mode == modeAuto {
 			// Stream where the master can, poll where it cannot: meanwhile the records
 			// stay as fresh as polling keeps them.
 			setMode(server, zone, modePoll)
 			if soon := m.pollOnce(ctx, client); soon > 0 {
-				delay = soon
+				delay = min(delay, soon)
 			} else if reason == "no_stream" {
 				delay = m.cfg.refresh
 			}
-		}
-		if reason != "resync" {
-			backoff = min(2*backoff, m.cfg.refresh)
-		} else {
-			delay = 0
 		}
 		if !m.pause(ctx, jitter(delay)) {
 			return
 		}
 	}
+}
+
+// retry returns how long to wait before the next stream, after one that ended for
+// reason having lived for lived (snapshot: it got as far as its snapshot), and the
+// backoff after that. A resync, a second look and a leader change go on at once; so
+// does the first attempt after a stream that got its snapshot (a master failing over
+// closes its streams), unless that stream lived under a second, which would make a
+// loop of snapshots. Streams that cannot open back off from a second up to refresh.
+func retry(reason string, snapshot bool, lived, backoff, refresh time.Duration) (delay, next time.Duration) {
+	shortest := min(time.Second, refresh)
+	switch {
+	case reason == "resync" || reason == "second_look" || reason == "leader_change":
+		return 0, shortest
+	case snapshot && lived >= time.Second:
+		return 0, shortest
+	case snapshot:
+		return shortest, min(2*shortest, refresh)
+	}
+	return backoff, min(2*backoff, refresh)
 }
 
 // pause sleeps between streams, or polls of a master that cannot stream, and ends at
@@ -289,6 +305,11 @@ func (m *Mesos) follow(ctx context.Context, client *master.Client) (snapshot boo
 				}
 			}
 		case <-recheck.C:
+			if m.holding {
+				// A large drop held back: the second look asks the master again (a
+				// new snapshot), not the copy that showed it.
+				return true, errSecondLook
+			}
 			if wait := publish(time.Time{}, false); wait > 0 {
 				recheck.Reset(wait)
 			}
@@ -313,6 +334,8 @@ func endReason(err error) string {
 		return "resync"
 	case errors.Is(err, errLeaderChange):
 		return "leader_change"
+	case errors.Is(err, errSecondLook):
+		return "second_look"
 	case errors.Is(err, master.ErrNoStream):
 		return "no_stream"
 	case errors.Is(err, master.ErrStalled):
