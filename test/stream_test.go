@@ -237,3 +237,33 @@ func TestLargeDropConfirmed(t *testing.T) {
 		t.Error("the confirmation was not logged")
 	}
 }
+
+// TestSecondLookAsksTheMaster: one SUBSCRIBED snapshot lists nothing, while GET_STATE,
+// /master/state and every later SUBSCRIBE list the tasks. The drop guard holds that
+// snapshot back, and its second look asks the master again: no name ever goes
+// NXDOMAIN. Before, the second look re-read the empty copy and every name went.
+func TestSecondLookAsksTheMaster(t *testing.T) {
+	m := startMaster(t, clusterJSON(4, 4, false))
+	s := startCoreDNS(t, mesosBlock(m.URL(), "        mode stream"))
+	s.waitReady()
+	if n := aCount(t, s.addr, "app-0.marathon.mesos."); n != 4 {
+		t.Fatalf("app-0: %d answers", n)
+	}
+	lost := keepAsking(t, s.addr, "app-0.marathon.mesos.", 4)
+	subs := m.Subscriptions()
+	m.SnapshotOnce([]byte(`{"slaves":[],"frameworks":[]}`))
+	m.DropStreams()
+	eventually(t, "the empty snapshot held back", 10*time.Second, func() bool {
+		return s.metric("coredns_mesos_drops_held_total") >= 1
+	})
+	eventually(t, "a second look at the master", 15*time.Second, func() bool {
+		return s.metric("coredns_mesos_stream_reconnects_total", `reason="second_look"`) >= 1 && m.Subscriptions() >= subs+2 && m.Streams() == 1
+	})
+	// The snapshot of the second look is published: the drop is forgotten.
+	eventually(t, "the second look's snapshot served", 10*time.Second, func() bool {
+		return s.metric("coredns_mesos_drops_held_total") >= 1 && aCount(t, s.addr, "app-1.marathon.mesos.") == 4
+	})
+	if bad := lost(); bad > 0 {
+		t.Errorf("%d answers for app-0 were not its 4 instances during the held drop", bad)
+	}
+}

@@ -25,6 +25,7 @@ type streams struct {
 	subs      map[chan []byte]chan struct{}
 	opened    int
 	churnStop chan struct{}
+	once      []byte // the next SUBSCRIBED's state instead of the master's, if any
 }
 
 func (s *streams) init() {
@@ -48,6 +49,15 @@ func (m *Master) SetHeartbeat(d time.Duration) {
 	defer m.ev.mu.Unlock()
 	m.ev.init()
 	m.ev.heartbeat = d
+}
+
+// SnapshotOnce makes the next SUBSCRIBED carry js (a /master/state document) instead
+// of the state the master serves, which GET_STATE, /master/state and later SUBSCRIBEs
+// still give: a master whose one snapshot is wrong.
+func (m *Master) SnapshotOnce(js []byte) {
+	m.ev.mu.Lock()
+	defer m.ev.mu.Unlock()
+	m.ev.once = js
 }
 
 // PauseHeartbeats stops (or resumes) the heartbeats of open streams.
@@ -151,6 +161,11 @@ func (m *Master) api(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *Master) subscribe(w http.ResponseWriter, r *http.Request, state []byte, hb time.Duration) {
+	m.ev.mu.Lock()
+	if m.ev.once != nil {
+		state, m.ev.once = m.ev.once, nil
+	}
+	m.ev.mu.Unlock()
 	v1, err := ToV1(state)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
