@@ -46,6 +46,13 @@ func (m *Mesos) startAPI() error {
 	if err != nil {
 		return err
 	}
+	m.serveAPI(ln)
+	return nil
+}
+
+// serveAPI serves the API on ln, which it closes when the API stops. Called with m.mu
+// held.
+func (m *Mesos) serveAPI(ln net.Listener) {
 	a := &api{hub: newHub(m.cfg.maxWatches), ln: ln, done: make(chan struct{})}
 	a.hub.gauge = httpWatches.WithLabelValues(m.key.server, m.Zones[0])
 	a.hub.cur = m.set.Load()
@@ -75,7 +82,6 @@ func (m *Mesos) startAPI() error {
 	a.hub.mu.Lock()
 	a.hub.cur = m.set.Load()
 	a.hub.mu.Unlock()
-	return nil
 }
 
 // stopAPI answers the open watches, closes the listener and waits for the requests
