@@ -1,9 +1,11 @@
 package mesos
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -215,10 +217,6 @@ func (m *Mesos) name(w http.ResponseWriter, r *http.Request, h *hub, kind byte, 
 		w.Write([]byte("[]\n"))
 		return
 	}
-	if kind == 's' {
-		// The answer names the service as the client gave it, as Mesos-DNS does.
-		k.given = given
-	}
 	var snap snapshot
 	if index == 0 {
 		snap, err = h.lookup(k)
@@ -243,7 +241,30 @@ func (m *Mesos) name(w http.ResponseWriter, r *http.Request, h *hub, kind byte, 
 	} else {
 		w.WriteHeader(http.StatusNotFound)
 	}
-	w.Write(snap.body)
+	var service []byte
+	if kind == 's' {
+		// The answer names the service as the client gave it, as Mesos-DNS does.
+		service, _ = json.Marshal(given)
+	}
+	writeAnswer(w, snap.body, service)
+}
+
+// serviceHole is where a services answer as the hub keeps it leaves the service out.
+var serviceHole = []byte(`{"service":""`)
+
+// writeAnswer writes body, with service (JSON) in each of its holes when given.
+func writeAnswer(w io.Writer, body, service []byte) {
+	for service != nil {
+		i := bytes.Index(body, serviceHole)
+		if i < 0 {
+			break
+		}
+		i += len(serviceHole) - len(`""`)
+		w.Write(body[:i])
+		w.Write(service)
+		body = body[i+len(`""`):]
+	}
+	w.Write(body)
 }
 
 // hostJSON is one address of /v1/hosts.
@@ -262,8 +283,9 @@ type serviceJSON struct {
 	PortNumber uint16 `json:"port_number"`
 }
 
-// answer computes the body for k from s: whether the name exists, the JSON, and the
-// relative names the answer reads (its own, an SRV answer's targets).
+// answer computes the body for k from s: whether the name exists, the JSON (a services
+// answer with its service left empty), and the relative names the answer reads (its
+// own, an SRV answer's targets).
 func answer(s *Set, k watchKey) (found bool, body []byte, reads []string) {
 	n := s.find(k.rel)
 	reads = []string{k.rel}
@@ -288,7 +310,7 @@ func answer(s *Set, k watchKey) (found bool, body []byte, reads []string) {
 			r := &n.srvs[i]
 			tn := r.targetIn(s)
 			reads = append(reads, tn.name)
-			e := serviceJSON{Service: k.given, Host: tn.name + "." + k.zone, Port: strconv.Itoa(int(r.port)), PortNumber: r.port}
+			e := serviceJSON{Host: tn.name + "." + k.zone, Port: strconv.Itoa(int(r.port)), PortNumber: r.port}
 			if len(tn.addrs) == 0 {
 				out = append(out, e)
 			}

@@ -27,14 +27,17 @@ type hub struct {
 	gauge interface{ Set(float64) }
 }
 
+// watchKey is a name as the records index it, lower-cased and relative to its zone:
+// every spelling of a name shares one entry.
 type watchKey struct {
-	kind  byte // 'h' hosts, 's' services
-	zone  string
-	rel   string
-	given string // a service as the client spelled it, which its answer repeats
+	kind byte // 'h' hosts, 's' services
+	zone string
+	rel  string
 }
 
-// watched is one name's answer as the hub last computed it.
+// watched is one name's answer as the hub last computed it. A services answer leaves
+// each entry's service empty: it is the name as each client spelled it, filled in as
+// the answer is written (writeAnswer).
 type watched struct {
 	key      watchKey
 	index    uint32

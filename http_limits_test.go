@@ -1,0 +1,162 @@
+package mesos
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/coredns-mesos/mesos/internal/state"
+	"github.com/coredns-mesos/mesos/internal/synth"
+)
+
+// testAPI is a block's HTTP API served by the test itself, without CoreDNS or a
+// master: its records are those of one state.
+type testAPI struct {
+	m    *Mesos
+	a    *api
+	addr string // host:port
+	base string // http://host:port
+}
+
+// serveTestAPI serves the API of a block whose records are those of the state js, with
+// the whole-zone endpoints on. shape, when set, is applied to each connection the
+// server accepts.
+func serveTestAPI(t *testing.T, js []byte, shape func(*net.TCPConn)) *testAPI {
+	t.Helper()
+	st, err := state.Decode(bytes.NewReader(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := DefaultOptions()
+	m := &Mesos{Zones: o.Zones, cfg: &config{opts: o, refresh: defaultRefresh, http: "127.0.0.1:0", enumerate: true, maxWatches: defaultMaxWatches}}
+	m.key.server = "test://" + t.Name()
+	m.up = newUpdater(&m.cfg.opts)
+	m.up.t.keepChanged = true
+	m.up.update(context.Background(), st)
+	m.set.Store(m.up.publish(nil))
+	m.up.t.takeChanged()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shape != nil {
+		ln = shapedListener{ln, shape}
+	}
+	m.mu.Lock()
+	m.serveAPI(ln)
+	m.mu.Unlock()
+	t.Cleanup(func() {
+		m.mu.Lock()
+		m.stopAPI()
+		m.mu.Unlock()
+	})
+	return &testAPI{m: m, a: m.api.Load(), addr: ln.Addr().String(), base: "http://" + ln.Addr().String()}
+}
+
+// shapedListener applies shape to each connection it accepts.
+type shapedListener struct {
+	net.Listener
+	shape func(*net.TCPConn)
+}
+
+func (l shapedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		l.shape(tc)
+	}
+	return c, err
+}
+
+type synthAPI struct {
+	js   []byte
+	apps []synth.App
+}
+
+var synthAPICluster = sync.OnceValues(func() (synthAPI, error) {
+	var buf bytes.Buffer
+	apps, err := synth.Write(&buf, synth.Config{Tasks: 1000, Seed: 1})
+	return synthAPI{buf.Bytes(), apps}, err
+})
+
+// synthJSON is a synthetic cluster of 1000 tasks: each whole-zone answer is over half a
+// megabyte, far more than the sockets of these tests hold.
+func synthJSON(t *testing.T) []byte {
+	t.Helper()
+	c, err := synthAPICluster()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.js
+}
+
+// TestHTTPSpellingsShareOneAnswer: the API remembers one answer per name, in whatever
+// case and with or without the final dot it is asked for, and each answer still repeats
+// the service as the client spelled it.
+func TestHTTPSpellingsShareOneAnswer(t *testing.T) {
+	ta := serveTestAPI(t, synthJSON(t), nil)
+	// The app with the most instances and a port.
+	c, _ := synthAPICluster()
+	var app synth.App
+	for _, a := range c.apps {
+		if a.Ports > 0 && a.Instances > app.Instances {
+			app = a
+		}
+	}
+	service, host := "_"+app.Name+"._tcp."+app.Framework+".mesos", app.Name+"."+app.Framework+".mesos"
+	var want []serviceJSON
+	if a := httpGet(t, ta.base+"/v1/services/"+service); a.code != http.StatusOK || json.Unmarshal(a.body, &want) != nil || len(want) == 0 {
+		t.Fatalf("%s: %d %s", service, a.code, a.body)
+	}
+	hosts := httpGet(t, ta.base+"/v1/hosts/"+host)
+	if hosts.code != http.StatusOK || !bytes.Contains(hosts.body, []byte(`"ip"`)) {
+		t.Fatalf("%s: %d %s", host, hosts.code, hosts.body)
+	}
+	// 64 spellings of each by the case of their first six letters, each with and
+	// without the final dot.
+	spell := func(name string, i int) string {
+		b := []byte(name)
+		bit := 0
+		for j := range b {
+			if b[j] >= 'a' && b[j] <= 'z' && bit < 6 {
+				if i&(1<<bit) != 0 {
+					b[j] -= 'a' - 'A'
+				}
+				bit++
+			}
+		}
+		if i&64 != 0 {
+			b = append(b, '.')
+		}
+		return string(b)
+	}
+	for i := range 128 {
+		given := spell(service, i)
+		var got []serviceJSON
+		if a := httpGet(t, ta.base+"/v1/services/"+given); a.code != http.StatusOK || json.Unmarshal(a.body, &got) != nil || len(got) != len(want) {
+			t.Fatalf("%s: %d %s", given, a.code, a.body)
+		}
+		for j := range got {
+			if got[j].Service != given {
+				t.Errorf("%s: service %q", given, got[j].Service)
+			}
+			got[j].Service = want[j].Service
+			if got[j] != want[j] {
+				t.Errorf("%s: %+v, want %+v", given, got[j], want[j])
+			}
+		}
+		if a := httpGet(t, ta.base+"/v1/hosts/"+spell(host, i)); a.code != http.StatusOK || !bytes.Equal(a.body, hosts.body) {
+			t.Errorf("%s: %d %s, want %s", spell(host, i), a.code, a.body, hosts.body)
+		}
+	}
+	h := ta.a.hub
+	h.mu.Lock()
+	n := len(h.entries)
+	h.mu.Unlock()
+	if n != 2 {
+		t.Errorf("the API holds %d answers for one service and one host name, asked in 128 spellings each", n)
+	}
+}
