@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/coredns-mesos/mesos/internal/state"
 	"github.com/coredns-mesos/mesos/internal/synth"
@@ -158,5 +162,112 @@ func TestHTTPSpellingsShareOneAnswer(t *testing.T) {
 	h.mu.Unlock()
 	if n != 2 {
 		t.Errorf("the API holds %d answers for one service and one host name, asked in 128 spellings each", n)
+	}
+}
+
+func readCapture(t *testing.T, path string) []byte {
+	t.Helper()
+	js, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+// TestHubBounded: a flood of distinct names, none of which exists, never makes the hub
+// hold more answers (or more names they read) than its bound, with every watch the
+// bound allows open on other names.
+func TestHubBounded(t *testing.T) {
+	st, err := state.Decode(bytes.NewReader(readCapture(t, "testdata/mesos/state-1.5.0-dcos.json")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHub(16)
+	h.cur = Build(context.Background(), st, DefaultOptions(), nil)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range h.max {
+		k := watchKey{kind: 'h', zone: "mesos.", rel: fmt.Sprintf("watched-%d", i)}
+		s, err := h.lookup(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() { h.wait(k, s.index, nil, stop) })
+	}
+	defer wg.Wait()
+	defer close(stop)
+	for deadline := time.Now().Add(30 * time.Second); h.watching() != h.max; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d watches open, want %d", h.watching(), h.max)
+		}
+	}
+	for i := range 3 * h.keep {
+		if _, err := h.lookup(watchKey{kind: 's', zone: "mesos.", rel: fmt.Sprintf("_nosuch-%d._tcp.marathon", i)}); err != nil {
+			t.Fatal(err)
+		}
+		h.mu.Lock()
+		entries, deps := len(h.entries), len(h.deps)
+		h.mu.Unlock()
+		if entries > h.keep || deps > h.keep {
+			t.Fatalf("after %d names: %d answers reading %d names, bound %d", i+1, entries, deps, h.keep)
+		}
+	}
+	if n := h.watching(); n != h.max {
+		t.Errorf("%d watches open after the flood, want %d", n, h.max)
+	}
+}
+
+// TestHubPublicationComputesWatchedOnly: a publication computes again, on the refresh
+// goroutine, only the answers someone waits on; one that nobody waits on is computed
+// when it is next asked for, and then has the new answer and the new index.
+func TestHubPublicationComputesWatchedOnly(t *testing.T) {
+	js := readCapture(t, "testdata/mesos/state-1.5.0-dcos.json")
+	st, err := state.Decode(bytes.NewReader(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := Build(context.Background(), st, DefaultOptions(), nil)
+	removed := 0
+	for i := range st.Frameworks {
+		f := &st.Frameworks[i]
+		n := len(f.Tasks)
+		f.Tasks = slices.DeleteFunc(f.Tasks, func(t state.Task) bool { return t.Name == "test123" })
+		removed += n - len(f.Tasks)
+	}
+	after := Build(context.Background(), st, DefaultOptions(), before)
+	if removed == 0 || after.Serial() == before.Serial() {
+		t.Fatalf("%d tasks removed, serial %d then %d", removed, before.Serial(), after.Serial())
+	}
+
+	h := newHub(16)
+	h.cur = before
+	watchedKey := watchKey{kind: 'h', zone: "mesos.", rel: "test123.marathon"}
+	idleKey := watchKey{kind: 's', zone: "mesos.", rel: "test123.marathon"}
+	w, _ := h.lookup(watchedKey)
+	if idle, _ := h.lookup(idleKey); !w.found || !idle.found {
+		t.Fatal("test123.marathon.mesos is not in the capture")
+	}
+	woken := make(chan snapshot, 1)
+	go func() {
+		s, _ := h.wait(watchedKey, w.index, nil, nil)
+		woken <- s
+	}()
+	for deadline := time.Now().Add(30 * time.Second); h.watching() != 1; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the watch never opened")
+		}
+	}
+	h.published(after, []string{"test123.marathon"})
+	if s := <-woken; s.found || s.index != after.Serial() {
+		t.Errorf("the watch woke with found %v, index %d; want gone at %d", s.found, s.index, after.Serial())
+	}
+	h.mu.Lock()
+	computed := !h.entries[idleKey].found
+	h.mu.Unlock()
+	if computed {
+		t.Error("the publication computed an answer nobody waits on")
+	}
+	if s, _ := h.lookup(idleKey); s.found || s.index != after.Serial() || string(s.body) != "[]\n" {
+		t.Errorf("the answer nobody waited on, asked again: found %v, index %d, %q; want gone at %d", s.found, s.index, s.body, after.Serial())
 	}
 }

@@ -9,7 +9,10 @@ import (
 // hub keeps, for each name the HTTP API was asked about, its answer and the serial at
 // which that answer last changed (its index), and wakes the requests that wait on
 // it. A publication looks only at the names the batch touched: a change to one name
-// costs the watchers of other names nothing, not even a wake-up.
+// costs the watchers of other names nothing, not even a wake-up. It computes again
+// only the answers someone waits on, to wake them; the others it marks stale, for the
+// next request to compute, so that the refresh goroutine's cost follows what changed
+// and what is watched, not every name ever asked for.
 type hub struct {
 	mu      sync.Mutex
 	cur     *Set
@@ -19,7 +22,8 @@ type hub struct {
 	deps map[string]map[*watched]struct{}
 	open int // requests waiting now
 	max  int // bound on open
-	// keep bounds the entries held with nobody waiting on them.
+	// keep bounds the entries: past it, those nobody waits on are dropped, at least
+	// keep-max of them at a time.
 	keep   int
 	closed chan struct{}
 	done   bool
@@ -39,11 +43,14 @@ type watchKey struct {
 // each entry's service empty: it is the name as each client spelled it, filled in as
 // the answer is written (writeAnswer).
 type watched struct {
-	key      watchKey
-	index    uint32
-	found    bool
-	body     []byte
-	reads    []string
+	key   watchKey
+	index uint32
+	found bool
+	body  []byte
+	reads []string
+	// stale says a publication may have changed the answer: it is computed again
+	// before it is next given. Only an entry nobody waits on is left stale.
+	stale    bool
 	changed  chan struct{} // closed when the answer changes, then made anew
 	watchers int
 }
@@ -53,8 +60,10 @@ func newHub(maxWatches int) *hub {
 		entries: make(map[watchKey]*watched),
 		deps:    make(map[string]map[*watched]struct{}),
 		max:     maxWatches,
-		keep:    max(4096, maxWatches),
-		closed:  make(chan struct{}),
+		// Room for 4096 entries beyond the watched ones: an eviction, which reads
+		// every entry, is paid for by at least 4096 new names.
+		keep:   maxWatches + 4096,
+		closed: make(chan struct{}),
 	}
 }
 
@@ -63,10 +72,13 @@ type errTooMany struct{}
 
 func (errTooMany) Error() string { return "too many open watches" }
 
-// get returns the entry for k, computing it from the current set if it is new.
-// Called with h.mu held.
+// get returns the entry for k, computing it from the current set if it is new or
+// stale. Called with h.mu held.
 func (h *hub) get(k watchKey) *watched {
 	if e := h.entries[k]; e != nil {
+		if e.stale {
+			h.refresh(e, h.cur)
+		}
 		return e
 	}
 	if len(h.entries) >= h.keep {
@@ -171,7 +183,8 @@ func (h *hub) wait(k watchKey, index uint32, expired <-chan time.Time, stop <-ch
 
 // published takes the set just published. touched are the relative names the batches
 // since the last set changed (a whole build touches every name): only the entries
-// that read one of them are computed again, and only those whose answer differs wake.
+// that read one of them may have changed. Those with watchers are computed again, and
+// only those whose answer differs wake; the others are marked stale.
 func (h *hub) published(s *Set, touched []string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -182,23 +195,30 @@ func (h *hub) published(s *Set, touched []string) {
 	if len(h.entries) == 0 {
 		return
 	}
-	var affected map[*watched]struct{}
+	var wake map[*watched]struct{}
 	for _, n := range touched {
 		for e := range h.deps[n] {
-			if affected == nil {
-				affected = make(map[*watched]struct{})
+			if e.watchers == 0 {
+				e.stale = true
+				continue
 			}
-			affected[e] = struct{}{}
+			if wake == nil {
+				wake = make(map[*watched]struct{})
+			}
+			wake[e] = struct{}{}
 		}
 	}
-	for e := range affected {
+	for e := range wake {
 		h.refresh(e, s)
 	}
 }
 
 // refresh computes e again from s and, when its answer changed, gives it s's serial
-// and wakes its watchers.
+// and wakes its watchers. An answer computed late (stale until asked for) takes the
+// serial of the set it was computed from: later than the change, which is allowed,
+// as the index only has to differ when the answer does.
 func (h *hub) refresh(e *watched, s *Set) {
+	e.stale = false
 	found, body, reads := answer(s, e.key)
 	if found == e.found && bytes.Equal(body, e.body) {
 		// The same answer reads the same names: an SRV answer names its targets.
