@@ -1,6 +1,7 @@
 package mesos
 
 import (
+	"bufio"
 	"net"
 	"slices"
 	"strconv"
@@ -10,7 +11,8 @@ import (
 )
 
 // enumJSON is /v1/enumerate in Mesos-DNS's shape: each framework, its tasks, and the
-// records each task gives.
+// records each task gives. The answer is written a task at a time (writeEnumerate),
+// never built whole.
 type enumJSON struct {
 	Frameworks []enumFramework `json:"frameworks"`
 }
@@ -39,11 +41,14 @@ type enumItem struct {
 	key state.TaskKey
 }
 
-// enumerate lists, for zone, the records each running task gives as the records were
-// last given the tasks. It runs each task through a builder of its own on an empty
-// tree, and takes it back, so the set served is not touched. Called from the HTTP
-// API: it holds u.mu only to copy what it reads.
-func (u *updater) enumerate(zone string) enumJSON {
+// enumerate calls each, in order (by framework name, then framework id, then task id),
+// with every running task of a named framework and the records it gives in zone, as
+// the records were last given the tasks; first says the task is its framework's first.
+// It stops when each returns false. Each task runs through a builder of its own on an
+// empty tree, and is taken back, so the set served is not touched. Called from the
+// HTTP API: it holds u.mu only to copy what it reads, one entry a running task; the
+// enumTask given, and its records, are only good until each returns.
+func (u *updater) enumerate(zone string, each func(framework string, first bool, t *enumTask) bool) {
 	u.mu.Lock()
 	items := make([]enumItem, 0, u.nrun)
 	for k, t := range u.tasks {
@@ -73,14 +78,11 @@ func (u *updater) enumerate(zone string) enumJSON {
 	var stats Stats
 	t := newTree()
 	b := newBuilder(u.o, t, &stats)
-	out := enumJSON{Frameworks: []enumFramework{}}
+	var et enumTask
 	for i, it := range items {
-		if i == 0 || it.key.Framework != items[i-1].key.Framework {
-			out.Frameworks = append(out.Frameworks, enumFramework{Name: it.fw.f.Name, Tasks: []enumTask{}})
-		}
 		b.sign = 1
 		b.task(it.t, it.fw.info.fl, it.ag)
-		et := enumTask{Name: it.t.Name, ID: it.t.ID, Records: []enumRecord{}}
+		et = enumTask{Name: it.t.Name, ID: it.t.ID, Records: et.Records[:0]}
 		for _, n := range t.dirty {
 			owner := zone
 			if n.name != "" {
@@ -105,8 +107,63 @@ func (u *updater) enumerate(zone string) enumJSON {
 		b.task(it.t, it.fw.info.fl, it.ag)
 		t.seal()
 		t.next()
-		f := &out.Frameworks[len(out.Frameworks)-1]
-		f.Tasks = append(f.Tasks, et)
+		if !each(it.fw.f.Name, i == 0 || it.key.Framework != items[i-1].key.Framework, &et) {
+			return
+		}
 	}
-	return out
+}
+
+// writeEnumerate writes /v1/enumerate to bw, one task at a time, in the shape of
+// enumJSON and as encoding/json would.
+func (m *Mesos) writeEnumerate(bw *bufio.Writer, _ *Set) error {
+	var err error
+	b := append(bw.AvailableBuffer(), `{"frameworks":[`...)
+	frameworks := 0
+	m.up.enumerate(m.cfg.opts.Zones[0], func(framework string, first bool, t *enumTask) bool {
+		switch {
+		case first && frameworks > 0:
+			b = append(b, "]},"...)
+			fallthrough
+		case first:
+			frameworks++
+			b = append(b, `{"name":`...)
+			b = appendJSONString(b, framework)
+			b = append(b, `,"tasks":[`...)
+		default:
+			b = append(b, ',')
+		}
+		b = appendEnumTask(b, t)
+		_, err = bw.Write(b)
+		b = bw.AvailableBuffer()
+		return err == nil
+	})
+	if err != nil {
+		return err
+	}
+	if frameworks > 0 {
+		b = append(b, "]}"...)
+	}
+	_, err = bw.Write(append(b, "]}\n"...))
+	return err
+}
+
+func appendEnumTask(b []byte, t *enumTask) []byte {
+	b = append(b, `{"name":`...)
+	b = appendJSONString(b, t.Name)
+	b = append(b, `,"id":`...)
+	b = appendJSONString(b, t.ID)
+	b = append(b, `,"records":[`...)
+	for i, r := range t.Records {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"name":`...)
+		b = appendJSONString(b, r.Name)
+		b = append(b, `,"host":`...)
+		b = appendJSONString(b, r.Host)
+		b = append(b, `,"rtype":`...)
+		b = appendJSONString(b, r.Rtype)
+		b = append(b, '}')
+	}
+	return append(b, "]}"...)
 }

@@ -1,6 +1,7 @@
 package mesos
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -26,6 +27,9 @@ const (
 	defaultMaxWatches = 10000
 	// indexHeader carries a name's index, the serial at which its answer last changed.
 	indexHeader = "X-Mesos-Index"
+	// zoneChunk is how much of a whole-zone answer (/v1/axfr, /v1/enumerate) is
+	// encoded before it is written.
+	zoneChunk = 32 << 10
 )
 
 var errNoSet = errors.New("no records yet")
@@ -61,13 +65,13 @@ func (m *Mesos) serveAPI(ln net.Listener) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/version", m.version)
 	mux.HandleFunc("GET /v1/config", m.config)
-	mux.HandleFunc("GET /v1/hosts/{host}", func(w http.ResponseWriter, r *http.Request) { m.name(w, r, a.hub, 'h', r.PathValue("host")) })
+	mux.HandleFunc("GET /v1/hosts/{host}", func(w http.ResponseWriter, r *http.Request) { m.name(w, r, a, 'h', r.PathValue("host")) })
 	mux.HandleFunc("GET /v1/services/{service}", func(w http.ResponseWriter, r *http.Request) {
-		m.name(w, r, a.hub, 's', r.PathValue("service"))
+		m.name(w, r, a, 's', r.PathValue("service"))
 	})
 	if m.cfg.enumerate {
-		mux.HandleFunc("GET /v1/axfr", m.axfr)
-		mux.HandleFunc("GET /v1/enumerate", m.enumerate)
+		mux.HandleFunc("GET /v1/axfr", func(w http.ResponseWriter, r *http.Request) { m.wholeZone(w, r, m.writeAxfr) })
+		mux.HandleFunc("GET /v1/enumerate", func(w http.ResponseWriter, r *http.Request) { m.wholeZone(w, r, m.writeEnumerate) })
 	}
 	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() {
@@ -193,7 +197,7 @@ func checkName(s string) (string, error) {
 
 // name answers /v1/hosts/{host} and /v1/services/{service}, at once or, given an
 // index, once the answer differs from the one at that index.
-func (m *Mesos) name(w http.ResponseWriter, r *http.Request, h *hub, kind byte, given string) {
+func (m *Mesos) name(w http.ResponseWriter, r *http.Request, a *api, kind byte, given string) {
 	name, err := checkName(given)
 	if err != nil {
 		badRequest(w, err.Error())
@@ -219,10 +223,10 @@ func (m *Mesos) name(w http.ResponseWriter, r *http.Request, h *hub, kind byte, 
 	}
 	var snap snapshot
 	if index == 0 {
-		snap, err = h.lookup(k)
+		snap, err = a.hub.lookup(k)
 	} else {
 		t := time.NewTimer(wait)
-		snap, err = h.wait(k, index, t.C, r.Context().Done())
+		snap, err = a.hub.wait(k, index, t.C, r.Context().Done())
 		t.Stop()
 	}
 	switch {
@@ -398,33 +402,30 @@ func (m *Mesos) config(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// axfrJSON is /v1/axfr in Mesos-DNS's shape, for the first zone.
+// axfrJSON is /v1/axfr in Mesos-DNS's shape, for the first zone. The answer is written
+// a name at a time (writeAxfr), never built whole.
 type axfrJSON struct {
-	TTL            uint32
-	Serial         uint32
-	RefreshSeconds float64
-	Mname          string
-	Rname          string
-	Domain         string
-	Records        struct {
+	axfrHead
+	Records struct {
 		As    map[string][]string
 		AAAAs map[string][]string
 		SRVs  map[string][]string
 	}
 }
 
-func (m *Mesos) enumerate(w http.ResponseWriter, r *http.Request) {
-	if !noParams(w, r) {
-		return
-	}
-	if m.set.Load() == nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "no records yet: the masters have not been read"})
-		return
-	}
-	writeJSON(w, http.StatusOK, m.up.enumerate(m.cfg.opts.Zones[0]))
+type axfrHead struct {
+	TTL            uint32
+	Serial         uint32
+	RefreshSeconds float64
+	Mname          string
+	Rname          string
+	Domain         string
 }
 
-func (m *Mesos) axfr(w http.ResponseWriter, r *http.Request) {
+// wholeZone answers /v1/axfr or /v1/enumerate with write, which encodes the answer into
+// bw as it goes, from records that do not change meanwhile: the answer is never held
+// whole.
+func (m *Mesos) wholeZone(w http.ResponseWriter, r *http.Request, write func(bw *bufio.Writer, s *Set) error) {
 	if !noParams(w, r) {
 		return
 	}
@@ -433,27 +434,122 @@ func (m *Mesos) axfr(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "no records yet: the masters have not been read"})
 		return
 	}
+	w.Header().Set("Content-Type", "application/json")
+	bw := bufio.NewWriterSize(w, zoneChunk)
+	if write(bw, s) == nil {
+		bw.Flush()
+	}
+}
+
+// writeAxfr writes /v1/axfr to bw, a name at a time, in the shape of axfrJSON and as
+// encoding/json would, except for the order of the names in each map: the zone's
+// canonical order, as AXFR gives them, rather than Go's sorted map keys.
+func (m *Mesos) writeAxfr(bw *bufio.Writer, s *Set) error {
 	zone := m.cfg.opts.Zones[0]
 	soa := s.SOA(zone)
-	out := axfrJSON{TTL: s.TTL(), Serial: s.Serial(), RefreshSeconds: m.cfg.refresh.Seconds(),
-		Mname: strings.TrimSuffix(soa.Ns, "."), Rname: strings.TrimSuffix(soa.Mbox, "."), Domain: strings.TrimSuffix(zone, ".")}
-	out.Records.As, out.Records.AAAAs, out.Records.SRVs = map[string][]string{}, map[string][]string{}, map[string][]string{}
-	for _, n := range s.inOrder() {
-		owner := zone
-		if n.name != "" {
-			owner = n.name + "." + zone
+	head, err := json.Marshal(axfrHead{TTL: s.TTL(), Serial: s.Serial(), RefreshSeconds: m.cfg.refresh.Seconds(),
+		Mname: strings.TrimSuffix(soa.Ns, "."), Rname: strings.TrimSuffix(soa.Mbox, "."), Domain: strings.TrimSuffix(zone, ".")})
+	if err != nil {
+		return err
+	}
+	b := append(bw.AvailableBuffer(), head[:len(head)-1]...)
+	b = append(b, `,"Records":{`...)
+	for i, kind := range []string{"As", "AAAAs", "SRVs"} {
+		if i > 0 {
+			b = append(b, ',')
 		}
+		b = append(b, '"')
+		b = append(b, kind...)
+		b = append(b, `":{`...)
+		names := 0
+		for _, n := range s.inOrder() {
+			var gave bool
+			if b, gave = appendAxfrName(b, n, zone, kind, names > 0); !gave {
+				continue
+			}
+			names++
+			if _, err := bw.Write(b); err != nil {
+				return err
+			}
+			b = bw.AvailableBuffer()
+		}
+		b = append(b, '}')
+	}
+	_, err = bw.Write(append(b, "}}\n"...))
+	return err
+}
+
+// appendAxfrName appends n's entry in /v1/axfr's map kind, after a comma when sep, and
+// says whether n has one.
+func appendAxfrName(b []byte, n *node, zone, kind string, sep bool) ([]byte, bool) {
+	values := 0
+	switch kind {
+	case "As", "AAAAs":
 		for _, a := range n.addrs {
-			if a.Is4() {
-				out.Records.As[owner] = append(out.Records.As[owner], a.String())
-			} else {
-				out.Records.AAAAs[owner] = append(out.Records.AAAAs[owner], a.String())
+			if a.Is4() == (kind == "As") {
+				values++
 			}
 		}
+	case "SRVs":
+		values = len(n.srvs)
+	}
+	if values == 0 {
+		return b, false
+	}
+	if sep {
+		b = append(b, ',')
+	}
+	b = append(b, '"')
+	if n.name != "" {
+		b = appendJSONText(b, n.name)
+		b = append(b, '.')
+	}
+	b = appendJSONText(b, zone)
+	b = append(b, `":[`...)
+	values = 0
+	if kind == "SRVs" {
 		for i := range n.srvs {
-			t := n.srvs[i].tn.name + "." + zone
-			out.Records.SRVs[owner] = append(out.Records.SRVs[owner], net.JoinHostPort(t, strconv.Itoa(int(n.srvs[i].port))))
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, net.JoinHostPort(n.srvs[i].tn.name+"."+zone, strconv.Itoa(int(n.srvs[i].port))))
+		}
+		return append(b, ']'), true
+	}
+	for _, a := range n.addrs {
+		if a.Is4() != (kind == "As") {
+			continue
+		}
+		if values > 0 {
+			b = append(b, ',')
+		}
+		values++
+		b = append(b, '"')
+		if a.Zone() == "" {
+			b = a.AppendTo(b)
+		} else {
+			b = appendJSONText(b, a.String())
+		}
+		b = append(b, '"')
+	}
+	return append(b, ']'), true
+}
+
+// appendJSONString appends s as a JSON string, as encoding/json writes it.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	b = appendJSONText(b, s)
+	return append(b, '"')
+}
+
+// appendJSONText appends s as the inside of a JSON string, as encoding/json writes it:
+// as it is when it needs no escape, which names and addresses never do.
+func appendJSONText(b []byte, s string) []byte {
+	for i := range len(s) {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q[1:len(q)-1]...)
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	return append(b, s...)
 }

@@ -1,14 +1,20 @@
 package mesos
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/textproto"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -269,5 +275,161 @@ func TestHubPublicationComputesWatchedOnly(t *testing.T) {
 	}
 	if s, _ := h.lookup(idleKey); s.found || s.index != after.Serial() || string(s.body) != "[]\n" {
 		t.Errorf("the answer nobody waited on, asked again: found %v, index %d, %q; want gone at %d", s.found, s.index, s.body, after.Serial())
+	}
+}
+
+// chunked GETs path over a connection of its own and returns the status, the headers,
+// the body and the largest piece it came in (the whole body when it was not chunked).
+func chunked(t *testing.T, addr, path string) (code int, hdr textproto.MIMEHeader, body []byte, largest int) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Minute))
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n", path)
+	tp := textproto.NewReader(bufio.NewReader(c))
+	status, err := tp.ReadLine()
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	if _, s, ok := strings.Cut(status, " "); ok {
+		code, _ = strconv.Atoi(s[:min(3, len(s))])
+	}
+	if hdr, err = tp.ReadMIMEHeader(); err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	if hdr.Get("Transfer-Encoding") != "chunked" {
+		body, err = io.ReadAll(tp.R)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		return code, hdr, body, len(body)
+	}
+	for {
+		line, err := tp.ReadLine()
+		if err != nil {
+			t.Fatalf("GET %s: a chunk: %v", path, err)
+		}
+		size, _, _ := strings.Cut(line, ";")
+		n, err := strconv.ParseInt(size, 16, 32)
+		if err != nil {
+			t.Fatalf("GET %s: chunk size %q", path, line)
+		}
+		if n == 0 {
+			return code, hdr, body, largest
+		}
+		chunk := make([]byte, n+2)
+		if _, err := io.ReadFull(tp.R, chunk); err != nil {
+			t.Fatalf("GET %s: a chunk: %v", path, err)
+		}
+		body = append(body, chunk[:n]...)
+		largest = max(largest, int(n))
+	}
+}
+
+// axfrWhole is /v1/axfr as it was built before it was streamed: whole, in maps,
+// encoded at once.
+func axfrWhole(m *Mesos) []byte {
+	s := m.set.Load()
+	zone := m.cfg.opts.Zones[0]
+	soa := s.SOA(zone)
+	out := axfrJSON{axfrHead: axfrHead{TTL: s.TTL(), Serial: s.Serial(), RefreshSeconds: m.cfg.refresh.Seconds(),
+		Mname: strings.TrimSuffix(soa.Ns, "."), Rname: strings.TrimSuffix(soa.Mbox, "."), Domain: strings.TrimSuffix(zone, ".")}}
+	out.Records.As, out.Records.AAAAs, out.Records.SRVs = map[string][]string{}, map[string][]string{}, map[string][]string{}
+	for _, n := range s.inOrder() {
+		owner := zone
+		if n.name != "" {
+			owner = n.name + "." + zone
+		}
+		for _, a := range n.addrs {
+			if a.Is4() {
+				out.Records.As[owner] = append(out.Records.As[owner], a.String())
+			} else {
+				out.Records.AAAAs[owner] = append(out.Records.AAAAs[owner], a.String())
+			}
+		}
+		for i := range n.srvs {
+			t := n.srvs[i].tn.name + "." + zone
+			out.Records.SRVs[owner] = append(out.Records.SRVs[owner], net.JoinHostPort(t, strconv.Itoa(int(n.srvs[i].port))))
+		}
+	}
+	b, _ := json.Marshal(out)
+	return append(b, '\n')
+}
+
+// enumerateWhole is /v1/enumerate as it was built before it was streamed: whole, then
+// encoded at once.
+func enumerateWhole(m *Mesos) []byte {
+	out := enumJSON{Frameworks: []enumFramework{}}
+	m.up.enumerate(m.cfg.opts.Zones[0], func(framework string, first bool, t *enumTask) bool {
+		if first {
+			out.Frameworks = append(out.Frameworks, enumFramework{Name: framework, Tasks: []enumTask{}})
+		}
+		f := &out.Frameworks[len(out.Frameworks)-1]
+		f.Tasks = append(f.Tasks, enumTask{Name: t.Name, ID: t.ID, Records: slices.Clone(t.Records)})
+		return true
+	})
+	b, _ := json.Marshal(out)
+	return append(b, '\n')
+}
+
+// TestHTTPWholeZoneStreamed: /v1/axfr and /v1/enumerate answer what they did when they
+// were built whole (the same JSON on every capture and on a synthetic cluster; for
+// enumerate the same bytes), and leave in pieces no larger than the buffer they are
+// encoded in: the answer is never held whole.
+func TestHTTPWholeZoneStreamed(t *testing.T) {
+	captures, _ := filepath.Glob("testdata/mesos/state-*.json")
+	if len(captures) == 0 {
+		t.Fatal("no captures")
+	}
+	inputs := map[string][]byte{"synthetic": synthJSON(t)}
+	for _, c := range captures {
+		inputs[filepath.Base(c)] = readCapture(t, c)
+	}
+	for name, js := range inputs {
+		t.Run(name, func(t *testing.T) {
+			ta := serveTestAPI(t, js, nil)
+			code, _, body, largest := chunked(t, ta.addr, "/v1/axfr")
+			want := axfrWhole(ta.m)
+			var got, wantJSON any
+			if err := json.Unmarshal(body, &got); err != nil || code != http.StatusOK {
+				t.Fatalf("/v1/axfr: %d %v\n%s", code, err, body)
+			}
+			json.Unmarshal(want, &wantJSON)
+			// The same JSON, and the same length: no name twice.
+			if !jsonEqual(got, wantJSON) || len(body) != len(want) {
+				t.Errorf("/v1/axfr:\n%s\nwant (in any order of names)\n%s", body, want)
+			}
+			if name == "synthetic" && (len(body) < 256<<10 || largest > 32<<10) {
+				t.Errorf("/v1/axfr: %d octets, in pieces of up to %d", len(body), largest)
+			}
+
+			code, _, body, largest = chunked(t, ta.addr, "/v1/enumerate")
+			if want := enumerateWhole(ta.m); code != http.StatusOK || !bytes.Equal(body, want) {
+				t.Errorf("/v1/enumerate: %d\n%s\nwant\n%s", code, body, want)
+			}
+			if name == "synthetic" && (len(body) < 256<<10 || largest > 32<<10) {
+				t.Errorf("/v1/enumerate: %d octets, in pieces of up to %d", len(body), largest)
+			}
+		})
+	}
+}
+
+func jsonEqual(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return bytes.Equal(x, y)
+}
+
+// TestAppendJSONString: names, ids and addresses are encoded as encoding/json encodes
+// them, those that need escapes included.
+func TestAppendJSONString(t *testing.T) {
+	for _, s := range []string{"", "web.marathon.mesos.", "a-b_c:31000", "<script>&", `quote" back\`, "\x00\x1f\t\n", "\u2028\u2029", "héllo", "\xff\xfe", "\x7f", "K"} {
+		want, _ := json.Marshal(s)
+		if got := appendJSONString([]byte("x"), s); string(got) != "x"+string(want) {
+			t.Errorf("%q: %s, want %s", s, got[1:], want)
+		}
 	}
 }
