@@ -27,9 +27,10 @@ const (
 	defaultMaxWatches = 10000
 	// indexHeader carries a name's index, the serial at which its answer last changed.
 	indexHeader = "X-Mesos-Index"
-	// zoneChunk is how much of a whole-zone answer (/v1/axfr, /v1/enumerate) is
-	// encoded before it is written.
-	zoneChunk = 32 << 10
+	// maxZoneAnswers bounds the whole-zone answers (/v1/axfr, /v1/enumerate) written at
+	// once. Each is encoded zoneChunk octets at a time.
+	maxZoneAnswers = 2
+	zoneChunk      = 32 << 10
 )
 
 var errNoSet = errors.New("no records yet")
@@ -40,6 +41,10 @@ type api struct {
 	srv  *http.Server
 	ln   net.Listener
 	done chan struct{}
+	// zoneAnswers holds a token for each whole-zone answer being written.
+	zoneAnswers chan struct{}
+	// refused counts a request refused, by reason.
+	refused func(reason string)
 }
 
 // startAPI listens on the block's http address; the refresh goroutine hands each new
@@ -59,8 +64,11 @@ func (m *Mesos) startAPI() error {
 // serveAPI serves the API on ln, which it closes when the API stops. Called with m.mu
 // held.
 func (m *Mesos) serveAPI(ln net.Listener) {
-	a := &api{hub: newHub(m.cfg.maxWatches), ln: ln, done: make(chan struct{})}
-	a.hub.gauge = httpWatches.WithLabelValues(m.key.server, m.Zones[0])
+	server, zone := m.key.server, m.Zones[0]
+	a := &api{hub: newHub(m.cfg.maxWatches), ln: ln, done: make(chan struct{}),
+		zoneAnswers: make(chan struct{}, maxZoneAnswers),
+		refused:     func(reason string) { httpRefused.WithLabelValues(server, zone, reason).Inc() }}
+	a.hub.gauge = httpWatches.WithLabelValues(server, zone)
 	a.hub.cur = m.set.Load()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/version", m.version)
@@ -70,8 +78,8 @@ func (m *Mesos) serveAPI(ln net.Listener) {
 		m.name(w, r, a, 's', r.PathValue("service"))
 	})
 	if m.cfg.enumerate {
-		mux.HandleFunc("GET /v1/axfr", func(w http.ResponseWriter, r *http.Request) { m.wholeZone(w, r, m.writeAxfr) })
-		mux.HandleFunc("GET /v1/enumerate", func(w http.ResponseWriter, r *http.Request) { m.wholeZone(w, r, m.writeEnumerate) })
+		mux.HandleFunc("GET /v1/axfr", func(w http.ResponseWriter, r *http.Request) { m.wholeZone(w, r, a, m.writeAxfr) })
+		mux.HandleFunc("GET /v1/enumerate", func(w http.ResponseWriter, r *http.Request) { m.wholeZone(w, r, a, m.writeEnumerate) })
 	}
 	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() {
@@ -234,6 +242,7 @@ func (m *Mesos) name(w http.ResponseWriter, r *http.Request, a *api, kind byte, 
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "no records yet: the masters have not been read"})
 		return
 	case errors.Is(err, errTooMany{}):
+		a.refused("max_watches")
 		w.Header().Set("Retry-After", "1")
 		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many open watches (max_watches)"})
 		return
@@ -424,14 +433,25 @@ type axfrHead struct {
 
 // wholeZone answers /v1/axfr or /v1/enumerate with write, which encodes the answer into
 // bw as it goes, from records that do not change meanwhile: the answer is never held
-// whole.
-func (m *Mesos) wholeZone(w http.ResponseWriter, r *http.Request, write func(bw *bufio.Writer, s *Set) error) {
+// whole. At most maxZoneAnswers are written at once; past that a request is refused
+// at once with Retry-After rather than queued, as a queued request would hold its
+// connection all the same.
+func (m *Mesos) wholeZone(w http.ResponseWriter, r *http.Request, a *api, write func(bw *bufio.Writer, s *Set) error) {
 	if !noParams(w, r) {
 		return
 	}
 	s := m.set.Load()
 	if s == nil {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "no records yet: the masters have not been read"})
+		return
+	}
+	select {
+	case a.zoneAnswers <- struct{}{}:
+		defer func() { <-a.zoneAnswers }()
+	default:
+		a.refused("busy")
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many whole-zone answers under way: retry later"})
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -21,6 +21,8 @@ import (
 
 	"github.com/coredns-mesos/mesos/internal/state"
 	"github.com/coredns-mesos/mesos/internal/synth"
+
+	dto "github.com/prometheus/client_model/go"
 )
 
 // testAPI is a block's HTTP API served by the test itself, without CoreDNS or a
@@ -278,6 +280,10 @@ func TestHubPublicationComputesWatchedOnly(t *testing.T) {
 	}
 }
 
+// smallSendBuffer keeps what the kernel holds of an answer small, so that a client
+// that stops reading stops the server's writes soon.
+func smallSendBuffer(c *net.TCPConn) { c.SetWriteBuffer(8 << 10) }
+
 // chunked GETs path over a connection of its own and returns the status, the headers,
 // the body and the largest piece it came in (the whole body when it was not chunked).
 func chunked(t *testing.T, addr, path string) (code int, hdr textproto.MIMEHeader, body []byte, largest int) {
@@ -421,6 +427,76 @@ func jsonEqual(a, b any) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
 	return bytes.Equal(x, y)
+}
+
+// stalledClient asks for path and reads the first octets of the answer, then nothing
+// more: once they arrived, the request holds its place among the whole-zone answers.
+func stalledClient(t *testing.T, addr, path string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.(*net.TCPConn).SetReadBuffer(4 << 10)
+	c.SetDeadline(time.Now().Add(time.Minute))
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: test\r\n\r\n", path)
+	status := make([]byte, len("HTTP/1.1 200"))
+	if _, err := io.ReadFull(c, status); err != nil || string(status) != "HTTP/1.1 200" {
+		t.Fatalf("GET %s: %q %v", path, status, err)
+	}
+	return c
+}
+
+// TestHTTPWholeZoneBound: while two whole-zone answers are being written, to clients
+// that stopped reading them, a third request for either endpoint is refused with 429
+// and Retry-After; the name endpoints still answer; once a client is gone, its place
+// is free again.
+func TestHTTPWholeZoneBound(t *testing.T) {
+	ta := serveTestAPI(t, synthJSON(t), smallSendBuffer)
+	full := httpGet(t, ta.base+"/v1/axfr")
+	if full.code != http.StatusOK {
+		t.Fatalf("/v1/axfr: %d %s", full.code, full.body)
+	}
+	first := stalledClient(t, ta.addr, "/v1/axfr")
+	stalledClient(t, ta.addr, "/v1/enumerate")
+	for _, path := range []string{"/v1/axfr", "/v1/enumerate"} {
+		resp, err := http.Get(ta.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "1" || !bytes.Contains(b, []byte(`"error"`)) {
+			t.Errorf("a third whole-zone request, %s: %d, Retry-After %q, %d octets", path, resp.StatusCode, resp.Header.Get("Retry-After"), len(b))
+		}
+	}
+	if n := refusedCount(ta, "busy"); n != 2 {
+		t.Errorf("%v requests counted as refused for busy, want 2", n)
+	}
+	if a := httpGet(t, ta.base+"/v1/hosts/leader.mesos"); a.code != http.StatusOK {
+		t.Errorf("/v1/hosts while the whole-zone answers are full: %d %s", a.code, a.body)
+	}
+	first.Close()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		a := httpGet(t, ta.base+"/v1/axfr")
+		if a.code == http.StatusTooManyRequests && time.Now().Before(deadline) {
+			continue
+		}
+		if a.code != http.StatusOK || len(a.body) != len(full.body) {
+			t.Errorf("/v1/axfr once a client is gone: %d, %d octets of %d", a.code, len(a.body), len(full.body))
+		}
+		break
+	}
+}
+
+// refusedCount is the count of requests ta refused or cut off for reason.
+func refusedCount(ta *testAPI, reason string) float64 {
+	var c dto.Metric
+	if err := httpRefused.WithLabelValues(ta.m.key.server, ta.m.Zones[0], reason).Write(&c); err != nil {
+		return -1
+	}
+	return c.GetCounter().GetValue()
 }
 
 // TestAppendJSONString: names, ids and addresses are encoded as encoding/json encodes

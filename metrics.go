@@ -113,6 +113,10 @@ var (
 		Namespace: plugin.Namespace, Subsystem: subsystem, Name: "http_watches",
 		Help: "Blocking queries the HTTP API holds open.",
 	}, []string{"server", "zone"})
+	httpRefused = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace, Subsystem: subsystem, Name: "http_refused_total",
+		Help: "HTTP API requests refused, by reason (max_watches, busy).",
+	}, []string{"server", "zone", "reason"})
 )
 
 // eventTypes are the event type label values; anything else is "unknown".
@@ -170,6 +174,9 @@ func initMetrics(server, zone string) {
 	}
 	leaderChanges.WithLabelValues(server, zone)
 	httpWatches.WithLabelValues(server, zone)
+	for _, r := range []string{"max_watches", "busy"} {
+		httpRefused.WithLabelValues(server, zone, r)
+	}
 	streamConnected.WithLabelValues(server, zone)
 	modeGauge.WithLabelValues(server, zone, modeStream)
 	modeGauge.WithLabelValues(server, zone, modePoll)
