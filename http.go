@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -28,9 +29,11 @@ const (
 	// indexHeader carries a name's index, the serial at which its answer last changed.
 	indexHeader = "X-Mesos-Index"
 	// maxZoneAnswers bounds the whole-zone answers (/v1/axfr, /v1/enumerate) written at
-	// once. Each is encoded zoneChunk octets at a time.
+	// once. Each is encoded zoneChunk octets at a time, and a client that does not take
+	// a chunk within zoneStall is dropped.
 	maxZoneAnswers = 2
 	zoneChunk      = 32 << 10
+	zoneStall      = 10 * time.Second
 )
 
 var errNoSet = errors.New("no records yet")
@@ -41,9 +44,11 @@ type api struct {
 	srv  *http.Server
 	ln   net.Listener
 	done chan struct{}
-	// zoneAnswers holds a token for each whole-zone answer being written.
+	// zoneAnswers holds a token for each whole-zone answer being written; stall
+	// bounds each of their writes.
 	zoneAnswers chan struct{}
-	// refused counts a request refused, by reason.
+	stall       time.Duration
+	// refused counts a request refused or cut off, by reason.
 	refused func(reason string)
 }
 
@@ -57,17 +62,17 @@ func (m *Mesos) startAPI() error {
 	if err != nil {
 		return err
 	}
-	m.serveAPI(ln)
+	m.serveAPI(ln, zoneStall)
 	return nil
 }
 
-// serveAPI serves the API on ln, which it closes when the API stops. Called with m.mu
-// held.
-func (m *Mesos) serveAPI(ln net.Listener) {
+// serveAPI serves the API on ln, which it closes when the API stops; stall bounds each
+// write of a whole-zone answer. Called with m.mu held.
+func (m *Mesos) serveAPI(ln net.Listener, stall time.Duration) {
 	server, zone := m.key.server, m.Zones[0]
 	a := &api{hub: newHub(m.cfg.maxWatches), ln: ln, done: make(chan struct{}),
-		zoneAnswers: make(chan struct{}, maxZoneAnswers),
-		refused:     func(reason string) { httpRefused.WithLabelValues(server, zone, reason).Inc() }}
+		zoneAnswers: make(chan struct{}, maxZoneAnswers), stall: stall,
+		refused: func(reason string) { httpRefused.WithLabelValues(server, zone, reason).Inc() }}
 	a.hub.gauge = httpWatches.WithLabelValues(server, zone)
 	a.hub.cur = m.set.Load()
 	mux := http.NewServeMux()
@@ -81,7 +86,10 @@ func (m *Mesos) serveAPI(ln net.Listener) {
 		mux.HandleFunc("GET /v1/axfr", func(w http.ResponseWriter, r *http.Request) { m.wholeZone(w, r, a, m.writeAxfr) })
 		mux.HandleFunc("GET /v1/enumerate", func(w http.ResponseWriter, r *http.Request) { m.wholeZone(w, r, a, m.writeEnumerate) })
 	}
-	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// WriteTimeout drops a client that does not take its answer within stall of its
+	// request: a blocking query moves the deadline when its wait ends, a whole-zone
+	// answer with each chunk it writes.
+	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: stall, IdleTimeout: 2 * time.Minute}
 	go func() {
 		defer close(a.done)
 		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -236,6 +244,8 @@ func (m *Mesos) name(w http.ResponseWriter, r *http.Request, a *api, kind byte, 
 		t := time.NewTimer(wait)
 		snap, err = a.hub.wait(k, index, t.C, r.Context().Done())
 		t.Stop()
+		// Nothing was written yet: the deadline moves.
+		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(a.stall))
 	}
 	switch {
 	case errors.Is(err, errNoSet):
@@ -435,7 +445,8 @@ type axfrHead struct {
 // bw as it goes, from records that do not change meanwhile: the answer is never held
 // whole. At most maxZoneAnswers are written at once; past that a request is refused
 // at once with Retry-After rather than queued, as a queued request would hold its
-// connection all the same.
+// connection all the same. Each write of up to zoneChunk octets is given a.stall to
+// complete: a client that reads slowly gets it all, one that stops reading is dropped.
 func (m *Mesos) wholeZone(w http.ResponseWriter, r *http.Request, a *api, write func(bw *bufio.Writer, s *Set) error) {
 	if !noParams(w, r) {
 		return
@@ -455,10 +466,33 @@ func (m *Mesos) wholeZone(w http.ResponseWriter, r *http.Request, a *api, write 
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	bw := bufio.NewWriterSize(w, zoneChunk)
-	if write(bw, s) == nil {
-		bw.Flush()
+	rc := http.NewResponseController(w)
+	bw := bufio.NewWriterSize(deadlineWriter{w, rc, a.stall}, zoneChunk)
+	err := write(bw, s)
+	if err == nil {
+		err = bw.Flush()
 	}
+	if err == nil {
+		// What net/http still holds goes out under the last write's deadline.
+		err = rc.Flush()
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		a.refused("stalled")
+	}
+}
+
+// deadlineWriter writes to w, each write with a deadline of its own, stall from its
+// start. The server sets the next request's deadline afresh.
+type deadlineWriter struct {
+	w     http.ResponseWriter
+	rc    *http.ResponseController
+	stall time.Duration
+}
+
+func (d deadlineWriter) Write(p []byte) (int, error) {
+	// A ResponseWriter without deadlines (not net/http's) writes without one.
+	d.rc.SetWriteDeadline(time.Now().Add(d.stall))
+	return d.w.Write(p)
 }
 
 // writeAxfr writes /v1/axfr to bw, a name at a time, in the shape of axfrJSON and as

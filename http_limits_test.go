@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -35,9 +36,9 @@ type testAPI struct {
 }
 
 // serveTestAPI serves the API of a block whose records are those of the state js, with
-// the whole-zone endpoints on. shape, when set, is applied to each connection the
-// server accepts.
-func serveTestAPI(t *testing.T, js []byte, shape func(*net.TCPConn)) *testAPI {
+// the whole-zone endpoints on and stall for their writes. shape, when set, is applied
+// to each connection the server accepts.
+func serveTestAPI(t *testing.T, js []byte, shape func(*net.TCPConn), stall time.Duration) *testAPI {
 	t.Helper()
 	st, err := state.Decode(bytes.NewReader(js))
 	if err != nil {
@@ -59,7 +60,7 @@ func serveTestAPI(t *testing.T, js []byte, shape func(*net.TCPConn)) *testAPI {
 		ln = shapedListener{ln, shape}
 	}
 	m.mu.Lock()
-	m.serveAPI(ln)
+	m.serveAPI(ln, stall)
 	m.mu.Unlock()
 	t.Cleanup(func() {
 		m.mu.Lock()
@@ -109,7 +110,7 @@ func synthJSON(t *testing.T) []byte {
 // case and with or without the final dot it is asked for, and each answer still repeats
 // the service as the client spelled it.
 func TestHTTPSpellingsShareOneAnswer(t *testing.T) {
-	ta := serveTestAPI(t, synthJSON(t), nil)
+	ta := serveTestAPI(t, synthJSON(t), nil, zoneStall)
 	// The app with the most instances and a port.
 	c, _ := synthAPICluster()
 	var app synth.App
@@ -396,7 +397,7 @@ func TestHTTPWholeZoneStreamed(t *testing.T) {
 	}
 	for name, js := range inputs {
 		t.Run(name, func(t *testing.T) {
-			ta := serveTestAPI(t, js, nil)
+			ta := serveTestAPI(t, js, nil, zoneStall)
 			code, _, body, largest := chunked(t, ta.addr, "/v1/axfr")
 			want := axfrWhole(ta.m)
 			var got, wantJSON any
@@ -453,7 +454,8 @@ func stalledClient(t *testing.T, addr, path string) net.Conn {
 // and Retry-After; the name endpoints still answer; once a client is gone, its place
 // is free again.
 func TestHTTPWholeZoneBound(t *testing.T) {
-	ta := serveTestAPI(t, synthJSON(t), smallSendBuffer)
+	// The clients that stop reading are never dropped here.
+	ta := serveTestAPI(t, synthJSON(t), smallSendBuffer, time.Hour)
 	full := httpGet(t, ta.base+"/v1/axfr")
 	if full.code != http.StatusOK {
 		t.Fatalf("/v1/axfr: %d %s", full.code, full.body)
@@ -490,6 +492,43 @@ func TestHTTPWholeZoneBound(t *testing.T) {
 	}
 }
 
+// TestHTTPWholeZoneStalledClient: a client that asks for the whole zone and stops
+// reading is dropped, with only part of the answer.
+func TestHTTPWholeZoneStalledClient(t *testing.T) {
+	ta := serveTestAPI(t, synthJSON(t), smallSendBuffer, 100*time.Millisecond)
+	full := enumerateWhole(ta.m)
+	c, err := net.Dial("tcp", ta.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.(*net.TCPConn).SetReadBuffer(4 << 10)
+	c.(*net.TCPConn).SetWriteBuffer(4 << 10)
+	fmt.Fprintf(c, "GET /v1/enumerate HTTP/1.1\r\nHost: test\r\n\r\n")
+	// Then it pipelines requests and reads nothing. The server reads no further
+	// while it answers the first, so they pile up until this side's writes block:
+	// they end, with an error, when the server drops the connection.
+	c.SetDeadline(time.Now().Add(2 * time.Minute))
+	more := bytes.Repeat([]byte("GET /v1/version HTTP/1.1\r\nHost: test\r\n\r\n"), 256)
+	var werr error
+	for werr == nil {
+		_, werr = c.Write(more)
+	}
+	if errors.Is(werr, os.ErrDeadlineExceeded) {
+		t.Fatal("a client that stopped reading was kept for two minutes")
+	}
+	got, _ := io.ReadAll(c)
+	if len(got) >= len(full) || bytes.HasSuffix(got, []byte("0\r\n\r\n")) {
+		t.Errorf("the client that stopped reading got %d octets, the whole answer is %d", len(got), len(full))
+	}
+	// net/http closes the connection as the write fails, before the handler counts it.
+	for deadline := time.Now().Add(30 * time.Second); refusedCount(ta, "stalled") != 1; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%v clients counted as dropped for stalling, want 1", refusedCount(ta, "stalled"))
+		}
+	}
+}
+
 // refusedCount is the count of requests ta refused or cut off for reason.
 func refusedCount(ta *testAPI, reason string) float64 {
 	var c dto.Metric
@@ -497,6 +536,25 @@ func refusedCount(ta *testAPI, reason string) float64 {
 		return -1
 	}
 	return c.GetCounter().GetValue()
+}
+
+// TestHTTPWatchOutlastsWriteTimeout: every answer has the write timeout to be taken, but
+// a blocking query's wait does not count against it, nor does a whole-zone answer
+// before it on the same connection.
+func TestHTTPWatchOutlastsWriteTimeout(t *testing.T) {
+	ta := serveTestAPI(t, readCapture(t, "testdata/mesos/state-1.5.0-dcos.json"), nil, 200*time.Millisecond)
+	first := httpGet(t, ta.base+"/v1/hosts/test123.marathon.mesos")
+	if first.code != http.StatusOK {
+		t.Fatalf("test123.marathon.mesos: %d %s", first.code, first.body)
+	}
+	if a := httpGet(t, ta.base+"/v1/axfr"); a.code != http.StatusOK || !bytes.Contains(a.body, []byte("test123.marathon.mesos.")) {
+		t.Fatalf("/v1/axfr: %d %s", a.code, a.body)
+	}
+	// Five times the write timeout.
+	a := httpGet(t, fmt.Sprintf("%s/v1/hosts/test123.marathon.mesos?index=%d&wait=1s", ta.base, first.index))
+	if a.code != http.StatusOK || a.index != first.index || !bytes.Equal(a.body, first.body) {
+		t.Errorf("a watch longer than the write timeout: %d %d %s", a.code, a.index, a.body)
+	}
 }
 
 // TestAppendJSONString: names, ids and addresses are encoded as encoding/json encodes

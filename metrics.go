@@ -115,7 +115,7 @@ var (
 	}, []string{"server", "zone"})
 	httpRefused = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace, Subsystem: subsystem, Name: "http_refused_total",
-		Help: "HTTP API requests refused, by reason (max_watches, busy).",
+		Help: "HTTP API requests refused or cut off, by reason (max_watches, busy, stalled).",
 	}, []string{"server", "zone", "reason"})
 )
 
@@ -174,7 +174,7 @@ func initMetrics(server, zone string) {
 	}
 	leaderChanges.WithLabelValues(server, zone)
 	httpWatches.WithLabelValues(server, zone)
-	for _, r := range []string{"max_watches", "busy"} {
+	for _, r := range []string{"max_watches", "busy", "stalled"} {
 		httpRefused.WithLabelValues(server, zone, r)
 	}
 	streamConnected.WithLabelValues(server, zone)
