@@ -412,6 +412,12 @@ func TestHTTPWholeZoneStreamed(t *testing.T) {
 			if name == "synthetic" && (len(body) < 256<<10 || largest > 32<<10) {
 				t.Errorf("/v1/axfr: %d octets, in pieces of up to %d", len(body), largest)
 			}
+			// The names of each map come in the zone's canonical order.
+			for kind, names := range axfrNames(t, body) {
+				if !slices.IsSortedFunc(names, canonicalCompare) {
+					t.Errorf("/v1/axfr %s: names out of canonical order: %v", kind, names)
+				}
+			}
 
 			code, _, body, largest = chunked(t, ta.addr, "/v1/enumerate")
 			if want := enumerateWhole(ta.m); code != http.StatusOK || !bytes.Equal(body, want) {
@@ -422,6 +428,37 @@ func TestHTTPWholeZoneStreamed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// axfrNames reads the names of each of /v1/axfr's maps, in the order they come.
+func axfrNames(t *testing.T, body []byte) map[string][]string {
+	t.Helper()
+	var doc struct{ Records map[string]json.RawMessage }
+	if err := json.Unmarshal(body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for kind, raw := range doc.Records {
+		d := json.NewDecoder(bytes.NewReader(raw))
+		if tok, err := d.Token(); err != nil || tok != json.Delim('{') {
+			t.Fatalf("%s: %v %v", kind, tok, err)
+		}
+		for d.More() {
+			name, err := d.Token()
+			if err != nil {
+				t.Fatalf("%s: %v", kind, err)
+			}
+			var values []string
+			if err := d.Decode(&values); err != nil {
+				t.Fatalf("%s: %v", kind, err)
+			}
+			out[kind] = append(out[kind], name.(string))
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no names in /v1/axfr")
+	}
+	return out
 }
 
 func jsonEqual(a, b any) bool {

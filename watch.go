@@ -195,20 +195,20 @@ func (h *hub) published(s *Set, touched []string) {
 	if len(h.entries) == 0 {
 		return
 	}
-	var wake map[*watched]struct{}
+	var recompute map[*watched]struct{}
 	for _, n := range touched {
 		for e := range h.deps[n] {
 			if e.watchers == 0 {
 				e.stale = true
 				continue
 			}
-			if wake == nil {
-				wake = make(map[*watched]struct{})
+			if recompute == nil {
+				recompute = make(map[*watched]struct{})
 			}
-			wake[e] = struct{}{}
+			recompute[e] = struct{}{}
 		}
 	}
-	for e := range wake {
+	for e := range recompute {
 		h.refresh(e, s)
 	}
 }
