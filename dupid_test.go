@@ -66,7 +66,7 @@ func TestTasksSharingAnIDStream(t *testing.T) {
 				&state.State{Leader: c.Leader, Skipped: c.Skipped})
 		}
 		s = u.publish(s)
-		sameSets(t, "after "+string(ev.Type), s, Build(context.Background(), c.State(), o, nil))
+		sameSets(t, "after "+ev.Type, s, Build(context.Background(), c.State(), o, nil))
 	}
 	step(snapshot)
 	want(t, s, "web.marathon.mesos.", dns.TypeA, "10.0.1.1")

@@ -124,12 +124,10 @@ func referenceZone(st *state.State, o *Options, hosts map[string][]netip.Addr) *
 	}
 	found := false
 	for i, m := range masters {
-		host, port := m, uint16(0)
+		host, port := strings.Trim(m, "[]"), uint16(0)
 		if h, p, err := net.SplitHostPort(m); err == nil {
 			n, _ := strconv.ParseUint(p, 10, 16)
 			host, port = h, uint16(n)
-		} else {
-			host = strings.Trim(m, "[]")
 		}
 		mips := ips(host)
 		if !leader.IsZero() && (port == 0 || port == leader.Port) && (strings.EqualFold(host, leader.Host) ||
@@ -265,8 +263,8 @@ func referenceTask(z *refZone, t *state.Task, fl string, agents map[string]*stat
 	}
 	for i, tl := range spellings {
 		first, last := tl, tl
-		if j := strings.IndexByte(tl, '.'); j >= 0 {
-			first, last = tl[:j], tl[strings.LastIndexByte(tl, '.')+1:]
+		if before, _, ok := strings.Cut(tl, "."); ok {
+			first, last = before, tl[strings.LastIndexByte(tl, '.')+1:]
 		}
 		// No label over 63 octets: the task part gives way, never the suffix.
 		c := tl[:len(tl)-len(last)] + cut(last, maxLabel-len(suffix)) + suffix
