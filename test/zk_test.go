@@ -16,8 +16,8 @@ import (
 
 func needZooKeeper(t *testing.T) {
 	t.Helper()
-	if !zkserver.Available() {
-		missing(t, "ZooKeeper (Debian: apt-get install zookeeper)")
+	if m := zkserver.Missing(); m != "" {
+		missing(t, m)
 	}
 }
 
@@ -29,14 +29,20 @@ func (zkQuiet) Printf(string, ...any) {}
 // its own; it returns the znode.
 func elect(t *testing.T, server string, m *fakemaster.Master) (*zk.Conn, string) {
 	t.Helper()
-	conn, events, err := zk.Connect([]string{server}, 4*time.Second, zk.WithLogger(zkQuiet{}))
+	// A session timeout long enough that a busy machine (or ZooKeeper's own restart in
+	// TestZooKeeper) does not expire it: the tests end leadership by deleting the znode.
+	conn, events, err := zk.Connect([]string{server}, 15*time.Second, zk.WithLogger(zkQuiet{}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(conn.Close)
-	for ev := range events {
-		if ev.State == zk.StateHasSession {
-			break
+	timeout := time.After(2 * time.Minute)
+	for session := false; !session; {
+		select {
+		case ev := <-events:
+			session = ev.State == zk.StateHasSession
+		case <-timeout:
+			t.Fatalf("no ZooKeeper session from %s", server)
 		}
 	}
 	host, port, _ := net.SplitHostPort(m.Addr())
@@ -141,9 +147,16 @@ func TestZooKeeperDownAtStart(t *testing.T) {
 	srv.Down()
 	m := startMaster(t, clusterJSON(1, 1, false))
 	s := startCoreDNS(t, mesosBlock("zk://"+srv.Addr+"/mesos", ""))
-	time.Sleep(2 * time.Second)
-	if r, err := exchange(s.addr, "udp", "app-0.marathon.mesos.", dns.TypeA, 1232); err != nil || r.Rcode != dns.RcodeServerFailure {
-		t.Fatalf("before ZooKeeper: %v %v", r, err)
+	// Once the server answers at all, and as long as ZooKeeper is down, it answers
+	// SERVFAIL.
+	var r *dns.Msg
+	eventually(t, "an answer of any kind", time.Minute, func() bool {
+		var err error
+		r, err = exchange(s.addr, "udp", "app-0.marathon.mesos.", dns.TypeA, 1232)
+		return err == nil
+	})
+	if r.Rcode != dns.RcodeServerFailure {
+		t.Fatalf("before ZooKeeper: %v", r)
 	}
 	srv.Up()
 	elect(t, srv.Addr, m)

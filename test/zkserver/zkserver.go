@@ -19,18 +19,39 @@ import (
 // Script is where Debian's zookeeper package puts its start script.
 const Script = "/usr/share/zookeeper/bin/zkServer.sh"
 
+// script is the one Up runs: Script, or a stand-in in this package's tests.
+var script = Script
+
 // Server is one standalone ZooKeeper server.
 type Server struct {
 	t    testing.TB
 	dir  string
 	Addr string
 	cmd  *exec.Cmd
+	// exited is closed when cmd has exited; err is then its Wait error.
+	exited chan struct{}
+	err    error
 }
 
+// startTimeout bounds a start that neither serves nor exits. A ZooKeeper that cannot
+// start (no java, a bad configuration, its port taken) exits, and Up fails at once
+// with its output; this is only for one that hangs, so it allows for a slow JVM start
+// on a machine busy with other work.
+const startTimeout = 2 * time.Minute
+
 // Available reports whether a ZooKeeper can be started here.
-func Available() bool {
-	_, err := os.Stat(Script)
-	return err == nil
+func Available() bool { return Missing() == "" }
+
+// Missing says what this machine lacks to start a ZooKeeper (the package, or the Java
+// runtime its script runs), "" when nothing.
+func Missing() string {
+	if _, err := os.Stat(Script); err != nil {
+		return "ZooKeeper (Debian: apt-get install zookeeper)"
+	}
+	if _, err := exec.LookPath("java"); err != nil {
+		return "java, which ZooKeeper's script runs (Debian: apt-get install default-jre-headless)"
+	}
+	return ""
 }
 
 // Start runs a ZooKeeper on a free loopback port; it is stopped when the test ends.
@@ -57,8 +78,8 @@ func Start(tb testing.TB) *Server {
 	if err := os.WriteFile(filepath.Join(s.dir, "zoo.cfg"), []byte(cfg), 0o600); err != nil {
 		tb.Fatal(err)
 	}
+	tb.Cleanup(s.Down) // first: a start that times out leaves a process to stop
 	s.Up()
-	tb.Cleanup(s.Down)
 	return s
 }
 
@@ -68,7 +89,7 @@ func (s *Server) Up() {
 	if s.cmd != nil {
 		return
 	}
-	cmd := exec.Command(Script, "start-foreground", filepath.Join(s.dir, "zoo.cfg")) // #nosec G204 -- a fixed script and a config file of its own
+	cmd := exec.Command(script, "start-foreground", filepath.Join(s.dir, "zoo.cfg")) // #nosec G204 -- a fixed script and a config file of its own
 	cmd.Env = append(os.Environ(), "ZOO_LOG_DIR="+s.dir)
 	cmd.Dir = s.dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -81,22 +102,40 @@ func (s *Server) Up() {
 		s.t.Fatal(err)
 	}
 	s.cmd = cmd
-	// Serving, not only listening: srvr answers with the server's mode.
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", s.Addr, 500*time.Millisecond); err == nil {
-			c.SetDeadline(time.Now().Add(2 * time.Second))
-			c.Write([]byte("srvr"))
-			out, _ := io.ReadAll(c)
-			c.Close()
-			if strings.Contains(string(out), "Mode:") {
-				return
-			}
+	s.exited = make(chan struct{})
+	go func() { s.err = cmd.Wait(); log.Close(); close(s.exited) }()
+	deadline := time.After(startTimeout)
+	retry := time.NewTicker(100 * time.Millisecond)
+	defer retry.Stop()
+	for {
+		if serving(s.Addr) {
+			return
 		}
-		time.Sleep(100 * time.Millisecond)
+		select {
+		case <-s.exited:
+			logs, _ := os.ReadFile(filepath.Join(s.dir, "zookeeper.log"))
+			s.cmd = nil
+			s.t.Fatalf("ZooKeeper (%s) exited before serving on %s: %v\n%s", script, s.Addr, s.err, logs)
+		case <-deadline:
+			logs, _ := os.ReadFile(filepath.Join(s.dir, "zookeeper.log"))
+			s.t.Fatalf("ZooKeeper did not serve on %s within %v:\n%s", s.Addr, startTimeout, logs)
+		case <-retry.C:
+		}
 	}
-	logs, _ := os.ReadFile(filepath.Join(s.dir, "zookeeper.log"))
-	s.t.Fatalf("ZooKeeper did not serve on %s:\n%s", s.Addr, logs)
+}
+
+// serving reports whether a ZooKeeper serves on addr: not only listening, srvr
+// answers with the server's mode.
+func serving(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, 500*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	c.Write([]byte("srvr"))
+	out, _ := io.ReadAll(c)
+	return strings.Contains(string(out), "Mode:")
 }
 
 // Down stops the server: its process group, by the id this package started it with.
@@ -104,14 +143,18 @@ func (s *Server) Down() {
 	if s.cmd == nil {
 		return
 	}
-	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { s.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-s.exited: // exited by itself: its process group id may be another's now
+		s.cmd = nil
+		return
+	default:
+	}
+	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-s.exited:
 	case <-time.After(10 * time.Second):
 		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-done
+		<-s.exited
 	}
 	s.cmd = nil
 }
