@@ -271,7 +271,11 @@ func TestNotReadyBeforeFirstState(t *testing.T) {
 	m := startMaster(t, readCapture(t))
 	m.SetFault(fakemaster.Unavailable, 0)
 	s := startCoreDNS(t, mesosBlock(m.URL(), "")+"\n    whoami")
-	time.Sleep(time.Second)
+	// Once the server answers (whoami, below the plugin) it has tried the master.
+	eventually(t, "the server's first answer", 5*time.Second, func() bool {
+		_, err := exchange(s.addr, "udp", "example.org.", dns.TypeA, 1232)
+		return err == nil
+	})
 	resp, err := http.Get("http://" + s.ready + "/ready")
 	if err == nil {
 		body, _ := io.ReadAll(resp.Body)
@@ -375,9 +379,16 @@ func TestReloadUnderLoad(t *testing.T) {
 	block := func(ttl int) string { return mesosBlock(m.URL(), fmt.Sprintf("        ttl %d", ttl)) }
 	s := startCoreDNS(t, block(60))
 	s.waitReady()
-	// Let the first refreshes and connections settle before counting goroutines.
-	time.Sleep(time.Second)
+	// Let the first refreshes and connections settle before counting goroutines: the
+	// baseline is a count that held for half a second.
 	base := s.goroutines()
+	eventually(t, "a steady goroutine count", 2*time.Second, func() bool {
+		time.Sleep(500 * time.Millisecond)
+		n := s.goroutines()
+		steady := n == base
+		base = n
+		return steady
+	})
 
 	var sent, failed atomic.Int64
 	var firstErr atomic.Value
@@ -385,14 +396,20 @@ func TestReloadUnderLoad(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
-			deadline := time.Now().Add(60 * time.Second)
+			patient := &dns.Client{Net: "udp", Timeout: 10 * time.Second, UDPSize: 65535}
+			q := new(dns.Msg)
+			q.SetQuestion("test123.marathon.mesos.", dns.TypeA)
+			q.SetEdns0(1232, false)
+			deadline := time.Now().Add(10 * time.Minute) // a bound in case stop never comes
 			for time.Now().Before(deadline) {
 				select {
 				case <-stop:
 					return
 				default:
 				}
-				r, err := exchange(s.addr, "udp", "test123.marathon.mesos.", dns.TypeA, 1232)
+				// A query lost in a reload is never answered; one only slow on a
+				// busy machine is, within a timeout this long.
+				r, _, err := patient.Exchange(q, s.addr)
 				sent.Add(1)
 				if err != nil || r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
 					failed.Add(1)

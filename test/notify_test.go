@@ -13,7 +13,9 @@ import (
 
 // TestNotifySecondaries: three CoreDNS secondary instances pull the zone from the
 // plugin; after a change on the fake master each answers the new record within a
-// second, where without NOTIFY they would wait for the SOA refresh (60 s).
+// second on an idle machine, where without NOTIFY they would wait for the SOA refresh
+// (60 s). The time is logged; the test fails past notifyBound, which a busy machine
+// does not reach and the refresh cannot beat.
 func TestNotifySecondaries(t *testing.T) {
 	m := startMaster(t, recipeState(freePort(t), freePort(t)))
 	ports := []int{freePort(t), freePort(t), freePort(t)}
@@ -44,7 +46,7 @@ func TestNotifySecondaries(t *testing.T) {
 	took := make([]time.Duration, len(secondaries))
 	for i, s := range secondaries {
 		wg.Go(func() {
-			for time.Since(start) < 5*time.Second {
+			for time.Since(start) < 2*notifyBound {
 				r, err := exchange(s.addr, "udp", "late.marathon.mesos.", dns.TypeA, 1232)
 				if err == nil && len(r.Answer) == 1 {
 					took[i] = time.Since(start)
@@ -56,8 +58,8 @@ func TestNotifySecondaries(t *testing.T) {
 	}
 	wg.Wait()
 	for i, d := range took {
-		if d == 0 || d > time.Second {
-			t.Errorf("secondary %d: the new record after %v, want within 1 s\n%s", i, d, secondaries[i].log.String())
+		if d == 0 || d > notifyBound {
+			t.Errorf("secondary %d: the new record after %v, want within %v (1 s on an idle machine)\n%s", i, d, notifyBound, secondaries[i].log.String())
 		} else {
 			t.Logf("secondary %d answered the new record after %v", i, d)
 		}
@@ -114,6 +116,10 @@ func TestSerialAcrossRestart(t *testing.T) {
 		return err == nil && len(r.Answer) == 1
 	})
 }
+
+// notifyBound is how late a secondary may answer a change NOTIFY told it of: well
+// above the second it takes on an idle machine, well below the SOA refresh (60 s).
+const notifyBound = 10 * time.Second
 
 // soaSerial is the serial of the zone mesos. at addr.
 func soaSerial(t *testing.T, addr string) uint32 {
