@@ -57,12 +57,21 @@ type Master struct {
 	body     []byte
 	gzBody   []byte
 	ev       streams
+	// live is the state once changed at run time (launches, kills, a failover), nil
+	// until then; liveDoc its rendering at liveVersion.
+	live        *live
+	liveDoc     []byte
+	liveVersion int
+	changeMu    sync.Mutex // one change, and the events it emits, at a time
+	id          string     // the master's id, new at each failover
+	failovers   int
+	reregister  *time.Timer // the agents re-registering after a failover
 }
 
 // Start listens on addr (such as 127.0.0.1:0) and serves an empty cluster until
 // SetState.
 func Start(addr string) (*Master, error) {
-	m := &Master{hits: map[string]int{}}
+	m := &Master{hits: map[string]int{}, id: "fake-0"}
 	if err := m.listen(addr); err != nil {
 		return nil, err
 	}
@@ -92,6 +101,12 @@ func (m *Master) Handler() http.Handler {
 	mux.HandleFunc("/state.json", m.serveState)
 	mux.HandleFunc("/fake/fault", m.control)
 	mux.HandleFunc("/fake/churn", m.churn)
+	mux.HandleFunc("/fake/launch", m.launchControl)
+	mux.HandleFunc("/fake/kill", m.killControl)
+	mux.HandleFunc("/fake/follower", m.followerControl)
+	mux.HandleFunc("/fake/failover", m.failoverControl)
+	mux.HandleFunc("/fake/heartbeats", m.heartbeatsControl)
+	mux.HandleFunc("/fake/stream-fault", m.streamFaultControl)
 	mux.HandleFunc("/api/v1", m.api)
 	mux.HandleFunc("/master/state-summary", m.summary)
 	return mux
@@ -124,6 +139,11 @@ func (m *Master) Close() error {
 		return nil
 	}
 	m.Churn(0)
+	m.mu.Lock()
+	if m.reregister != nil {
+		m.reregister.Stop()
+	}
+	m.mu.Unlock()
 	m.DropStreams()
 	return srv.Close()
 }
@@ -141,6 +161,22 @@ func (m *Master) SetState(js []byte) {
 	defer m.mu.Unlock()
 	m.state = js
 	m.version++
+	m.live, m.liveDoc = nil, nil
+	if m.reregister != nil {
+		m.reregister.Stop()
+		m.reregister = nil
+	}
+}
+
+// current is the state document served now; m.mu held.
+func (m *Master) current() []byte {
+	if m.live == nil {
+		return m.state
+	}
+	if m.liveDoc == nil || m.liveVersion != m.version {
+		m.liveDoc, m.liveVersion = m.live.render(), m.version
+	}
+	return m.liveDoc
 }
 
 // SetFault makes the master play f; delay is how long Slow waits.
@@ -185,7 +221,7 @@ func (m *Master) snapshot(r *http.Request) (state []byte, fault Fault, delay tim
 	defer m.mu.Unlock()
 	m.hits[r.URL.Path]++
 	m.lastAuth = r.Header.Get("Authorization")
-	return m.state, m.fault, m.delay, m.leader, m.addr, m.legacy
+	return m.current(), m.fault, m.delay, m.leader, m.addr, m.legacy
 }
 
 func (m *Master) redirect(w http.ResponseWriter, r *http.Request) {
@@ -376,7 +412,9 @@ func (m *Master) churn(w http.ResponseWriter, r *http.Request) {
 }
 
 // control lets a test in another process script faults: GET /fake/fault?f=503&delay=2s;
-// f=ok clears it.
+// f=ok clears it. A fault also ends the open streams, as a master that starts failing
+// (one that lost leadership, or restarts) has ended them: the clients then meet the
+// fault when they subscribe again, as they do when they poll.
 func (m *Master) control(w http.ResponseWriter, r *http.Request) {
 	f, err := ParseFault(r.URL.Query().Get("f"))
 	if err != nil {
@@ -395,7 +433,11 @@ func (m *Master) control(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok: healthy")
 		return
 	}
-	fmt.Fprintf(w, "ok: playing %s; /fake/fault?f=ok clears it\n", f)
+	m.ev.mu.Lock()
+	n := len(m.ev.subs)
+	m.ev.mu.Unlock()
+	m.DropStreams()
+	fmt.Fprintf(w, "ok: playing %s (%d open stream(s) ended); /fake/fault?f=ok clears it\n", f, n)
 }
 
 // Rewrite replaces the addresses of a captured state with loopback ones, so that

@@ -9,9 +9,11 @@ import (
 )
 
 // TestFaultControl: faults are set and cleared over HTTP; an unknown name is refused
-// with the list, not taken for a healthy master.
+// with the list, not taken for a healthy master; a fault ends the open streams, so
+// that a streaming client meets it too.
 func TestFaultControl(t *testing.T) {
 	m := StartT(t, []byte(`{"slaves": []}`))
+	s, _, _ := subscribe(t, m)
 	get := func(path string) (int, string) {
 		t.Helper()
 		resp, err := http.Get(m.URL() + path)
@@ -22,8 +24,11 @@ func TestFaultControl(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	if code, body := get("/fake/fault?f=503"); code != 200 || !strings.Contains(body, "f=ok clears") {
+	if code, body := get("/fake/fault?f=503"); code != 200 || !strings.Contains(body, "f=ok clears") || !strings.Contains(body, "1 open stream(s) ended") {
 		t.Errorf("set: %d %q", code, body)
+	}
+	if !s.ended() {
+		t.Error("the open stream outlived the fault")
 	}
 	if code, _ := get("/master/state"); code != http.StatusServiceUnavailable {
 		t.Errorf("with 503 set: %d", code)

@@ -2,6 +2,7 @@ package fakemaster
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -22,15 +23,56 @@ type streams struct {
 	off       bool          // answer SUBSCRIBE with 404, as a master before 1.0
 	heartbeat time.Duration // 0: no heartbeat_interval_seconds, as before 1.5
 	paused    bool          // stop sending heartbeats
-	subs      map[chan []byte]chan struct{}
+	subs      map[*subscriber]struct{}
 	opened    int
 	churnStop chan struct{}
-	once      []byte // the next SUBSCRIBED's state instead of the master's, if any
+	churnDone chan struct{} // closed when the churn goroutine has returned
+	once      []byte        // the next SUBSCRIBED's state instead of the master's, if any
+	churnMu   sync.Mutex
+}
+
+// subscriber is one open stream.
+type subscriber struct {
+	events chan []byte
+	done   chan struct{} // closed to end the stream
+	fault  chan StreamFault
+}
+
+// StreamFault is what an open stream does instead of carrying on.
+type StreamFault string
+
+// Faults an open stream can play (see FaultStreams).
+const (
+	StreamClose   StreamFault = "close"   // the master ends the stream, as one that exits
+	StreamStall   StreamFault = "stall"   // nothing more, heartbeats included, the connection open
+	StreamGarbage StreamFault = "garbage" // a record that is not an event, then on as before
+)
+
+// StreamFaults lists the stream faults with what each does, for -h and for errors.
+var StreamFaults = []struct {
+	Fault StreamFault
+	Does  string
+}{
+	{StreamClose, "the master ends every open stream (the plugin subscribes again)"},
+	{StreamStall, "open streams send nothing more, heartbeats included, and stay open"},
+	{StreamGarbage, "open streams send a record that is not JSON, then go on"},
+}
+
+// ParseStreamFault returns the named stream fault.
+func ParseStreamFault(name string) (StreamFault, error) {
+	var names []string
+	for _, f := range StreamFaults {
+		if f.Fault == StreamFault(name) {
+			return f.Fault, nil
+		}
+		names = append(names, string(f.Fault))
+	}
+	return "", fmt.Errorf("unknown stream fault %q (one of %s)", name, strings.Join(names, ", "))
 }
 
 func (s *streams) init() {
 	if s.subs == nil {
-		s.subs = make(map[chan []byte]chan struct{})
+		s.subs = make(map[*subscriber]struct{})
 		s.heartbeat = 15 * time.Second
 	}
 }
@@ -71,9 +113,9 @@ func (m *Master) PauseHeartbeats(on bool) {
 func (m *Master) Emit(event string) {
 	m.ev.mu.Lock()
 	defer m.ev.mu.Unlock()
-	for ch := range m.ev.subs {
+	for sub := range m.ev.subs {
 		select {
-		case ch <- []byte(event):
+		case sub.events <- []byte(event):
 		default: // a subscriber that does not read loses events, as with a real master
 		}
 	}
@@ -83,10 +125,33 @@ func (m *Master) Emit(event string) {
 func (m *Master) DropStreams() {
 	m.ev.mu.Lock()
 	defer m.ev.mu.Unlock()
-	for ch, done := range m.ev.subs {
-		close(done)
-		delete(m.ev.subs, ch)
+	for sub := range m.ev.subs {
+		close(sub.done)
+		delete(m.ev.subs, sub)
 	}
+}
+
+// FaultStreams makes every open stream play f, and returns how many it reached.
+// Streams opened later are healthy.
+func (m *Master) FaultStreams(f StreamFault) (int, error) {
+	if _, err := ParseStreamFault(string(f)); err != nil {
+		return 0, err
+	}
+	m.ev.mu.Lock()
+	defer m.ev.mu.Unlock()
+	n := len(m.ev.subs)
+	for sub := range m.ev.subs {
+		if f == StreamClose {
+			close(sub.done)
+			delete(m.ev.subs, sub)
+			continue
+		}
+		select {
+		case sub.fault <- f:
+		default: // one already pending
+		}
+	}
+	return n, nil
 }
 
 // Streams is how many streams are open; Subscriptions how many were ever opened.
@@ -105,6 +170,9 @@ func (m *Master) Subscriptions() int {
 
 func (m *Master) api(w http.ResponseWriter, r *http.Request) {
 	state, fault, delay, leader, self, legacy := m.snapshot(r)
+	m.mu.Lock()
+	id := m.id
+	m.mu.Unlock()
 	m.ev.mu.Lock()
 	m.ev.init()
 	off, hb := m.ev.off, m.ev.heartbeat
@@ -145,7 +213,7 @@ func (m *Master) api(w http.ResponseWriter, r *http.Request) {
 	case "GET_MASTER":
 		host, port, _ := net.SplitHostPort(self)
 		p, _ := strconv.Atoi(port)
-		fmt.Fprintf(w, `{"type":"GET_MASTER","get_master":{"master_info":{"id":"fake","hostname":%q,"port":%d,"address":{"ip":%q,"port":%d}}}}`, host, p, host, p)
+		fmt.Fprintf(w, `{"type":"GET_MASTER","get_master":{"master_info":{"id":%q,"hostname":%q,"port":%d,"address":{"ip":%q,"port":%d}}}}`, id, host, p, host, p)
 	case "GET_STATE":
 		v1, err := ToV1(state)
 		if err != nil {
@@ -154,13 +222,29 @@ func (m *Master) api(w http.ResponseWriter, r *http.Request) {
 		}
 		fmt.Fprintf(w, `{"type":"GET_STATE","get_state":%s}`, v1)
 	case "SUBSCRIBE":
-		m.subscribe(w, r, state, hb)
+		m.subscribe(w, r, hb)
 	default:
 		http.Error(w, "unknown call "+call.Type, http.StatusBadRequest)
 	}
 }
 
-func (m *Master) subscribe(w http.ResponseWriter, r *http.Request, state []byte, hb time.Duration) {
+func (m *Master) subscribe(w http.ResponseWriter, r *http.Request, hb time.Duration) {
+	// Subscribed before the snapshot is taken: an event of a change after it is sent
+	// after the snapshot, never lost between the two (one the snapshot already holds
+	// is applied twice, which events allow).
+	sub := &subscriber{events: make(chan []byte, 4096), done: make(chan struct{}), fault: make(chan StreamFault, 1)}
+	m.ev.mu.Lock()
+	m.ev.subs[sub] = struct{}{}
+	m.ev.opened++
+	m.ev.mu.Unlock()
+	defer func() {
+		m.ev.mu.Lock()
+		delete(m.ev.subs, sub)
+		m.ev.mu.Unlock()
+	}()
+	m.mu.Lock()
+	state := m.current()
+	m.mu.Unlock()
 	m.ev.mu.Lock()
 	if m.ev.once != nil {
 		state, m.ev.once = m.ev.once, nil
@@ -171,16 +255,6 @@ func (m *Master) subscribe(w http.ResponseWriter, r *http.Request, state []byte,
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	ch, done := make(chan []byte, 4096), make(chan struct{})
-	m.ev.mu.Lock()
-	m.ev.subs[ch] = done
-	m.ev.opened++
-	m.ev.mu.Unlock()
-	defer func() {
-		m.ev.mu.Lock()
-		delete(m.ev.subs, ch)
-		m.ev.mu.Unlock()
-	}()
 	fl := w.(http.Flusher)
 	send := func(b []byte) bool {
 		if _, err := fmt.Fprintf(w, "%d\n%s", len(b), b); err != nil {
@@ -202,11 +276,34 @@ func (m *Master) subscribe(w http.ResponseWriter, r *http.Request, state []byte,
 	} else if !send(heartbeat) {
 		return
 	}
+	// fault plays f and reports whether the stream goes on.
+	fault := func(f StreamFault) bool {
+		switch f {
+		case StreamGarbage:
+			return send([]byte(`{"type":"TASK_UPDATED",<html>not an event</html>`))
+		case StreamStall:
+			// Nothing more until the client gives up or the master ends it.
+			select {
+			case <-sub.done:
+			case <-r.Context().Done():
+			}
+		}
+		return false
+	}
 	tick := time.NewTicker(hb)
 	defer tick.Stop()
 	for {
+		// A fault goes before any event emitted after it was asked for.
 		select {
-		case ev := <-ch:
+		case f := <-sub.fault:
+			if !fault(f) {
+				return
+			}
+			continue
+		default:
+		}
+		select {
+		case ev := <-sub.events:
 			if !send(ev) {
 				return
 			}
@@ -217,7 +314,11 @@ func (m *Master) subscribe(w http.ResponseWriter, r *http.Request, state []byte,
 			if !paused && !send(heartbeat) {
 				return
 			}
-		case <-done:
+		case f := <-sub.fault:
+			if !fault(f) {
+				return
+			}
+		case <-sub.done:
 			return
 		case <-r.Context().Done():
 			return
@@ -365,38 +466,42 @@ func (m *Master) summary(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(st)
 }
 
-// Churn emits perSecond task events a second (launches and, 50 behind, kills of tasks
-// "churn-N" on the state's first agent and framework) until called again with 0.
+// Churn launches and kills tasks at perSecond events a second (launches and, 50
+// behind, kills of tasks "churn-N" on the state's first agent and framework) until
+// called again with 0. The tasks are in the state too (see Launch), so a poll or a new
+// stream sees what the events did.
 func (m *Master) Churn(perSecond int) error {
+	m.ev.churnMu.Lock() // one Churn at a time: each stops the one before
+	defer m.ev.churnMu.Unlock()
 	m.ev.mu.Lock()
-	if m.ev.churnStop != nil {
-		close(m.ev.churnStop)
-		m.ev.churnStop = nil
-	}
+	stop, done := m.ev.churnStop, m.ev.churnDone
+	m.ev.churnStop, m.ev.churnDone = nil, nil
 	m.ev.mu.Unlock()
+	if stop != nil {
+		// Stopped once its last change is made: what the state holds then stays.
+		close(stop)
+		<-done
+	}
 	if perSecond <= 0 {
 		return nil
 	}
-	m.mu.Lock()
-	doc := m.state
-	m.mu.Unlock()
-	var st struct {
-		Slaves []struct {
-			ID string `json:"id"`
-		} `json:"slaves"`
-		Frameworks []struct {
-			ID string `json:"id"`
-		} `json:"frameworks"`
+	var agent, fw string
+	err := m.change(func(l *live) ([]string, error) {
+		if len(l.agents) == 0 || len(l.frameworks) == 0 {
+			return nil, errors.New("churn needs a state with an agent and a framework")
+		}
+		agent, fw = l.agents[0].ID, l.frameworks[0].id
+		return nil, nil
+	})
+	if err != nil {
+		return err
 	}
-	if err := json.Unmarshal(doc, &st); err != nil || len(st.Slaves) == 0 || len(st.Frameworks) == 0 {
-		return fmt.Errorf("churn needs a state with an agent and a framework: %v", err)
-	}
-	agent, fw := st.Slaves[0].ID, st.Frameworks[0].ID
-	stop := make(chan struct{})
+	stop, done = make(chan struct{}), make(chan struct{})
 	m.ev.mu.Lock()
-	m.ev.churnStop = stop
+	m.ev.churnStop, m.ev.churnDone = stop, done
 	m.ev.mu.Unlock()
 	go func() {
+		defer close(done)
 		// Two events a tick: a launch and a kill.
 		tick := time.NewTicker(2 * time.Second / time.Duration(perSecond))
 		defer tick.Stop()
@@ -406,9 +511,9 @@ func (m *Master) Churn(perSecond int) error {
 				return
 			case <-tick.C:
 			}
-			m.Emit(TaskRunning(fw, agent, fmt.Sprintf("churn.%d", i), fmt.Sprintf("churn-%d", i%50)))
+			m.Launch(Launch{ID: fmt.Sprintf("churn.%d", i), Name: fmt.Sprintf("churn-%d", i%50), Agent: agent, Framework: fw})
 			if i >= 50 {
-				m.Emit(TaskKilled(fw, fmt.Sprintf("churn.%d", i-50)))
+				m.Kill(fmt.Sprintf("churn.%d", i-50))
 			}
 		}
 	}()
