@@ -30,6 +30,9 @@ func TestNginxRecipeWithWatch(t *testing.T) {
 	backend(t, fmt.Sprintf("127.0.0.4:%d", p3), "backend-three")
 	js := strings.Replace(string(recipeState(p1, p2)), `{"id":"a-S2","pid":"slave(1)@127.0.0.3:5051"}`,
 		`{"id":"a-S2","pid":"slave(1)@127.0.0.3:5051"},{"id":"a-S3","pid":"slave(1)@127.0.0.4:5051"}`, 1)
+	// The example template is the upstream of the app "web" (the quick start's demo
+	// app), where the shell recipe's is "nginx".
+	js = strings.ReplaceAll(js, `"name":"nginx"`, `"name":"web"`)
 	m := startMaster(t, []byte(js))
 	api := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	s := startCoreDNS(t, mesosBlock(m.URL(), "        http "+api+"\n"))
@@ -129,8 +132,8 @@ func TestNginxRecipeWithWatch(t *testing.T) {
 		t.Fatalf("%s: nginx did not follow within %v; upstream.conf:\n%s", what, followBound, b)
 	}
 
-	// A new instance of nginx on the third agent.
-	v1, err := fakemaster.TaskToV1([]byte(fmt.Sprintf(`{"id":"nginx.3","name":"nginx","slave_id":"a-S3","state":"TASK_RUNNING","resources":{"ports":"[%d-%d]"}}`, p3, p3)), "f")
+	// A new instance of web on the third agent.
+	v1, err := fakemaster.TaskToV1([]byte(fmt.Sprintf(`{"id":"nginx.3","name":"web","slave_id":"a-S3","state":"TASK_RUNNING","resources":{"ports":"[%d-%d]"}}`, p3, p3)), "f")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,6 +174,28 @@ func TestNginxRecipeWithWatch(t *testing.T) {
 // followBound is how late nginx may follow a change: well above the second it takes
 // on an idle machine, far below a blocking query's wait (5 minutes) or a poll.
 const followBound = 10 * time.Second
+
+// TestWatchExampleOnDemo: the example template renders the quick start's demo state:
+// its two web tasks, at their SRV records' addresses and ports.
+func TestWatchExampleOnDemo(t *testing.T) {
+	js, err := fakemaster.ReadCapture("../testdata/demo/state.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := startMaster(t, js)
+	api := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	s := startCoreDNS(t, mesosBlock(m.URL(), "        http "+api+"\n"))
+	s.waitReady()
+	out := filepath.Join(t.TempDir(), "upstream.conf")
+	b, err := exec.Command(watchBin, "-api", "http://"+api, "-template", "../examples/nginx-upstream.tmpl", "-out", out, "-once").CombinedOutput()
+	if err != nil {
+		t.Fatalf("mesos-watch -once: %v\n%s", err, b)
+	}
+	got, _ := os.ReadFile(out)
+	if !strings.Contains(string(got), "server 127.0.0.2:31000;") || !strings.Contains(string(got), "server 127.0.0.3:31002;") || strings.Count(string(got), "server 127.") != 2 {
+		t.Errorf("the example template on the demo state:\n%s", got)
+	}
+}
 
 // TestWatchBadTemplate: a template that fails on the answers ends mesos-watch with a
 // non-zero status and a message that names the template, and leaves the file alone.
