@@ -22,7 +22,7 @@ printf '.:%s {\n    bind 127.0.0.1\n    mesos {\n        masters http://127.0.0.
 taskset -c 0 "$work/coredns" -conf "$work/Corefile" > "$work/coredns.log" 2>&1 &
 srv=$!
 pids+=($srv)
-wait_dns $port
+wait_dns $port $srv "$work/coredns.log"
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 

@@ -13,6 +13,7 @@
 #                               # this tree against an earlier build of the plugin
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/wait.sh
 TASKS=${TASKS:-10000}
 ROUNDS=${ROUNDS:-3}
 SECS=${SECS:-5}
@@ -42,7 +43,7 @@ go build -o "$work/records" ./cmd/mesos-records
 "$work/records" -synth "$TASKS" > "$work/state.json"
 "$work/fake" -listen 127.0.0.1:25050 -state "$work/state.json" 2>"$work/fake.log" &
 pids+=($!)
-sleep 1
+wait_fake $! 127.0.0.1:25050 "$work/fake.log"
 # The zone file holds exactly what the plugin serves: the records of the same state,
 # as served (the fake master rewrote the addresses), dumped by the plugin's own walk.
 curl -s http://127.0.0.1:25050/master/state > "$work/served.json"
@@ -89,12 +90,11 @@ run() { # server -> "qps latency_ms cpu_us_per_query"
     [ "$1" = base ] && bin="$work/coredns-base"
     taskset -c 0 "$bin" -conf "$work/Corefile.$1" > "$work/coredns.$1.log" 2>&1 &
     local pid=$!
-    for _ in $(seq 1 100); do
-        dig @127.0.0.1 -p $port +time=1 +tries=1 leader.mesos >/dev/null 2>&1 && \
-            dig @127.0.0.1 -p $port +short +time=1 +tries=1 app-0-0.marathon.mesos 2>/dev/null | grep -qE '^[0-9]|^$' && break
-        sleep 0.2
-    done
-    sleep 1
+    # run runs in a command substitution's subshell: this stops the server if it
+    # ends early (a wait that fails), and does not touch the script's own trap.
+    trap "kill $pid 2>/dev/null || true" EXIT
+    wait_dns $port $pid "$work/coredns.$1.log"
+    sleep 1 # past the start's allocations, before the measured run
     local out t0 t1
     t0=$(cpu_ticks $pid)
     out=$(taskset -c 1 dnsperf -s 127.0.0.1 -p $port -d "$work/queries.txt" -c 16 -T 1 -q 100 -l "$SECS" 2>&1)
@@ -115,7 +115,9 @@ printf '%-6s %-8s %12s %12s %14s\n' round server qps avg_lat_ms cpu_us_query
 declare -A all cpus
 for r in $(seq 1 "$ROUNDS"); do
     for s in $SERVERS; do
-        read -r qps lat cpu < <(run $s)
+        # A command substitution, not read < <(run): a run that fails ends the script.
+        out=$(run "$s")
+        read -r qps lat cpu <<<"$out"
         all[$s]+="$qps "
         cpus[$s]+="$cpu "
         printf '%-6s %-8s %12s %12s %14s\n' "$r" "$s" "$qps" "$lat" "$cpu"

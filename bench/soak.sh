@@ -32,7 +32,7 @@ conf 60 > "$work/Corefile"
 "$work/coredns" -conf "$work/Corefile" > "$work/coredns.log" 2>&1 &
 srv=$!
 pids+=($srv)
-wait_dns $port
+wait_dns $port $srv "$work/coredns.log"
 
 "$work/records" -zone mesos. <(curl -s http://127.0.0.1:26050/master/state) |
     awk '($4 == "A" || $4 == "SRV") && NR % 7 == 0 && n++ < 100000 { print $1, $4 }' > "$work/queries.txt"
