@@ -365,6 +365,10 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 				if err != nil || n == 0 {
 					return nil, c.Errf("max_srv_per_task: %q is not a positive number", args[0])
 				}
+				if n < 4 {
+					// The bound takes whole ports: below one port's records, none.
+					return nil, c.Errf("max_srv_per_task %d: must be at least 4, the SRV records one port makes (_task._tcp and _task._udp, each under F and F.slave); fewer would leave out every port", n)
+				}
 				cfg.opts.MaxTaskSRV = int(n)
 			case "zk_auth":
 				if len(args) != 3 || (args[1] != "file" && args[1] != "env") {

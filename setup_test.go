@@ -419,3 +419,19 @@ func TestParseHTTPWarnsBeyondLoopback(t *testing.T) {
 		}
 	}
 }
+
+// max_srv_per_task below 4 would leave out every port's SRV records (each port makes up
+// to four, and the bound is shared by whole ports): refused at load, with the line and
+// why.
+func TestParseMaxSRVPerTaskBelowFour(t *testing.T) {
+	for _, n := range []string{"1", "3"} {
+		_, err := parseBlock(t, "mesos {\nmasters 10.0.0.1\nmax_srv_per_task "+n+"\n}")
+		if err == nil || !strings.Contains(err.Error(), "Testfile:3") || !strings.Contains(err.Error(), "at least 4") {
+			t.Errorf("max_srv_per_task %s: %v, want an error at line 3 saying at least 4", n, err)
+		}
+	}
+	m, err := parseBlock(t, "mesos {\nmasters 10.0.0.1\nmax_srv_per_task 4\n}")
+	if err != nil || m.cfg.opts.MaxTaskSRV != 4 {
+		t.Errorf("max_srv_per_task 4: %v", err)
+	}
+}

@@ -162,3 +162,5 @@ func TestZooKeeperDownAtStart(t *testing.T) {
 	elect(t, srv.Addr, m)
 	eventually(t, "answers once ZooKeeper names the leader", 30*time.Second, func() bool { return aCount(t, s.addr, "app-0.marathon.mesos.") == 1 })
 }
+
+// TestZoo
