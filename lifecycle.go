@@ -399,7 +399,7 @@ func (m *Mesos) served(r *master.Result, took time.Duration, snapshot bool) {
 		log.Infof("%v from %s: %s", m.Zones, r.Leader.Host, set)
 	}
 	if n := stats.Skipped.Total(); n > 0 && (prev == nil || prev.Stats().Skipped.Total() != n) {
-		log.Warningf("left out %d malformed entities: %v", n, map[string]int(stats.Skipped))
+		log.Warningf("left out %d entities and records: %s", n, skipSummary(stats.Skipped))
 	}
 }
 
