@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/coredns-mesos/mesos/test/fakemaster"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // What operators read: each test here checks that a log line or a metric says what is
@@ -64,6 +67,107 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// onlyInstance is the one running instance of a test that started one.
+func onlyInstance(t *testing.T) *Mesos {
+	t.Helper()
+	live := liveInstances()
+	if len(live) != 1 {
+		t.Fatalf("%d instances running, want 1", len(live))
+	}
+	return live[0]
+}
+
+// refreshErrors sums refreshes_total{outcome="error"} of m's block over the reasons.
+func refreshErrors(m *Mesos) float64 {
+	sum := 0.0
+	for _, r := range refreshReasons {
+		sum += value(refreshCount.WithLabelValues(m.key.server, m.Zones[0], "error", r))
+	}
+	return sum
+}
+
+// streamAttempts sums stream_reconnects_total of m's block: one a subscription tried
+// and ended, whether or not it got as far as a snapshot.
+func streamAttempts(m *Mesos) float64 {
+	sum := 0.0
+	for _, r := range streamEnds {
+		sum += value(reconnects.WithLabelValues(m.key.server, m.Zones[0], r))
+	}
+	return sum
+}
+
+// value is a counter's or a gauge's value.
+func value(c prometheus.Metric) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		panic(err)
+	}
+	if m.GetCounter() != nil {
+		return m.GetCounter().GetValue()
+	}
+	return m.GetGauge().GetValue()
+}
+
+// TestAutoModeFailureCountedOnce: in mode auto an attempt that fails (the stream, then
+// the poll that stands in for it) is one count of refreshes_total{outcome="error"} and
+// one log line, as README says; it once was two counts and three lines.
+func TestAutoModeFailureCountedOnce(t *testing.T) {
+	logs := captureLog(t)
+	js, err := fakemaster.ReadCapture("testdata/mesos/state-1.5.0-dcos.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fm := fakemaster.StartT(t, js)
+	fm.SetFault(fakemaster.ServerError, 0)
+	startInProcess(t, ".:%d {\n    bind 127.0.0.1\n    mesos {\n        masters %s\n        refresh 1h\n    }\n}\n", fm.URL())
+	m := onlyInstance(t)
+	waitFor(t, "two failed attempts", func() bool { return streamAttempts(m) >= 2 && refreshErrors(m) >= 2 })
+	m.stop()
+	attempts, errs := streamAttempts(m), refreshErrors(m)
+	// The stop may cut the last attempt between its stream and its poll: counted as an
+	// attempt, not (yet) as a failure.
+	if errs != attempts && errs != attempts-1 {
+		t.Errorf("%v attempts counted %v failed refreshes, want one each", attempts, errs)
+	}
+	if got := len(logs.lines("refresh failed")); float64(got) != errs {
+		t.Errorf("%v failed refreshes logged %d times, want once each:\n%s", errs, got, logs)
+	}
+	if got := logs.lines("event stream ended"); len(got) != 0 {
+		t.Errorf("no stream ever opened, yet logged: %q", got)
+	}
+}
+
+// TestStreamEndSaysWhatIsServed: a stream that never opened does not claim to serve the
+// records it gave (there are none); one that did, does.
+func TestStreamEndSaysWhatIsServed(t *testing.T) {
+	logs := captureLog(t)
+	js, err := fakemaster.ReadCapture("testdata/mesos/state-1.5.0-dcos.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fm := fakemaster.StartT(t, js)
+	fm.SetFault(fakemaster.ServerError, 0)
+	block := ".:%d {\n    bind 127.0.0.1\n    mesos {\n        masters %s\n        mode stream\n        refresh 1h\n    }\n}\n"
+	_, addr, _ := startInProcess(t, block, fm.URL())
+	m := onlyInstance(t)
+	waitFor(t, "a failed attempt", func() bool { return refreshErrors(m) >= 1 })
+	waitFor(t, "the failure logged", func() bool { return len(logs.lines("refresh failed")) >= 1 })
+	if got := logs.lines("serving the records it gave"); len(got) != 0 {
+		t.Errorf("no records were ever loaded, yet logged: %q", got)
+	}
+	if got := logs.lines("no records yet"); len(got) == 0 {
+		t.Errorf("the failure does not say there are no records yet:\n%s", logs)
+	}
+	// Now a stream that gives records, and ends.
+	fm.SetFault(fakemaster.OK, 0)
+	waitFor(t, "answers from the stream", func() bool { return answers(addr, "test123.marathon.mesos.") == 1 })
+	fm.DropStreams()
+	waitFor(t, "the end of the stream logged", func() bool { return len(logs.lines("event stream ended (closed)")) >= 1 })
+	if got := logs.lines("event stream ended (closed)")[0]; !strings.Contains(got, "serving the records it gave") {
+		t.Errorf("the end of a stream that gave records: %q", got)
 	}
 }
 

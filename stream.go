@@ -69,9 +69,7 @@ func (m *Mesos) run(ctx context.Context, client *master.Client) {
 			return
 		}
 		reason := endReason(err)
-		if reason != "resync" && reason != "no_stream" && reason != "second_look" {
-			log.Warningf("event stream ended (%s), serving the records it gave: %s", reason, oneLine(err))
-		}
+		m.streamEnded(err, reason, snapshot, time.Since(started))
 		reconnects.WithLabelValues(server, zone, reason).Inc()
 		var delay time.Duration
 		delay, backoff = retry(reason, snapshot, time.Since(started), backoff, m.cfg.refresh)
@@ -79,7 +77,7 @@ func (m *Mesos) run(ctx context.Context, client *master.Client) {
 			// Stream where the master can, poll where it cannot: meanwhile the records
 			// stay as fresh as polling keeps them.
 			setMode(server, zone, modePoll)
-			if soon := m.pollOnce(ctx, client); soon > 0 {
+			if soon := m.pollOnce(ctx, client, err); soon > 0 {
 				delay = min(delay, soon)
 			} else if reason == "no_stream" {
 				delay = m.cfg.refresh
@@ -116,8 +114,9 @@ func (m *Mesos) pause(ctx context.Context, d time.Duration) bool {
 	return sleepUnless(ctx, d, m.zkChanged)
 }
 
-// pollOnce fetches the state once, as the poller does.
-func (m *Mesos) pollOnce(ctx context.Context, client *master.Client) time.Duration {
+// pollOnce fetches the state once, as the poller does, in place of the stream that
+// could not open (streamErr): the attempt is counted and logged once, here.
+func (m *Mesos) pollOnce(ctx context.Context, client *master.Client, streamErr error) time.Duration {
 	start := time.Now()
 	r, err := client.Fetch(ctx)
 	if err != nil {
@@ -126,6 +125,7 @@ func (m *Mesos) pollOnce(ctx context.Context, client *master.Client) time.Durati
 		}
 		return 0
 	}
+	m.polledInstead(streamErr)
 	return m.loaded(ctx, r, time.Since(start), true)
 }
 
@@ -142,10 +142,7 @@ func (m *Mesos) follow(ctx context.Context, client *master.Client) (snapshot boo
 	start := time.Now()
 	s, first, err := client.Subscribe(ctx)
 	if err != nil {
-		if !errors.Is(err, master.ErrNoStream) && ctx.Err() == nil {
-			m.failed(err, time.Since(start))
-		}
-		return false, err
+		return false, err // counted and logged once by run (streamEnded, pollOnce)
 	}
 	defer s.Close()
 	setMode(server, zone, modeStream)
