@@ -36,7 +36,12 @@ var handoff sync.Map // handoffKey → *handed
 // blocks serving the same zones never share an entry.
 type handoffKey struct{ zones, server string }
 
-type handed struct{ set atomic.Pointer[Set] }
+type handed struct {
+	set atomic.Pointer[Set]
+	// lastOK is the lastOK of the instance that published set: the new instance
+	// reports the age of the records it serves, not "no records yet".
+	lastOK *atomic.Int64
+}
 
 // running lists the instances whose background work is started, in start order. It lets
 // a reload that fails after the new instances started (a port in use) stop them: caddy
@@ -125,9 +130,10 @@ func (m *Mesos) start() error {
 	if m.cfg.opts.Hosts == nil {
 		m.cfg.opts.Hosts = NewHostCache(nil)
 	}
-	m.box = &handed{}
+	m.box = &handed{lastOK: &m.lastOK}
 	if prev, ok := handoff.Load(m.key); ok {
 		if set := prev.(*handed).set.Load(); set != nil {
+			m.lastOK.Store(prev.(*handed).lastOK.Load())
 			m.set.Store(set)
 			m.box.set.Store(set)
 		}

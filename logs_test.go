@@ -171,6 +171,36 @@ func TestStreamEndSaysWhatIsServed(t *testing.T) {
 	}
 }
 
+// TestReloadFailureSaysRecordsServed: after a reload that changed the masters, the new
+// instance answers from the records handed over, and says so when its own refresh
+// fails, instead of "no records yet (answering SERVFAIL)".
+func TestReloadFailureSaysRecordsServed(t *testing.T) {
+	logs := captureLog(t)
+	js, err := fakemaster.ReadCapture("testdata/mesos/state-1.5.0-dcos.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := fakemaster.StartT(t, js), fakemaster.StartT(t, js)
+	b.SetFault(fakemaster.ServerError, 0)
+	conf := ".:%d {\n    bind 127.0.0.1\n    mesos {\n        masters %s\n        mode poll\n        refresh 1h\n    }\n}\n"
+	inst, addr, input := startInProcess(t, conf, a.URL())
+	waitFor(t, "answers", func() bool { return answers(addr, "test123.marathon.mesos.") == 1 })
+	next, err := inst.Restart(input(b.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { next.ShutdownCallbacks(); next.Stop() })
+	waitFor(t, "the new instance's failure logged", func() bool { return len(logs.lines("refresh failed")) >= 1 })
+	if n := answers(addr, "test123.marathon.mesos."); n != 1 {
+		t.Errorf("the handed-over records are not served: %d answers", n)
+	}
+	for _, line := range logs.lines("refresh failed") {
+		if strings.Contains(line, "no records yet") || !strings.Contains(line, "serving records") {
+			t.Errorf("the new instance serves the handed-over records, yet logged: %q", line)
+		}
+	}
+}
+
 // TestSkippedLoggedReadably: what the builder leaves out is logged as reason=count,
 // sorted, without calling a reserved name or an SRV over the limit "malformed".
 func TestSkippedLoggedReadably(t *testing.T) {
