@@ -46,6 +46,9 @@ var errLeaderChange = errors.New("ZooKeeper names another leader")
 // polling where the master cannot stream (or the block says so).
 func (m *Mesos) run(ctx context.Context, client *master.Client) {
 	server, zone := m.key.server, m.Zones[0]
+	if !m.awaitZooKeeper(ctx) {
+		return
+	}
 	if m.cfg.mode == modePoll {
 		setMode(server, zone, modePoll)
 		p := &master.Poller{

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -163,4 +164,28 @@ func TestZooKeeperDownAtStart(t *testing.T) {
 	eventually(t, "answers once ZooKeeper names the leader", 30*time.Second, func() bool { return aCount(t, s.addr, "app-0.marathon.mesos.") == 1 })
 }
 
-// TestZoo
+// TestZooKeeperHealthyStartLogsNoError: a start with ZooKeeper up and a master elected
+// logs no ERROR and no failed refresh while the session is being set up.
+func TestZooKeeperHealthyStartLogsNoError(t *testing.T) {
+	needZooKeeper(t)
+	srv := zkserver.Start(t)
+	m := startMaster(t, clusterJSON(1, 1, false))
+	elect(t, srv.Addr, m)
+	for _, mode := range []string{"stream", "poll"} {
+		t.Run(mode, func(t *testing.T) {
+			s := startCoreDNS(t, mesosBlock("zk://"+srv.Addr+"/mesos", "        mode "+mode))
+			s.waitReady()
+			eventually(t, "answers", 10*time.Second, func() bool { return aCount(t, s.addr, "app-0.marathon.mesos.") == 1 })
+			log := s.log.String()
+			var said []string
+			for _, bad := range []string{"[ERROR]", "refresh failed", "event stream ended"} {
+				if strings.Contains(log, bad) {
+					said = append(said, bad)
+				}
+			}
+			if len(said) > 0 {
+				t.Errorf("a healthy start logged %q:\n%s", said, log)
+			}
+		})
+	}
+}
