@@ -99,6 +99,11 @@ func streamAttempts(m *Mesos) float64 {
 	return sum
 }
 
+// gauge is the value of one series of g.
+func gauge(g *prometheus.GaugeVec, labels ...string) float64 {
+	return value(g.WithLabelValues(labels...))
+}
+
 // value is a counter's or a gauge's value.
 func value(c prometheus.Metric) float64 {
 	var m dto.Metric
@@ -199,6 +204,34 @@ func TestReloadFailureSaysRecordsServed(t *testing.T) {
 			t.Errorf("the new instance serves the handed-over records, yet logged: %q", line)
 		}
 	}
+}
+
+// TestModeIsWhatTheMasterCan: mode says what the master can do, not whether it is up:
+// an outage of a streaming master leaves mode{stream} at 1 (stream_connected says the
+// stream is down); a master that cannot stream is polled, and mode{poll} says so.
+func TestModeIsWhatTheMasterCan(t *testing.T) {
+	js, err := fakemaster.ReadCapture("testdata/mesos/state-1.5.0-dcos.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fm := fakemaster.StartT(t, js)
+	_, addr, _ := startInProcess(t, ".:%d {\n    bind 127.0.0.1\n    mesos {\n        masters %s\n        refresh 1h\n    }\n}\n", fm.URL())
+	m := onlyInstance(t)
+	server, zone := m.key.server, m.Zones[0]
+	waitFor(t, "answers", func() bool { return answers(addr, "test123.marathon.mesos.") == 1 })
+	waitFor(t, "mode stream", func() bool { return gauge(modeGauge, server, zone, modeStream) == 1 })
+	fm.SetFault(fakemaster.ServerError, 0)
+	fm.DropStreams()
+	waitFor(t, "a failed attempt", func() bool { return refreshErrors(m) >= 1 })
+	if s, p, c := gauge(modeGauge, server, zone, modeStream), gauge(modeGauge, server, zone, modePoll), gauge(streamConnected, server, zone); s != 1 || p != 0 || c != 0 {
+		t.Errorf("a streaming master down: mode stream %v, poll %v, stream_connected %v; want 1, 0, 0", s, p, c)
+	}
+	// The master comes back without the event stream (before 1.5): polled.
+	fm.SetStream(false)
+	fm.SetFault(fakemaster.OK, 0)
+	waitFor(t, "mode poll", func() bool {
+		return gauge(modeGauge, server, zone, modePoll) == 1 && gauge(modeGauge, server, zone, modeStream) == 0
+	})
 }
 
 // TestSkippedLoggedReadably: what the builder leaves out is logged as reason=count,

@@ -79,7 +79,9 @@ func (m *Mesos) run(ctx context.Context, client *master.Client) {
 		if !snapshot && m.cfg.mode == modeAuto {
 			// Stream where the master can, poll where it cannot: meanwhile the records
 			// stay as fresh as polling keeps them.
-			setMode(server, zone, modePoll)
+			if reason == "no_stream" {
+				setMode(server, zone, modePoll) // what the master can do, not an outage
+			}
 			if soon := m.pollOnce(ctx, client, err); soon > 0 {
 				delay = min(delay, soon)
 			} else if reason == "no_stream" {
