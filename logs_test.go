@@ -1,10 +1,13 @@
 package mesos
 
 import (
+	"bufio"
 	"bytes"
 	golog "log"
+	"net/http"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -232,6 +235,36 @@ func TestModeIsWhatTheMasterCan(t *testing.T) {
 	waitFor(t, "mode poll", func() bool {
 		return gauge(modeGauge, server, zone, modePoll) == 1 && gauge(modeGauge, server, zone, modeStream) == 0
 	})
+}
+
+// TestStateSizeInStreamMode: state_size_bytes reports the SUBSCRIBED snapshot's size
+// in stream mode, as it reports the polled state's.
+func TestStateSizeInStreamMode(t *testing.T) {
+	js, err := fakemaster.ReadCapture("testdata/mesos/state-1.5.0-dcos.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fm := fakemaster.StartT(t, js)
+	_, addr, _ := startInProcess(t, ".:%d {\n    bind 127.0.0.1\n    mesos {\n        masters %s\n        mode stream\n    }\n}\n", fm.URL())
+	m := onlyInstance(t)
+	waitFor(t, "answers", func() bool { return answers(addr, "test123.marathon.mesos.") == 1 })
+	// The length the master's RecordIO gives its first record, the snapshot.
+	resp, err := http.Post(fm.URL()+"/api/v1", "application/json", strings.NewReader(`{"type":"SUBSCRIBE"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := bufio.NewReader(resp.Body).ReadString('\n')
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := strconv.ParseFloat(strings.TrimSpace(head), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := gauge(stateSize, m.key.server, m.Zones[0]); got != want {
+		t.Errorf("state_size_bytes %v in stream mode, want the snapshot's %v", got, want)
+	}
 }
 
 // TestSkippedLoggedReadably: what the builder leaves out is logged as reason=count,

@@ -152,6 +152,7 @@ func (m *Mesos) follow(ctx context.Context, client *master.Client) (snapshot boo
 	defer s.Close()
 	setMode(server, zone, modeStream)
 	streamConnected.WithLabelValues(server, zone).Set(1)
+	stateSize.WithLabelValues(server, zone).Set(float64(s.Bytes))
 	leader := &url.URL{Scheme: s.URL.Scheme, Host: s.URL.Host, Path: s.URL.Path}
 	if !s.Leader.IsZero() {
 		leader.Host = net.JoinHostPort(s.Leader.Host, strconv.Itoa(int(s.Leader.Port)))

@@ -23,6 +23,8 @@ type RecordReader struct {
 	max int64
 	buf []byte
 	rec record
+	// last is the length of the last record NextReader began.
+	last int64
 }
 
 // NewRecordReader reads records of at most max bytes from r.
@@ -78,7 +80,7 @@ func (rr *RecordReader) NextReader() (io.Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	rr.rec = record{r: rr.r, left: n}
+	rr.rec, rr.last = record{r: rr.r, left: n}, n
 	return &rr.rec, nil
 }
 

@@ -56,6 +56,8 @@ type Stream struct {
 	URL *url.URL
 	// Heartbeat is the interval the master promised heartbeats at, held to 1 s-60 s.
 	Heartbeat time.Duration
+	// Bytes is the size of the SUBSCRIBED record, the snapshot (decompressed).
+	Bytes int64
 
 	rr     *RecordReader
 	dec    state.EventDecoder
@@ -158,6 +160,7 @@ func (c *Client) subscribe(ctx context.Context, base *url.URL) (*Stream, *state.
 			s.Close()
 			return nil, nil, fmt.Errorf("%s: %w", base.Host, err)
 		}
+		s.Bytes = s.rr.last
 		if ev.Type != state.EventSubscribed {
 			s.Close()
 			return nil, nil, fmt.Errorf("%s: %w: the stream began with %s", base.Host, state.ErrEvent, ev.Type)
