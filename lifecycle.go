@@ -108,7 +108,7 @@ func (m *Mesos) start() error {
 	if z := m.cfg.zk; z != nil {
 		m.zkChanged = make(chan struct{}, 1)
 		discover = m.zkURLs
-		detector = &zk.Detector{Servers: z.servers, Path: z.path, Auth: z.auth, OnChange: m.zkChange, OnSession: m.zkSession, Logf: log.Warningf}
+		detector = &zk.Detector{Servers: z.servers, Path: z.path, Auth: z.auth, OnChange: m.zkChange, Logf: log.Warningf}
 	}
 	client, err := master.New(master.Config{
 		Discover:  discover,
@@ -124,6 +124,7 @@ func (m *Mesos) start() error {
 	}
 	m.client = client
 	initMetrics(m.key.server, m.Zones[0])
+	initZKMetrics(m.key.server, m.Zones[0], m.cfg.zk != nil)
 	if len(m.cfg.opts.NSAddrs) == 0 {
 		m.cfg.opts.NSAddrs = bindAddrs(m.bind)
 	}
@@ -155,6 +156,15 @@ func (m *Mesos) start() error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel, m.done = cancel, make(chan struct{})
+	if detector != nil {
+		// The session a stop or a reload ends is no loss to report, and no series to
+		// bring back.
+		detector.OnSession = func(up bool) {
+			if ctx.Err() == nil {
+				m.zkSession(up)
+			}
+		}
+	}
 	m.notify = m.notifier(m.xfer)
 	go func() {
 		defer close(m.done)

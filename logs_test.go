@@ -267,6 +267,64 @@ func TestStateSizeInStreamMode(t *testing.T) {
 	}
 }
 
+// series reports whether the registry holds a series of the metric for server.
+func series(t *testing.T, name, server string) bool {
+	t.Helper()
+	mfs, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "server" && l.GetValue() == server {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// TestZooKeeperSeriesOnlyWithZooKeeper: a block that does not use ZooKeeper has no
+// zookeeper_* series (a 0 there reads as a lost session); one that does has them from
+// the start.
+func TestZooKeeperSeriesOnlyWithZooKeeper(t *testing.T) {
+	js, err := fakemaster.ReadCapture("testdata/mesos/state-1.5.0-dcos.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fm := fakemaster.StartT(t, js)
+	other := freeTCPPort(t)
+	// Nothing listens on 127.0.0.1:1: the ZooKeeper block never gets a session.
+	block := ".:%d {\n    bind 127.0.0.1\n    mesos {\n        masters %s\n    }\n}\n" +
+		".:%d {\n    bind 127.0.0.1\n    mesos {\n        masters zk://127.0.0.1:1/mesos\n    }\n}\n"
+	_, addr, _ := startInProcess(t, block, fm.URL(), other)
+	waitFor(t, "answers", func() bool { return answers(addr, "test123.marathon.mesos.") == 1 })
+	var plain, withZK string
+	for _, m := range liveInstances() {
+		if m.cfg.zk == nil {
+			plain = m.key.server
+		} else {
+			withZK = m.key.server
+		}
+	}
+	if plain == "" || withZK == "" {
+		t.Fatalf("instances: plain %q, ZooKeeper %q", plain, withZK)
+	}
+	for _, name := range []string{"coredns_mesos_zookeeper_connected", "coredns_mesos_zookeeper_leader_changes_total"} {
+		if series(t, name, plain) {
+			t.Errorf("%s exists for %s, which does not use ZooKeeper", name, plain)
+		}
+		if !series(t, name, withZK) {
+			t.Errorf("%s missing for %s, which uses ZooKeeper", name, withZK)
+		}
+	}
+}
+
 // TestSkippedLoggedReadably: what the builder leaves out is logged as reason=count,
 // sorted, without calling a reserved name or an SRV over the limit "malformed".
 func TestSkippedLoggedReadably(t *testing.T) {

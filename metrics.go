@@ -189,6 +189,17 @@ func initMetrics(server, zone string) {
 	}
 	heldTasks.WithLabelValues(server, zone)
 	dropsHeld.WithLabelValues(server, zone)
+}
+
+// initZKMetrics creates the ZooKeeper series of a block that finds its masters in
+// ZooKeeper, or removes them from one that does not (a reload may have taken
+// ZooKeeper out of it): a 0 there would read as a lost session.
+func initZKMetrics(server, zone string, zk bool) {
+	if !zk {
+		zkConnected.DeleteLabelValues(server, zone)
+		zkLeaderChanges.DeleteLabelValues(server, zone)
+		return
+	}
 	zkConnected.WithLabelValues(server, zone)
 	zkLeaderChanges.WithLabelValues(server, zone)
 }

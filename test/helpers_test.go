@@ -251,6 +251,24 @@ func (s *server) metric(name string, want ...string) float64 {
 	return sum
 }
 
+// hasMetric reports whether name has any series.
+func (s *server) hasMetric(name string) bool {
+	s.t.Helper()
+	resp, err := http.Get("http://" + s.metrics + "/metrics")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if line := sc.Text(); strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *server) goroutines() int {
 	s.t.Helper()
 	resp, err := http.Get("http://" + s.pprof + "/debug/pprof/goroutine?debug=1")

@@ -5,6 +5,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -187,5 +188,32 @@ func TestZooKeeperHealthyStartLogsNoError(t *testing.T) {
 				t.Errorf("a healthy start logged %q:\n%s", said, log)
 			}
 		})
+	}
+}
+
+// TestZooKeeperReloadedAway: a reload that takes ZooKeeper out of the block leaves no
+// zookeeper_* series behind (a 0 there reads as a lost session), and the session the
+// reload ended is not logged as lost.
+func TestZooKeeperReloadedAway(t *testing.T) {
+	needZooKeeper(t)
+	srv := zkserver.Start(t)
+	m := startMaster(t, clusterJSON(1, 1, false))
+	elect(t, srv.Addr, m)
+	s := startCoreDNS(t, mesosBlock("zk://"+srv.Addr+"/mesos", ""))
+	s.waitReady()
+	eventually(t, "the session up", 10*time.Second, func() bool { return s.metric("coredns_mesos_zookeeper_connected") == 1 })
+	s.writeConf(mesosBlock(m.URL(), ""))
+	s.cmd.Process.Signal(syscall.SIGUSR1)
+	eventually(t, "the reload", 15*time.Second, func() bool { return strings.Contains(s.log.String(), "Reloading complete") })
+	for _, name := range []string{"coredns_mesos_zookeeper_connected", "coredns_mesos_zookeeper_leader_changes_total"} {
+		if s.hasMetric(name) {
+			t.Errorf("%s still exported after ZooKeeper left the block", name)
+		}
+	}
+	if strings.Contains(s.log.String(), "session lost") {
+		t.Errorf("the reload logged a lost session:\n%s", s.log.String())
+	}
+	if n := aCount(t, s.addr, "app-0.marathon.mesos."); n != 1 {
+		t.Errorf("app-0 after the reload: %d", n)
 	}
 }
