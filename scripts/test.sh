@@ -8,7 +8,7 @@
 # MESOS_TEST_ALL=1 makes a test that lacks what it needs fail instead of skipping, so
 # this script first gets what the suite needs: dig (dnsutils), nginx (nginx-light),
 # ZooKeeper and a Java runtime (zookeeper), curl, unshare (util-linux), installed with
-# apt-get, and root, for the test that binds 127.0.0.153:53 and runs the shell recipes
+# apt-get, and root, for the test that binds port 53 on a loopback address and runs the shell recipes
 # in a mount namespace (unshare -m). Without root it installs nothing: it says what is
 # missing and exits 1 before building anything.
 #
@@ -33,7 +33,7 @@ command -v curl >/dev/null || need+=(curl)
 command -v java >/dev/null || [[ " ${need[*]} " == *" zookeeper "* ]] || need+=(default-jre-headless)
 
 if [ "$(id -u)" -ne 0 ]; then
-    msg="one test needs root (it binds 127.0.0.153:53 and runs unshare -m)"
+    msg="one test needs root (it binds port 53 on a loopback address and runs unshare -m)"
     if [ ${#need[@]} -gt 0 ]; then
         msg="$msg, and these Debian packages are missing: ${need[*]}"
     fi

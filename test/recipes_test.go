@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -19,7 +20,9 @@ import (
 
 // The recipes run unchanged, in a mount namespace of their own whose /etc/resolv.conf
 // names CoreDNS on this address: the system resolver (dig, nginx) then asks the plugin.
-const nsAddr = "127.0.0.153"
+// Port 53 cannot be chosen, so the address is: a loopback address of this run's own, so
+// that two copies of the suite on one machine do not meet.
+var nsAddr = fmt.Sprintf("127.%d.%d.153", 1+rand.IntN(254), 1+rand.IntN(254))
 
 // backend serves its own name over HTTP on addr.
 func backend(t *testing.T, addr, name string) {
