@@ -19,6 +19,7 @@ type failover struct {
 
 	since     map[string]time.Time // recovered agent → when it was first seen so
 	dropSince time.Time            // when a large drop was first seen, zero if none
+	dropAfter int                  // the running tasks that drop left
 }
 
 // minDrop is the fewest tasks a drop must take before it needs confirming: a small
@@ -56,8 +57,10 @@ func (f *failover) drop(after, explained int, now time.Time, last published) tim
 		before = last.running() - explained
 	}
 	if before >= minDrop && after*2 < before {
-		if f.dropSince.IsZero() {
-			f.dropSince = now
+		// The second look must see the same drop: another (a different count) starts
+		// the wait again, so that one drop is never confirmed by a look at another.
+		if f.dropSince.IsZero() || after != f.dropAfter {
+			f.dropSince, f.dropAfter = now, after
 		}
 		if left := f.confirm - now.Sub(f.dropSince); left > 0 {
 			return left

@@ -148,3 +148,24 @@ func TestFailoverBoundIsATimer(t *testing.T) {
 		t.Fatalf("past the bound: held %d wait %v tasks %d expiry %v", held, wait, runningTasks(out), f.expiry)
 	}
 }
+
+// TestFailoverConfirmsTheSameDrop: a drop is confirmed only by a second look at the same
+// drop. A state that drops half the agents' tasks is held; before the next look the
+// master gives an empty state: that is another drop, and it waits its own 3 s. Before,
+// the empty state was published 0.3 s after it was first seen, confirmed by the look
+// at the first drop.
+func TestFailoverConfirmsTheSameDrop(t *testing.T) {
+	f := guard(&failover{timeout: 10 * time.Minute, confirm: 3 * time.Second})
+	now := clockAt(1700000000)
+	f.check(cluster(10, 5), now)
+	if out, _, wait := f.check(cluster(4, 5), now.Add(time.Second)); out != nil || wait != 3*time.Second {
+		t.Fatalf("60%% of the tasks gone: wait %v", wait)
+	}
+	empty := &state.State{Leader: state.PID{Host: "10.0.0.2", Port: 5050}}
+	if out, _, wait := f.check(empty, now.Add(3700*time.Millisecond)); out != nil || wait != 3*time.Second {
+		t.Fatalf("an empty state after another drop: wait %v, want a fresh 3s", wait)
+	}
+	if out, _, wait := f.check(empty, now.Add(6700*time.Millisecond)); out == nil || wait != 0 {
+		t.Fatalf("the empty state seen again 3 s later: wait %v", wait)
+	}
+}
