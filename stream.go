@@ -97,21 +97,26 @@ func (m *Mesos) run(ctx context.Context, client *master.Client) {
 // retry returns how long to wait before the next stream, after one that ended for
 // reason having lived for lived (snapshot: it got as far as its snapshot), and the
 // backoff after that. A resync, a second look and a leader change go on at once; so
-// does the first attempt after a stream that got its snapshot (a master failing over
-// closes its streams), unless that stream lived under a second, which would make a
-// loop of snapshots. Streams that cannot open back off from a second up to refresh.
+// does the first attempt after a stream that got its snapshot and served a while (a
+// master failing over closes its streams); one that ended sooner waits the shortest
+// delay, so that a master closing every stream gets a snapshot asked of it once in
+// steadyStream at most. Streams that cannot open back off from a second up to refresh.
 func retry(reason string, snapshot bool, lived, backoff, refresh time.Duration) (delay, next time.Duration) {
 	shortest := min(time.Second, refresh)
 	switch {
 	case reason == "resync" || reason == "second_look" || reason == "leader_change":
 		return 0, shortest
-	case snapshot && lived >= time.Second:
+	case snapshot && lived >= steadyStream:
 		return 0, shortest
 	case snapshot:
 		return shortest, min(2*shortest, refresh)
 	}
 	return backoff, min(2*backoff, refresh)
 }
+
+// steadyStream is how long a stream must have served for the next to be asked for at
+// once when it ends.
+const steadyStream = 10 * time.Second
 
 // pause sleeps between streams, or polls of a master that cannot stream, and ends at
 // once when ZooKeeper names another leader.

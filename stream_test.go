@@ -22,10 +22,11 @@ func TestRetry(t *testing.T) {
 		{"second_look", true, 3 * time.Second, 4 * time.Second, 0, time.Second},
 		{"resync", true, 5 * time.Minute, time.Second, 0, time.Second},
 		// A master failing over closes the stream: the next one at once, even if the
-		// last reconnect was a few seconds ago.
-		{"closed", true, 5 * time.Second, 4 * time.Second, 0, time.Second},
-		// A master that closes every stream at once: no loop of snapshots.
+		// last reconnect was under a minute ago.
+		{"closed", true, 20 * time.Second, 4 * time.Second, 0, time.Second},
+		// A master that closes every stream soon: no loop of snapshots.
 		{"closed", true, 100 * time.Millisecond, time.Second, time.Second, 2 * time.Second},
+		{"closed", true, 5 * time.Second, time.Second, time.Second, 2 * time.Second},
 		// Streams that cannot open back off up to refresh.
 		{"connect", false, 0, time.Second, time.Second, 2 * time.Second},
 		{"connect", false, 0, 16 * time.Second, 16 * time.Second, refresh},
