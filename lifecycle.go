@@ -120,7 +120,7 @@ func (m *Mesos) start() error {
 		MaxBytes:  m.cfg.maxBytes,
 	})
 	if err != nil {
-		return plugin.Error("mesos", err)
+		return plugin.Error(pluginName, err)
 	}
 	m.client = client
 	initMetrics(m.key.server, m.Zones[0])
@@ -152,7 +152,7 @@ func (m *Mesos) start() error {
 	m.up.t.keepChanged = m.cfg.http != ""
 	if err := m.startAPI(); err != nil {
 		m.stopStarted()
-		return plugin.Error("mesos", fmt.Errorf("http %s: %w", m.cfg.http, err))
+		return plugin.Error(pluginName, fmt.Errorf("http %s: %w", m.cfg.http, err))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel, m.done = cancel, make(chan struct{})

@@ -21,7 +21,7 @@ import (
 	"github.com/miekg/dns"
 )
 
-var log = clog.NewWithPlugin("mesos")
+var log = clog.NewWithPlugin(pluginName)
 
 // Mesos is the plugin handler. Its record set is replaced whole on every refresh and
 // read without locks.
@@ -72,7 +72,7 @@ type Mesos struct {
 }
 
 // Name implements plugin.Handler.
-func (m *Mesos) Name() string { return "mesos" }
+func (m *Mesos) Name() string { return pluginName }
 
 // Ready implements ready.Readiness: ready once a first state is loaded.
 func (m *Mesos) Ready() bool { return m.set.Load() != nil }

@@ -25,7 +25,10 @@ import (
 	"github.com/miekg/dns"
 )
 
-func init() { plugin.Register("mesos", setup) }
+// pluginName is the plugin's name: its Corefile directive, its logs' and errors' prefix.
+const pluginName = "mesos"
+
+func init() { plugin.Register(pluginName, setup) }
 
 // config is one parsed mesos block.
 type config struct {
@@ -70,7 +73,7 @@ const (
 func setup(c *caddy.Controller) error {
 	m, err := parse(c)
 	if err != nil {
-		return plugin.Error("mesos", err)
+		return plugin.Error(pluginName, err)
 	}
 	cfg := dnsserver.GetConfig(c)
 	m.key = handoffKey{zones: strings.Join(m.Zones, ","), server: serverAddr(cfg)}
