@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/coredns-mesos/mesos/internal/migrate"
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
 	_ "github.com/coredns/coredns/plugin/bind"
@@ -22,8 +23,6 @@ import (
 	_ "github.com/coredns/coredns/plugin/root"
 	_ "github.com/coredns/coredns/plugin/secondary"
 	_ "github.com/coredns/coredns/plugin/transfer"
-
-	"github.com/coredns-mesos/mesos/internal/migrate"
 )
 
 // validateCorefile runs every plugin's setup on corefile, as CoreDNS does when it

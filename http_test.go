@@ -18,11 +18,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coredns/caddy"
-	"github.com/coredns/coredns/core/dnsserver"
-
 	"github.com/coredns-mesos/mesos/internal/state"
 	"github.com/coredns-mesos/mesos/test/fakemaster"
+	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/core/dnsserver"
 
 	"github.com/miekg/dns"
 )

@@ -17,11 +17,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/coredns/coredns/plugin"
-
 	"github.com/coredns-mesos/mesos/internal/master"
 	"github.com/coredns-mesos/mesos/internal/state"
 	"github.com/coredns-mesos/mesos/internal/zk"
+	"github.com/coredns/coredns/plugin"
 )
 
 // handoff carries record sets across a reload: caddy starts the new instance before

@@ -13,12 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coredns-mesos/mesos/internal/master"
+	"github.com/coredns-mesos/mesos/test/fakemaster"
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
 	_ "github.com/coredns/coredns/plugin/bind"
-
-	"github.com/coredns-mesos/mesos/internal/master"
-	"github.com/coredns-mesos/mesos/test/fakemaster"
 
 	"github.com/miekg/dns"
 	dto "github.com/prometheus/client_model/go"

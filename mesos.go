@@ -9,14 +9,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/coredns-mesos/mesos/internal/master"
+	"github.com/coredns-mesos/mesos/internal/state"
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/pkg/fall"
 	clog "github.com/coredns/coredns/plugin/pkg/log"
 	"github.com/coredns/coredns/plugin/transfer"
 	"github.com/coredns/coredns/request"
-
-	"github.com/coredns-mesos/mesos/internal/master"
-	"github.com/coredns-mesos/mesos/internal/state"
 
 	"github.com/miekg/dns"
 )

@@ -3,9 +3,8 @@ package mesos
 import (
 	"slices"
 
-	"github.com/coredns/coredns/plugin"
-
 	"github.com/coredns-mesos/mesos/internal/state"
+	"github.com/coredns/coredns/plugin"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"

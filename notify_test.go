@@ -11,11 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coredns-mesos/mesos/test/fakemaster"
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin/transfer"
-
-	"github.com/coredns-mesos/mesos/test/fakemaster"
 
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"

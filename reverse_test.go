@@ -10,11 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coredns/coredns/plugin/test"
-
 	"github.com/coredns-mesos/mesos/internal/state"
 	"github.com/coredns-mesos/mesos/internal/synth"
 	"github.com/coredns-mesos/mesos/test/fakemaster"
+	"github.com/coredns/coredns/plugin/test"
 
 	"github.com/miekg/dns"
 )

@@ -14,13 +14,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coredns-mesos/mesos/internal/state"
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
 	ctls "github.com/coredns/coredns/plugin/pkg/tls"
 	"github.com/coredns/coredns/plugin/transfer"
-
-	"github.com/coredns-mesos/mesos/internal/state"
 
 	"github.com/miekg/dns"
 )

@@ -5,6 +5,7 @@ package main
 import (
 	"slices"
 
+	_ "github.com/coredns-mesos/mesos"
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/coremain"
 	_ "github.com/coredns/coredns/plugin/any"
@@ -29,8 +30,6 @@ import (
 	_ "github.com/coredns/coredns/plugin/template"
 	_ "github.com/coredns/coredns/plugin/transfer"
 	_ "github.com/coredns/coredns/plugin/whoami"
-
-	_ "github.com/coredns-mesos/mesos"
 )
 
 // directives is CoreDNS's own order, cut to the plugins linked above, with mesos where
