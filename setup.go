@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coredns-mesos/mesos/internal/master"
 	"github.com/coredns-mesos/mesos/internal/state"
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
@@ -161,7 +162,7 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 				for _, a := range args {
 					if strings.HasPrefix(strings.ToLower(a), "zk://") {
 						if len(args) > 1 {
-							return nil, c.Errf("masters: %s: ZooKeeper names the masters, list nothing beside it", redactURL(a))
+							return nil, c.Errf("masters: %s: ZooKeeper names the masters, list nothing beside it", master.RedactURL(a))
 						}
 						z, err := zkURL(a)
 						if err != nil {
@@ -509,7 +510,7 @@ func inRoot(root, path string) string {
 
 // masterURL accepts http(s)://host[:port][/path] and host[:port]; the port defaults to 5050.
 func masterURL(s string) (*url.URL, error) {
-	raw, shown := s, redactURL(s)
+	raw, shown := s, master.RedactURL(s)
 	if strings.Contains(s, "@") {
 		// Before parsing: a password that holds a '/' does not parse.
 		return nil, fmt.Errorf("%q: credentials do not belong in the URL, use basic_auth", shown)
@@ -541,25 +542,6 @@ func masterURL(s string) (*url.URL, error) {
 		}
 	}
 	return u, nil
-}
-
-// redactURL hides the password of a URL in a message: "http://user:pass@host" becomes
-// "http://user:xxxxx@host", as url.URL's Redacted does, also when the password holds
-// a '/' or an '@', which url.Parse takes for the path or refuses.
-func redactURL(s string) string {
-	prefix, rest := "", s
-	if i := strings.Index(s, "://"); i >= 0 {
-		prefix, rest = s[:i+3], s[i+3:]
-	}
-	at := strings.LastIndexByte(rest, '@')
-	if at < 0 {
-		return s
-	}
-	user, _, ok := strings.Cut(rest[:at], ":")
-	if !ok {
-		return s
-	}
-	return prefix + user + ":xxxxx@" + rest[at+1:]
 }
 
 // zkConfig is a zk:// masters URL: the ensemble and the cluster's path.

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/coredns-mesos/mesos/internal/master"
 )
 
 // SecretFile is where the Corefile reads the basic-auth secret from: a config's
@@ -114,7 +116,7 @@ func (c *converter) tok(key string) string {
 // it back as exactly one token, unchanged.
 func (c *converter) token(key, what, s string) {
 	if why := notOneToken(s); why != "" {
-		c.fail(key, "%s%q is not one Corefile token: %s", what, redact(s), why)
+		c.fail(key, "%s%q is not one Corefile token: %s", what, master.RedactURL(s), why)
 	}
 }
 
@@ -144,25 +146,6 @@ func notOneToken(s string) string {
 		}
 	}
 	return ""
-}
-
-// redact hides the password of a URL-like value: "zk://user:pass@host/path" becomes
-// "zk://user:xxxxx@host/path", as net/url's Redacted does, but also when the password
-// holds a '/' or an '@' (which net/url does not parse).
-func redact(s string) string {
-	prefix, rest := "", s
-	if i := strings.Index(s, "://"); i >= 0 {
-		prefix, rest = s[:i+3], s[i+3:]
-	}
-	at := strings.LastIndexByte(rest, '@')
-	if at < 0 {
-		return s
-	}
-	user, _, ok := strings.Cut(rest[:at], ":")
-	if !ok {
-		return s
-	}
-	return prefix + user + ":xxxxx@" + rest[at+1:]
 }
 
 // num is the whole number at key, refused unless it is from lo to hi. A string is
@@ -218,7 +201,7 @@ func (c *converter) convert() string {
 	for _, m := range masters {
 		c.token("masters", "", m)
 		if strings.Contains(m, "@") {
-			c.fail("masters", "%q: credentials do not belong in a master's address: give them as mesosCredentials", redact(m))
+			c.fail("masters", "%q: credentials do not belong in a master's address: give them as mesosCredentials", master.RedactURL(m))
 		}
 	}
 	var zkAuth string
