@@ -326,20 +326,7 @@ func (d *decoder) task(f *Framework) error {
 			}
 			err = d.array(func() error {
 				s, err := d.status()
-				if isSoft(err) {
-					// One bad entry loses itself, not the task: another may give
-					// what is needed.
-					d.st.Skipped.Add(SkipStatusMalformed)
-					return nil
-				}
-				if err == nil {
-					// Only the two the records read are kept: a task with a million
-					// statuses costs what one with two does.
-					if t.Statuses = append(t.Statuses, s); len(t.Statuses) > 2 {
-						t.Statuses = keepNeeded(t.Statuses)
-					}
-				}
-				return err
+				return d.keepStatus(t, s, err)
 			})
 		default:
 			err = d.d.SkipValue()
@@ -777,4 +764,21 @@ func (d *decoder) boolean() (v, set bool, err error) {
 		}
 		return false, false, errType
 	}
+}
+
+// keepStatus adds a decoded status to t, as both decoders read them. One that did not
+// decode loses itself, not the task (another may give what is needed), and is counted.
+// Only the two the records read are kept: a task with a million statuses costs what
+// one with two does.
+func (d *decoder) keepStatus(t *Task, s Status, err error) error {
+	if isSoft(err) {
+		d.st.Skipped.Add(SkipStatusMalformed)
+		return nil
+	}
+	if err == nil {
+		if t.Statuses = append(t.Statuses, s); len(t.Statuses) > 2 {
+			t.Statuses = keepNeeded(t.Statuses)
+		}
+	}
+	return err
 }

@@ -502,16 +502,7 @@ func (d *decoder) v1Task() (*Task, error) {
 				var s Status
 				var taskID, agentID string
 				err := d.v1Status(&s, &taskID, &agentID)
-				if isSoft(err) {
-					d.st.Skipped.Add(SkipStatusMalformed)
-					return nil
-				}
-				if err == nil {
-					if t.Statuses = append(t.Statuses, s); len(t.Statuses) > 2 {
-						t.Statuses = keepNeeded(t.Statuses)
-					}
-				}
-				return err
+				return d.keepStatus(t, s, err)
 			})
 		default:
 			err = d.d.SkipValue()
