@@ -106,35 +106,27 @@ func (f *failover) holdBack(st *state.State, now time.Time, last published) (hel
 	if last == nil {
 		return 0, 0, 0
 	}
-	keep, expired := make(map[string]bool), make(map[string]bool)
+	if len(waiting) == 0 {
+		return 0, 0, 0
+	}
+	keep := make(map[string]bool)
 	for id := range waiting {
 		if left := f.timeout - now.Sub(f.since[id]); left > 0 {
 			keep[id] = true
 			if expiry == 0 || left < expiry {
 				expiry = left
 			}
-		} else {
-			expired[id] = true
 		}
 	}
-	if len(expired) > 0 {
-		_, frameworks := last.heldOn(expired)
-		for _, pf := range frameworks {
-			for _, t := range pf.Tasks {
-				if t.State == state.TaskRunning {
-					gone++
-				}
-			}
-		}
-	}
-	if len(keep) == 0 {
-		return 0, gone, 0
-	}
-	agents, frameworks := last.heldOn(keep)
-	st.Agents = append(st.Agents, agents...)
-	kept := make(map[string]bool, len(agents))
+	// One pass over what was published: the agents still kept and their tasks go
+	// back into st; the running tasks of those past their bound are gone.
+	agents, frameworks := last.heldOn(waiting)
+	kept := make(map[string]bool, len(keep))
 	for _, a := range agents {
-		kept[a.ID] = true
+		if keep[a.ID] {
+			kept[a.ID] = true
+			st.Agents = append(st.Agents, a)
+		}
 	}
 	index := make(map[string]int, len(st.Frameworks))
 	for i := range st.Frameworks {
@@ -142,6 +134,12 @@ func (f *failover) holdBack(st *state.State, now time.Time, last published) (hel
 	}
 	for _, pf := range frameworks {
 		for _, t := range pf.Tasks {
+			if !keep[t.AgentID] {
+				if t.State == state.TaskRunning {
+					gone++
+				}
+				continue
+			}
 			if !kept[t.AgentID] {
 				continue
 			}
