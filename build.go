@@ -68,6 +68,8 @@ type builder struct {
 	share string
 	sign  int32
 	stats *Stats
+	// fl is the framework label whose suffixes f and fs were made last.
+	fl, f, fs string
 }
 
 func newBuilder(o *Options, t *tree, stats *Stats) *builder {
@@ -305,10 +307,10 @@ func (b *builder) task(t *state.Task, fl string, ag *agentInfo) {
 	b.stats.Tasks += int(b.sign)
 	ips := b.taskIPs(t, ag)
 	// An agent id ending in "-" has no S: the label must not end in a dash.
-	h := taskHash(t.ID)
-	suffix := "-" + h
+	var buf [64]byte // "-" H "-" S: at most 62 octets (agentInfo)
+	suffix := appendTaskHash(append(buf[:0], '-'), t.ID)
 	if ag.s != "" {
-		suffix = "-" + h + "-" + ag.s
+		suffix = append(append(suffix, '-'), ag.s...)
 	}
 	cf := b.taskNames(t, tl, suffix, fl, ips, ag)
 	if b.rt != nil && cf != nil {
@@ -326,16 +328,15 @@ func (b *builder) task(t *state.Task, fl string, ag *agentInfo) {
 // taskNames publishes one task under one spelling of its name; tl may hold dots
 // (compatibility names), in which case "_" goes on its first label and the canonical
 // suffix on its last.
-func (b *builder) taskNames(t *state.Task, tl, suffix, fl string, ips []netip.Addr, ag *agentInfo) (cf *node) {
+func (b *builder) taskNames(t *state.Task, tl string, suffix []byte, fl string, ips []netip.Addr, ag *agentInfo) (cf *node) {
 	first, last := tl, tl
 	if before, _, ok := strings.Cut(tl, "."); ok {
 		first, last = before, tl[strings.LastIndexByte(tl, '.')+1:]
 	}
 	// Both composed labels keep their affix whole and give up task-name octets instead.
-	canon := tl[:len(tl)-len(last)] + cut(last, maxLabel-len(suffix)) + suffix
+	canon := tl[:len(tl)-len(last)] + cut(last, maxLabel-len(suffix)) + string(suffix)
 	under := "_" + cut(first, maxLabel-1) + tl[len(first):]
-	f := "." + fl
-	fs := "." + fl + ".slave"
+	f, fs := b.suffixes(fl)
 
 	if n := b.public("", tl, "", f); n != nil {
 		b.addAddrs(n, ips)
@@ -379,6 +380,15 @@ func (b *builder) taskNames(t *state.Task, tl, suffix, fl string, ips []netip.Ad
 		}
 	}
 	return cf
+}
+
+// suffixes returns ".F" and ".F.slave" for the framework label fl, made once for the
+// tasks of one framework that come one after the other.
+func (b *builder) suffixes(fl string) (f, fs string) {
+	if fl != b.fl {
+		b.fl, b.f, b.fs = fl, "."+fl, "."+fl+".slave"
+	}
+	return b.f, b.fs
 }
 
 // ptr counts one task more (or less) holding ip, with cf its canonical name, when ip

@@ -114,12 +114,15 @@ func cut(s string, n int) string {
 const zbase32 = "ybndrfg8ejkmcpqxot1uwisza345h769"
 
 // taskHash is the 5-character z-base-32 prefix of SHA-1(id): its top 25 bits.
-func taskHash(id string) string {
-	sum := sha1.Sum([]byte(id)) // #nosec G401 -- as above
+func taskHash(id string) string { return string(appendTaskHash(nil, id)) }
+
+// appendTaskHash appends taskHash(id) to dst.
+func appendTaskHash(dst []byte, id string) []byte {
+	var buf [96]byte                        // most ids: no allocation
+	sum := sha1.Sum(append(buf[:0], id...)) // #nosec G401 -- as above
 	v := uint32(sum[0])<<24 | uint32(sum[1])<<16 | uint32(sum[2])<<8 | uint32(sum[3])
-	var out [5]byte
-	for i := range out {
-		out[i] = zbase32[v>>(27-5*i)&31]
+	for i := range 5 {
+		dst = append(dst, zbase32[v>>(27-5*i)&31])
 	}
-	return string(out[:])
+	return dst
 }

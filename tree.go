@@ -38,6 +38,42 @@ type tree struct {
 	hash    uint64
 	// broken counts removals of what was never added: a bug, checked by the tests.
 	broken int
+	// bulk marks a first build, sealed as a whole: addresses are appended without
+	// their counts (len(arefs) < len(addrs) until sealed), which sealing makes by
+	// counting the duplicates.
+	bulk bool
+	// A first build takes its nodes' first addresses and their counts from slabs,
+	// which a node's next append leaves. They hold no pointers to nodes, so a slab
+	// kept for one node keeps nothing else alive: it costs at most the first build's
+	// addresses.
+	addrSlab slab[netip.Addr]
+	refSlab  slab[int32]
+}
+
+// slab hands out slices of a shared chunk, each capped at its length, so that an
+// append to one never writes into the next.
+type slab[T any] struct{ chunk []T }
+
+const slabLen = 4096
+
+// take returns a copy of v in the slab.
+func (s *slab[T]) take(v []T) []T {
+	if len(v) > cap(s.chunk)-len(s.chunk) {
+		s.chunk = make([]T, 0, max(slabLen, len(v)))
+	}
+	i := len(s.chunk)
+	s.chunk = append(s.chunk, v...)
+	return s.chunk[i:len(s.chunk):len(s.chunk)]
+}
+
+// make returns n zero values in the slab.
+func (s *slab[T]) make(n int) []T {
+	if n > cap(s.chunk)-len(s.chunk) {
+		s.chunk = make([]T, 0, max(slabLen, n))
+	}
+	i := len(s.chunk)
+	s.chunk = s.chunk[:i+n]
+	return s.chunk[i : i+n : i+n]
 }
 
 // shardLoad is the names a shard holds on average: copying a map that size costs a
@@ -164,6 +200,17 @@ func (t *tree) reserve(names int) {
 	if n > len(t.shards) {
 		t.resize(n)
 	}
+	// Each shard's table sized for its part at the load that put keeps (3/4), so
+	// that it does not grow through four sizes on the way.
+	size := 8
+	for size*3 < names/n*4 {
+		size *= 2
+	}
+	for i, sh := range t.shards {
+		if len(sh.slots) < size {
+			t.shard(uint64(i)).rehash(size) // #nosec G115 -- i is an index
+		}
+	}
 }
 
 // liveChanged tells the parents of a node that came to exist, or ceased to: a name
@@ -191,6 +238,18 @@ func (t *tree) liveChanged(n *node) {
 
 // addrs adds (sign 1) or removes (-1) one contribution of each address to n.
 func (t *tree) addrs(n *node, ips []netip.Addr, sign int32) {
+	if sign > 0 && t.bulk && len(n.arefs) == 0 {
+		// A first build counts the duplicates once, when it is sealed.
+		if len(n.addrs) == 0 {
+			n.addrs = t.addrSlab.take(ips)
+		} else {
+			n.addrs = append(n.addrs, ips...)
+		}
+		return
+	}
+	if len(n.arefs) < len(n.addrs) {
+		t.normalize(n)
+	}
 	for _, a := range ips {
 		if sign > 0 {
 			n.addrs = append(n.addrs, a)
@@ -251,6 +310,9 @@ func sameSRV(x, y *srv) bool {
 func (t *tree) normalize(n *node) {
 	if int(n.sortedA) == len(n.addrs) && int(n.sortedS) == len(n.srvs) {
 		return
+	}
+	if len(n.arefs) < len(n.addrs) {
+		t.countAddrs(n)
 	}
 	if k := int(n.sortedA); k < len(n.addrs) && len(n.addrs) <= smallNode {
 		// A few records: sorted in place, then merged in place.
@@ -315,6 +377,24 @@ func (t *tree) normalize(n *node) {
 			w++
 		}
 		n.srvs = n.srvs[:w]
+	} else if k == 0 {
+		// All new (a new name, a first build): sorted and merged in place.
+		slices.SortFunc(n.srvs, srvCompare)
+		w := 0
+		for i := range n.srvs {
+			if w > 0 && sameSRV(&n.srvs[w-1], &n.srvs[i]) {
+				n.srvs[w-1].ref += n.srvs[i].ref
+				continue
+			}
+			n.srvs[w] = n.srvs[i]
+			w++
+		}
+		clear(n.srvs[w:])
+		n.srvs = n.srvs[:w]
+		if cap(n.srvs) > w+w/4 {
+			// Appending one at a time left up to twice the room.
+			n.srvs = slices.Clone(n.srvs)
+		}
 	} else if k < len(n.srvs) {
 		tail := slices.Clone(n.srvs[k:])
 		slices.SortFunc(tail, srvCompare)
@@ -340,6 +420,35 @@ func (t *tree) normalize(n *node) {
 		n.srvs = out
 	}
 	n.sortedA, n.sortedS = int32(len(n.addrs)), int32(len(n.srvs)) // #nosec G115 -- as above
+}
+
+// countAddrs gives the addresses a first build appended without counts (all of n's:
+// the build appends none to a node that has counts) theirs: sorted, one each a
+// duplicate adds to.
+func (t *tree) countAddrs(n *node) {
+	slices.SortFunc(n.addrs, netip.Addr.Compare)
+	unique := 0
+	for i := range n.addrs {
+		if i == 0 || n.addrs[i] != n.addrs[i-1] {
+			unique++
+		}
+	}
+	n.arefs = t.refSlab.make(unique)
+	w := 0
+	for i := range n.addrs {
+		if w > 0 && n.addrs[w-1] == n.addrs[i] {
+			n.arefs[w-1]++
+			continue
+		}
+		n.addrs[w], n.arefs[w] = n.addrs[i], 1
+		w++
+	}
+	n.addrs = n.addrs[:w]
+	if cap(n.addrs) > w {
+		// What an app's instances gave one agent name is mostly duplicates.
+		n.addrs = t.addrSlab.take(n.addrs)
+	}
+	n.sortedA = int32(w) // #nosec G115 -- far fewer than 2^31 records a name
 }
 
 // smallNode is the most records sorted in place; more are sorted and merged.
@@ -439,6 +548,8 @@ func (t *tree) seal() {
 		}
 	}
 	t.dirty = t.dirty[:0]
+	t.bulk = false
+	t.addrSlab, t.refSlab = slab[netip.Addr]{}, slab[int32]{}
 	switch n := len(t.shards); {
 	case t.names > 2*shardLoad*n:
 		t.resize(2 * n)

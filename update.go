@@ -1,7 +1,9 @@
 package mesos
 
 import (
+	"cmp"
 	"context"
+	"hash/maphash"
 	"maps"
 	"slices"
 	"sync"
@@ -80,6 +82,10 @@ func newUpdater(o *Options) *updater {
 
 // update brings the records to a whole state: a poll, a snapshot, a resync.
 func (u *updater) update(ctx context.Context, st *state.State) {
+	if u.mast == nil {
+		u.loadState(ctx, st)
+		return
+	}
 	all := &changes{
 		agents: make(map[string]*state.Agent, len(st.Agents)),
 		fws:    make(map[string]*state.Framework, len(st.Frameworks)),
@@ -110,6 +116,10 @@ func (u *updater) update(ctx context.Context, st *state.State) {
 // and task there is; what is not there is gone. st gives the leader, the masters and
 // the skip counts. all is the updater's after.
 func (u *updater) updateAll(ctx context.Context, all *changes, st *state.State) {
+	if u.mast == nil {
+		u.loadChanges(ctx, all, st)
+		return
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for id := range u.agents {
@@ -138,6 +148,108 @@ func (u *updater) updateAll(ctx context.Context, all *changes, st *state.State) 
 	// A task makes about 2.3 names (naming.md's names, most shared by its app).
 	u.t.reserve(len(all.tasks)*5/2 + len(all.agents) + len(all.fws))
 	u.commit(ctx, all, st)
+}
+
+// The first state (at start, on reload, a stream's first snapshot) is loaded in bulk:
+// the updater holds nothing, so nothing is compared or taken back, the tree counts
+// duplicate addresses once when the batch is sealed (tree.bulk), and the tasks come in
+// an order that keeps an app's instances together, whose shared names so stay in the
+// cache. The records, and every count behind them, are those the incremental path
+// gives (TestFirstStateInBulk).
+
+// loadState loads a first state, its tasks in the state's order.
+func (u *updater) loadState(ctx context.Context, st *state.State) {
+	n := 0
+	for i := range st.Frameworks {
+		n += len(st.Frameworks[i].Tasks)
+	}
+	tasks := make(map[state.TaskKey]*state.Task, n)
+	order := make([]keyedTask, 0, n)
+	for i := range st.Frameworks {
+		f := &st.Frameworks[i]
+		for j := range f.Tasks {
+			// Each entry gets its records, also those that share an id.
+			k := state.TaskKey{Framework: f.ID, Task: f.Tasks[j].ID}
+			for {
+				if _, dup := tasks[k]; !dup {
+					break
+				}
+				k.Dup++
+			}
+			tasks[k] = &f.Tasks[j]
+			order = append(order, keyedTask{k, &f.Tasks[j]})
+		}
+	}
+	u.load(ctx, agentsOf(st), fwsOf(st), tasks, order, st)
+}
+
+// loadChanges loads a first state given as changes (the stream's cluster), its
+// tasks grouped by framework and name.
+func (u *updater) loadChanges(ctx context.Context, all *changes, st *state.State) {
+	type grouped struct {
+		group uint64
+		keyedTask
+	}
+	byGroup := make([]grouped, 0, len(all.tasks))
+	for k, t := range all.tasks {
+		if t == nil {
+			delete(all.tasks, k)
+			continue
+		}
+		group := maphash.String(nameSeed, t.Name) ^ mix(maphash.String(nameSeed, k.Framework))
+		byGroup = append(byGroup, grouped{group, keyedTask{k, t}})
+	}
+	slices.SortFunc(byGroup, func(a, b grouped) int { return cmp.Compare(a.group, b.group) })
+	order := make([]keyedTask, len(byGroup))
+	for i := range byGroup {
+		order[i] = byGroup[i].keyedTask
+	}
+	u.load(ctx, all.agents, all.fws, all.tasks, order, st)
+}
+
+// load builds the first state: the agents, frameworks and masters as a change, then
+// tasks (which the updater keeps) in order.
+func (u *updater) load(ctx context.Context, agents map[string]*state.Agent, fws map[string]*state.Framework,
+	tasks map[state.TaskKey]*state.Task, order []keyedTask, st *state.State) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.skips = st.Skipped
+	u.t.reserve(len(tasks)*5/2 + len(agents) + len(fws))
+	u.t.bulk = true
+	if u.rt != nil {
+		u.rt.bulk = true
+	}
+	u.commit(ctx, &changes{agents: agents, fws: fws, tasks: map[state.TaskKey]*state.Task{}}, st)
+	u.tasks = tasks
+	for _, kt := range order {
+		if kt.t.State == state.TaskRunning {
+			u.nrun++
+		}
+		u.task(kt.k, kt.t)
+	}
+	u.pending = true
+}
+
+// keyedTask is a task and its key, in the order a first state loads them.
+type keyedTask struct {
+	k state.TaskKey
+	t *state.Task
+}
+
+func agentsOf(st *state.State) map[string]*state.Agent {
+	m := make(map[string]*state.Agent, len(st.Agents))
+	for i := range st.Agents {
+		m[st.Agents[i].ID] = &st.Agents[i]
+	}
+	return m
+}
+
+func fwsOf(st *state.State) map[string]*state.Framework {
+	m := make(map[string]*state.Framework, len(st.Frameworks))
+	for i := range st.Frameworks {
+		m[st.Frameworks[i].ID] = &st.Frameworks[i]
+	}
+	return m
 }
 
 // apply brings the records to the changes an event stream made; st gives the leader,

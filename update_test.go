@@ -50,7 +50,8 @@ func dump(t *testing.T, s *Set) string {
 		if !slices.IsSortedFunc(n.addrs, netip.Addr.Compare) || len(slices.Compact(slices.Clone(n.addrs))) != len(n.addrs) {
 			t.Errorf("%q: addresses not sorted or not unique: %v", name, n.addrs)
 		}
-		fmt.Fprintf(&b, "%q %v", name, n.addrs)
+		// The counts behind the records, which the changes after this set start from.
+		fmt.Fprintf(&b, "%q own %d kids %d %v%v", name, n.own, n.kids, n.addrs, n.arefs)
 		for i, r := range n.srvs {
 			if i > 0 && srvCompare(n.srvs[i-1], r) >= 0 {
 				t.Errorf("%q: SRV records not sorted or not unique", name)
@@ -58,7 +59,7 @@ func dump(t *testing.T, s *Set) string {
 			if tn := s.find(r.tn.name); tn == nil || r.targetIn(s) != tn {
 				t.Errorf("%q: the SRV record's target is not the set's node %q", name, r.tn.name)
 			}
-			fmt.Fprintf(&b, " %s:%d", r.tn.name, r.port)
+			fmt.Fprintf(&b, " %s:%d*%d", r.tn.name, r.port, r.ref)
 		}
 		b.WriteByte('\n')
 	}
@@ -75,7 +76,7 @@ func dump(t *testing.T, s *Set) string {
 		if _, parent, _ := strings.Cut(name, "."); name != "" && s.findRev(parent) == nil {
 			t.Errorf("reverse name %q is published without its parent %q", name, parent)
 		}
-		fmt.Fprintf(&b, "rev %q", name)
+		fmt.Fprintf(&b, "rev %q own %d kids %d", name, n.own, n.kids)
 		for _, r := range n.srvs {
 			if s.find(r.tn.name) == nil {
 				t.Errorf("reverse name %q points at %q, which the set lacks", name, r.tn.name)
@@ -456,5 +457,101 @@ func replayVia(t *testing.T, records []string, viaAll bool) {
 func TestNodeSize(t *testing.T) {
 	if n := unsafe.Sizeof(node{}); n > 128 {
 		t.Errorf("a node takes %d octets, more than 128", n)
+	}
+}
+
+// TestFirstStateInBulk checks the bulk path of a first state against the incremental
+// one, which cannot share its shortcuts: the same state loaded into a fresh updater
+// (in bulk) and into one that was given an empty state first (each record added and
+// counted as it comes) gives the same names, records and counts. So does the stream's
+// cluster, loaded as changes in its own order.
+func TestFirstStateInBulk(t *testing.T) {
+	type input struct {
+		name string
+		json []byte
+	}
+	var inputs []input
+	files, _ := filepath.Glob("testdata/mesos/state-*.json")
+	if len(files) < 4 {
+		t.Fatalf("found %d captures", len(files))
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, input{filepath.Base(f), raw})
+	}
+	var buf bytes.Buffer
+	if _, err := synth.Write(&buf, synth.Config{Tasks: 2000, Agents: 40, Frameworks: 5, Seed: 9, Duplicates: true}); err != nil {
+		t.Fatal(err)
+	}
+	inputs = append(inputs, input{"synthetic", buf.Bytes()})
+
+	variants := map[string]func(*Options){
+		"default": func(*Options) {},
+		"reverse_healthy_host_first": func(o *Options) {
+			o.ReverseZones = []string{"in-addr.arpa.", "ip6.arpa."}
+			o.HealthyOnly = true
+			o.IPSources = []IPSource{SourceHost, SourceNetInfo}
+			o.MaxTaskSRV = 6
+		},
+	}
+	for _, in := range inputs {
+		for vname, mod := range variants {
+			t.Run(in.name+"/"+vname, func(t *testing.T) {
+				o := DefaultOptions()
+				o.Now = func() time.Time { return clockAt(1700000000) }
+				mod(&o)
+				st, err := state.Decode(bytes.NewReader(in.json))
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx := context.Background()
+
+				inc := newUpdater(&o)
+				inc.update(ctx, &state.State{})
+				inc.publish(nil)
+				inc.update(ctx, st)
+				if inc.t.bulk {
+					t.Fatal("the second state went the bulk way")
+				}
+				want := inc.publish(nil)
+
+				bulk := newUpdater(&o)
+				bulk.update(ctx, st)
+				if !bulk.t.bulk {
+					t.Fatal("the first state did not go the bulk way")
+				}
+				sameSets(t, "a state in bulk", bulk.publish(nil), want)
+
+				v1, err := fakemaster.ToV1(in.json)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ev, err := state.DecodeEvent([]byte(`{"type":"SUBSCRIBED","subscribed":{"get_state":` + string(v1) + `}}`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var c state.Cluster
+				c.Leader = st.Leader
+				c.Apply(ev)
+				streamed := newUpdater(&o)
+				streamed.updateAll(ctx, fromCluster(c.All()), &state.State{Leader: c.Leader, Skipped: c.Skipped})
+				if !streamed.t.bulk {
+					t.Fatal("the stream's first snapshot did not go the bulk way")
+				}
+				incStream := newUpdater(&o)
+				incStream.update(ctx, &state.State{})
+				incStream.publish(nil)
+				incStream.updateAll(ctx, fromCluster(c.All()), &state.State{Leader: c.Leader, Skipped: c.Skipped})
+				sameSets(t, "a stream's snapshot in bulk", streamed.publish(nil), incStream.publish(nil))
+				for _, u := range []*updater{inc, bulk, streamed, incStream} {
+					if u.t.broken != 0 {
+						t.Fatalf("%d removals of what was never added", u.t.broken)
+					}
+				}
+			})
+		}
 	}
 }
