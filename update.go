@@ -261,8 +261,81 @@ func (u *updater) apply(ctx context.Context, ch *changes, st *state.State) {
 	u.commit(ctx, ch, st)
 }
 
+// commit takes back what changed as it was added and adds it as it is now.
 func (u *updater) commit(ctx context.Context, ch *changes, st *state.State) {
+	u.resolve(ctx, ch, st)
 	b := u.b
+	// What really changed: a value, or what its names are made of (an address a host
+	// name resolves to).
+	agents := changedEntries(ch.agents, u.agents, func(a *state.Agent) *agentEntry {
+		return &agentEntry{a: *a, info: b.agentInfo(a)}
+	}, func(old, e *agentEntry) bool {
+		return old.a == e.a && old.info.equal(&e.info)
+	})
+	fws := changedEntries(ch.fws, u.fws, func(f *state.Framework) *fwEntry {
+		return &fwEntry{f: state.Framework{ID: f.ID, Name: f.Name, Hostname: f.Hostname, PID: f.PID}, info: b.fwInfo(f)}
+	}, func(old, e *fwEntry) bool {
+		return old.f.ID == e.f.ID && old.f.Name == e.f.Name && old.f.Hostname == e.f.Hostname && old.f.PID == e.f.PID &&
+			old.info.fl == e.info.fl && slices.Equal(old.info.ips, e.info.ips)
+	})
+	mi := b.mastersInfo(st.Leader, st.Masters)
+	mastChanged := u.mast == nil || !u.mast.equal(mi)
+	redo := u.redo(ch.tasks, agents, fws)
+	if len(redo)+len(agents)+len(fws) == 0 && !mastChanged {
+		return
+	}
+	u.pending = true
+
+	// Everything taken back is taken back as it was added, then everything is added
+	// as it is now.
+	u.contribute(-1, redo, agents, fws, mastChanged)
+	store(u.agents, agents)
+	store(u.fws, fws)
+	u.storeTasks(redo)
+	if mastChanged {
+		u.mast = mi
+	}
+	u.contribute(1, redo, agents, fws, mastChanged)
+}
+
+// contribute adds (sign 1) or takes back (-1) what the held values of the changed
+// tasks, agents, frameworks and masters give. Tasks are taken back first and added
+// last, each with its agent and framework as held then.
+func (u *updater) contribute(sign int32, redo map[state.TaskKey]*state.Task, agents map[string]*agentEntry, fws map[string]*fwEntry, masters bool) {
+	b := u.b
+	b.sign = sign
+	if sign < 0 {
+		for k := range redo {
+			if t := u.tasks[k]; t != nil {
+				u.task(k, t)
+			}
+		}
+	}
+	for id := range agents {
+		if e := u.agents[id]; e != nil {
+			b.agent(&e.a, &e.info)
+		}
+	}
+	for id := range fws {
+		if e := u.fws[id]; e != nil {
+			b.framework(&e.f, &e.info)
+		}
+	}
+	if masters && u.mast != nil {
+		b.masters(u.mast)
+	}
+	if sign > 0 {
+		for k := range redo {
+			if t := u.tasks[k]; t != nil {
+				u.task(k, t)
+			}
+		}
+	}
+}
+
+// resolve looks up the host names the changed agents and frameworks, and the
+// masters, stand on.
+func (u *updater) resolve(ctx context.Context, ch *changes, st *state.State) {
 	var names []string
 	for _, a := range ch.agents {
 		if a != nil {
@@ -278,53 +351,48 @@ func (u *updater) commit(ctx context.Context, ch *changes, st *state.State) {
 			}
 		}
 	}
-	names = b.mastersNames(names, st)
-	b.resolve(ctx, names)
+	names = u.b.mastersNames(names, st)
+	u.b.resolve(ctx, names)
+}
 
-	// What really changed: a value, or what its names are made of (an address a host
-	// name resolves to).
-	agents := make(map[string]*agentEntry)
-	for id, a := range ch.agents {
-		old := u.agents[id]
-		if a == nil {
+// changedEntries returns, of the new values by id (nil: removed), the entries of
+// those that differ from what held has: nil for a removal of what it holds.
+func changedEntries[V, E any](values map[string]*V, held map[string]*E, entry func(*V) *E, same func(old, e *E) bool) map[string]*E {
+	out := make(map[string]*E)
+	for id, v := range values {
+		old := held[id]
+		if v == nil {
 			if old != nil {
-				agents[id] = nil
+				out[id] = nil
 			}
 			continue
 		}
-		info := b.agentInfo(a)
-		if old != nil && old.a == *a && old.info.equal(&info) {
-			continue
+		if e := entry(v); old == nil || !same(old, e) {
+			out[id] = e
 		}
-		agents[id] = &agentEntry{a: *a, info: info}
 	}
-	fws := make(map[string]*fwEntry)
-	for id, f := range ch.fws {
-		old := u.fws[id]
-		if f == nil {
-			if old != nil {
-				fws[id] = nil
-			}
-			continue
-		}
-		info := b.fwInfo(f)
-		nf := state.Framework{ID: f.ID, Name: f.Name, Hostname: f.Hostname, PID: f.PID}
-		if old != nil && old.f.ID == nf.ID && old.f.Name == nf.Name && old.f.Hostname == nf.Hostname && old.f.PID == nf.PID &&
-			old.info.fl == info.fl && slices.Equal(old.info.ips, info.ips) {
-			continue
-		}
-		fws[id] = &fwEntry{f: nf, info: info}
-	}
-	mi := b.mastersInfo(st.Leader, st.Masters)
-	mastChanged := u.mast == nil || !u.mast.equal(mi)
+	return out
+}
 
-	// The tasks to take back and add again: those that changed, and those whose
-	// agent or framework did.
-	// The first state is all new: its tasks are taken as they are.
-	redo := ch.tasks
+// store makes the changed entries the held ones.
+func store[E any](held, changed map[string]*E) {
+	for id, e := range changed {
+		if e == nil {
+			delete(held, id)
+		} else {
+			held[id] = e
+		}
+	}
+}
+
+// redo returns the tasks to take back and add again: those that changed, and those
+// whose agent or framework did. A task that is the same takes the new copy, so that
+// the old state can go.
+func (u *updater) redo(tasks map[state.TaskKey]*state.Task, agents map[string]*agentEntry, fws map[string]*fwEntry) map[state.TaskKey]*state.Task {
+	redo := tasks
 	if len(u.tasks) > 0 {
-		redo = make(map[state.TaskKey]*state.Task, len(ch.tasks))
-		for k, t := range ch.tasks {
+		redo = make(map[state.TaskKey]*state.Task, len(tasks))
+		for k, t := range tasks {
 			old := u.tasks[k]
 			switch {
 			case t == nil:
@@ -350,47 +418,12 @@ func (u *updater) commit(ctx context.Context, ch *changes, st *state.State) {
 			}
 		}
 	}
-	if len(redo)+len(agents)+len(fws) == 0 && !mastChanged {
-		return
-	}
-	u.pending = true
+	return redo
+}
 
-	// Everything taken back is taken back as it was added, then everything is added
-	// as it is now.
-	b.sign = -1
-	for k := range redo {
-		if old := u.tasks[k]; old != nil {
-			u.task(k, old)
-		}
-	}
-	for id := range agents {
-		if e := u.agents[id]; e != nil {
-			b.agent(&e.a, &e.info)
-		}
-	}
-	for id := range fws {
-		if e := u.fws[id]; e != nil {
-			b.framework(&e.f, &e.info)
-		}
-	}
-	if mastChanged && u.mast != nil {
-		b.masters(u.mast)
-	}
-
-	for id, e := range agents {
-		if e == nil {
-			delete(u.agents, id)
-		} else {
-			u.agents[id] = e
-		}
-	}
-	for id, e := range fws {
-		if e == nil {
-			delete(u.fws, id)
-		} else {
-			u.fws[id] = e
-		}
-	}
+// storeTasks makes the redone tasks the held ones, and keeps the count of those
+// running.
+func (u *updater) storeTasks(redo map[state.TaskKey]*state.Task) {
 	for k, t := range redo {
 		if old := u.tasks[k]; old != nil && old.State == state.TaskRunning {
 			u.nrun--
@@ -402,29 +435,6 @@ func (u *updater) commit(ctx context.Context, ch *changes, st *state.State) {
 		u.tasks[k] = t
 		if t.State == state.TaskRunning {
 			u.nrun++
-		}
-	}
-	if mastChanged {
-		u.mast = mi
-	}
-
-	b.sign = 1
-	for _, e := range agents {
-		if e != nil {
-			b.agent(&e.a, &e.info)
-		}
-	}
-	for _, e := range fws {
-		if e != nil {
-			b.framework(&e.f, &e.info)
-		}
-	}
-	if mastChanged {
-		b.masters(u.mast)
-	}
-	for k, t := range redo {
-		if t != nil {
-			u.task(k, t)
 		}
 	}
 }
