@@ -62,14 +62,14 @@ type builder struct {
 	key    []byte
 	hosts  map[string][]netip.Addr
 	t      *tree
-	// rt holds the PTR records, nil without reverse zones.
-	rt *tree
+	// rev holds the PTR records, nil without reverse zones.
+	rev *tree
 	// share is the agent name a task's new canonical name was cut from (canonical).
 	share string
 	sign  int32
 	stats *Stats
-	// fl is the framework label whose suffixes f and fs were made last.
-	fl, f, fs string
+	// suffixOf is the framework label whose suffixes f and fs were made last.
+	suffixOf, f, fs string
 }
 
 func newBuilder(o *Options, t *tree, stats *Stats) *builder {
@@ -98,11 +98,11 @@ func (b *builder) skip(reason string, n int) {
 // and the masters' names, and the default SOA primary.
 func (b *builder) static() {
 	for _, n := range [...]string{"", "slave", "_slave._tcp", "master"} {
-		b.node0(n)
+		b.fixed(n)
 	}
 	if b.o.SOA.Mname == "" && len(b.o.NSAddrs) > 0 {
 		// The default SOA primary and NS target; its addresses are the server's own.
-		b.addAddrs(b.node0("ns1"), b.o.NSAddrs)
+		b.addAddrs(b.fixed("ns1"), b.o.NSAddrs)
 	}
 }
 
@@ -146,10 +146,10 @@ func (b *builder) agentInfo(a *state.Agent) agentInfo {
 }
 
 func (b *builder) agent(a *state.Agent, info *agentInfo) {
-	slave := b.node0("slave")
+	slave := b.fixed("slave")
 	b.addAddrs(slave, info.ips)
 	if !info.noPID {
-		b.addSRV(b.node0("_slave._tcp"), slave, a.PID.Port)
+		b.addSRV(b.fixed("_slave._tcp"), slave, a.PID.Port)
 	}
 	b.stats.Agents += int(b.sign)
 }
@@ -205,12 +205,12 @@ func (b *builder) mastersInfo(leader state.PID, listed []state.PID) *mastersInfo
 func (b *builder) masters(mi *mastersInfo) {
 	leader, leaderIPs := mi.leader, mi.leaderIPs
 	if !leader.IsZero() {
-		n := b.node0("leader")
+		n := b.fixed("leader")
 		b.addAddrs(n, leaderIPs)
-		b.addSRV(b.node0("_leader._tcp"), n, leader.Port)
-		b.addSRV(b.node0("_leader._udp"), n, leader.Port)
+		b.addSRV(b.fixed("_leader._tcp"), n, leader.Port)
+		b.addSRV(b.fixed("_leader._udp"), n, leader.Port)
 	}
-	all := b.node0("master")
+	all := b.fixed("master")
 	found := false
 	for i, host := range mi.hosts {
 		port, ips := mi.ports[i], mi.ips[i]
@@ -219,11 +219,11 @@ func (b *builder) masters(mi *mastersInfo) {
 			found = true
 		}
 		b.addAddrs(all, ips)
-		b.addAddrs(b.node0("master"+strconv.Itoa(i)), ips)
+		b.addAddrs(b.fixed("master"+strconv.Itoa(i)), ips)
 	}
 	if !leader.IsZero() && !found {
 		b.addAddrs(all, leaderIPs)
-		b.addAddrs(b.node0("master"+strconv.Itoa(len(mi.hosts))), leaderIPs)
+		b.addAddrs(b.fixed("master"+strconv.Itoa(len(mi.hosts))), leaderIPs)
 	}
 }
 
@@ -248,12 +248,12 @@ func splitHostPort(s string) (string, uint16) {
 
 // fwInfo is what a framework's names are made of.
 type fwInfo struct {
-	fl  string
-	ips []netip.Addr
+	label string
+	ips   []netip.Addr
 }
 
 func (b *builder) fwInfo(f *state.Framework) fwInfo {
-	fi := fwInfo{fl: b.lab.labels(f.Name)}
+	fi := fwInfo{label: b.lab.labels(f.Name)}
 	if !f.PID.IsZero() {
 		fi.ips = b.ips(f.PID.Host)
 	} else {
@@ -263,17 +263,17 @@ func (b *builder) fwInfo(f *state.Framework) fwInfo {
 }
 
 func (b *builder) framework(f *state.Framework, fi *fwInfo) {
-	fl := fi.fl
-	if fl == "" {
+	fwLabel := fi.label
+	if fwLabel == "" {
 		b.skip(skipFrameworkEmptyName, 1)
 		return
 	}
 	b.stats.Frameworks += int(b.sign)
-	fn := b.public("", fl, "", "")
+	fn := b.public("", fwLabel, "", "")
 	if fn != nil {
 		b.addAddrs(fn, fi.ips)
 		if !f.PID.IsZero() {
-			if s := b.public("_framework._tcp.", "", "", fl); s != nil {
+			if s := b.public("_framework._tcp.", "", "", fwLabel); s != nil {
 				b.addSRV(s, fn, f.PID.Port)
 			}
 		}
@@ -281,7 +281,7 @@ func (b *builder) framework(f *state.Framework, fi *fwInfo) {
 }
 
 // task contributes a running task's names; ag is nil when its agent is not known.
-func (b *builder) task(t *state.Task, fl string, ag *agentInfo) {
+func (b *builder) task(t *state.Task, fwLabel string, ag *agentInfo) {
 	if t.State != state.TaskRunning {
 		return
 	}
@@ -299,8 +299,8 @@ func (b *builder) task(t *state.Task, fl string, ag *agentInfo) {
 	if t.Discovery != nil && t.Discovery.Name != "" {
 		name = t.Discovery.Name
 	}
-	tl := b.lab.label(name)
-	if tl == "" {
+	label := b.lab.label(name)
+	if label == "" {
 		b.skip(skipTaskEmptyName, 1)
 		return
 	}
@@ -312,45 +312,45 @@ func (b *builder) task(t *state.Task, fl string, ag *agentInfo) {
 	if ag.s != "" {
 		suffix = append(append(suffix, '-'), ag.s...)
 	}
-	cf := b.taskNames(t, tl, suffix, fl, ips, ag)
-	if b.rt != nil && cf != nil {
+	cnode := b.taskNames(t, label, suffix, fwLabel, ips, ag)
+	if b.rev != nil && cnode != nil {
 		for _, ip := range ips {
-			b.ptr(ip, cf)
+			b.ptr(ip, cnode)
 		}
 	}
 	if b.o.CompatNames && t.Discovery != nil && strings.IndexByte(t.Discovery.Name, '.') >= 0 {
-		if dl := b.lab.labels(t.Discovery.Name); dl != "" && dl != tl {
-			b.taskNames(t, dl, suffix, fl, ips, ag)
+		if dl := b.lab.labels(t.Discovery.Name); dl != "" && dl != label {
+			b.taskNames(t, dl, suffix, fwLabel, ips, ag)
 		}
 	}
 }
 
-// taskNames publishes one task under one spelling of its name; tl may hold dots
+// taskNames publishes one task under one spelling of its name; label may hold dots
 // (compatibility names), in which case "_" goes on its first label and the canonical
 // suffix on its last.
-func (b *builder) taskNames(t *state.Task, tl string, suffix []byte, fl string, ips []netip.Addr, ag *agentInfo) (cf *node) {
-	first, last := tl, tl
-	if before, _, ok := strings.Cut(tl, "."); ok {
-		first, last = before, tl[strings.LastIndexByte(tl, '.')+1:]
+func (b *builder) taskNames(t *state.Task, label string, suffix []byte, fwLabel string, ips []netip.Addr, ag *agentInfo) (cnode *node) {
+	first, last := label, label
+	if before, _, ok := strings.Cut(label, "."); ok {
+		first, last = before, label[strings.LastIndexByte(label, '.')+1:]
 	}
 	// Both composed labels keep their affix whole and give up task-name octets instead.
-	canon := tl[:len(tl)-len(last)] + cut(last, maxLabel-len(suffix)) + string(suffix)
-	under := "_" + cut(first, maxLabel-1) + tl[len(first):]
-	f, fs := b.suffixes(fl)
+	canon := label[:len(label)-len(last)] + cut(last, maxLabel-len(suffix)) + string(suffix)
+	under := "_" + cut(first, maxLabel-1) + label[len(first):]
+	f, fs := b.suffixes(fwLabel)
 
-	if n := b.public("", tl, "", f); n != nil {
+	if n := b.public("", label, "", f); n != nil {
 		b.addAddrs(n, ips)
 	}
-	cf = b.canonical(canon, f, fs, ag.noPID)
-	if cf != nil {
-		b.addAddrs(cf, ips)
+	cnode = b.canonical(canon, f, fs, ag.noPID)
+	if cnode != nil {
+		b.addAddrs(cnode, ips)
 	}
 	if !ag.noPID {
-		b.agentNames(t, tl, canon, under, f, fs, ag)
+		b.agentNames(t, label, canon, under, f, fs, ag)
 	}
 	b.share = ""
-	if t.Discovery == nil || cf == nil {
-		return cf
+	if t.Discovery == nil || cnode == nil {
+		return cnode
 	}
 	for _, dp := range t.Discovery.Ports {
 		protos := [2]string{"._tcp", "._udp"}
@@ -370,30 +370,30 @@ func (b *builder) taskNames(t *state.Task, tl string, suffix []byte, fl string, 
 		}
 		for _, proto := range protos[:np] {
 			if n := b.public("", under, proto, f); n != nil {
-				b.addSRV(n, cf, dp.Number)
+				b.addSRV(n, cnode, dp.Number)
 			}
 			if named != "" {
 				if n := b.public(named, under, proto, f); n != nil {
-					b.addSRV(n, cf, dp.Number)
+					b.addSRV(n, cnode, dp.Number)
 				}
 			}
 		}
 	}
-	return cf
+	return cnode
 }
 
-// suffixes returns ".F" and ".F.slave" for the framework label fl, made once for the
+// suffixes returns ".F" and ".F.slave" for the framework label fwLabel, made once for the
 // tasks of one framework that come one after the other.
-func (b *builder) suffixes(fl string) (f, fs string) {
-	if fl != b.fl {
-		b.fl, b.f, b.fs = fl, "."+fl, "."+fl+".slave"
+func (b *builder) suffixes(fwLabel string) (f, fs string) {
+	if fwLabel != b.suffixOf {
+		b.suffixOf, b.f, b.fs = fwLabel, "."+fwLabel, "."+fwLabel+".slave"
 	}
 	return b.f, b.fs
 }
 
-// ptr counts one task more (or less) holding ip, with cf its canonical name, when ip
+// ptr counts one task more (or less) holding ip, with cnode its canonical name, when ip
 // is in a reverse zone. A PTR is served only while one task holds the address.
-func (b *builder) ptr(ip netip.Addr, cf *node) {
+func (b *builder) ptr(ip netip.Addr, cnode *node) {
 	name := reverseName(ip)
 	in := false
 	for _, z := range b.o.ReverseZones {
@@ -405,8 +405,8 @@ func (b *builder) ptr(ip netip.Addr, cf *node) {
 	if !in {
 		return
 	}
-	n := b.rt.touch(name, b.sign)
-	b.rt.srv(n, cf, 0, b.sign)
+	n := b.rev.touch(name, b.sign)
+	b.rev.srv(n, cnode, 0, b.sign)
 }
 
 // reverseName is ip's name under in-addr.arpa or ip6.arpa, without the final dot.
@@ -417,8 +417,8 @@ func reverseName(ip netip.Addr) string {
 
 // agentNames publishes the names of a task that carry its agent's address, and the
 // SRV records of its resource ports, which point at them; at most MaxTaskSRV of those.
-func (b *builder) agentNames(t *state.Task, tl, canon, under, f, fs string, ag *agentInfo) {
-	if n := b.name("", tl, "", fs); n != nil {
+func (b *builder) agentNames(t *state.Task, label, canon, under, f, fs string, ag *agentInfo) {
+	if n := b.name("", label, "", fs); n != nil {
 		b.addAddrs(n, ag.ips)
 	}
 	cs := b.name("", canon, "", fs)
@@ -578,8 +578,8 @@ func (b *builder) reserved(rel []byte) bool {
 	return bytes.HasSuffix(rel, []byte(".slave")) && bytes.Count(rel, []byte(".")) >= 2
 }
 
-// node0 is name for fixed, known-short names.
-func (b *builder) node0(s string) *node { return b.t.touch(s, b.sign) }
+// fixed is name for fixed, known-short names.
+func (b *builder) fixed(s string) *node { return b.t.touch(s, b.sign) }
 
 func (b *builder) addAddrs(n *node, ips []netip.Addr) {
 	if len(ips) > 0 {
@@ -589,11 +589,6 @@ func (b *builder) addAddrs(n *node, ips []netip.Addr) {
 
 func (b *builder) addSRV(n, target *node, port uint16) {
 	b.t.srv(n, target, port, b.sign)
-}
-
-func be64(b []byte) uint64 {
-	return uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 |
-		uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7])
 }
 
 // mix is the splitmix64 finaliser.

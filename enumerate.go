@@ -53,7 +53,7 @@ func (u *updater) enumerate(zone string, each func(framework string, first bool,
 	items := make([]enumItem, 0, u.nrun)
 	for k, t := range u.tasks {
 		f := u.fws[k.Framework]
-		if f == nil || f.info.fl == "" || t.State != state.TaskRunning {
+		if f == nil || f.info.label == "" || t.State != state.TaskRunning {
 			continue
 		}
 		it := enumItem{fw: f, t: t, key: k}
@@ -81,7 +81,7 @@ func (u *updater) enumerate(zone string, each func(framework string, first bool,
 	var et enumTask
 	for i, it := range items {
 		b.sign = 1
-		b.task(it.t, it.fw.info.fl, it.ag)
+		b.task(it.t, it.fw.info.label, it.ag)
 		et = enumTask{Name: it.t.Name, ID: it.t.ID, Records: et.Records[:0]}
 		for _, n := range t.dirty {
 			owner := zone
@@ -104,7 +104,7 @@ func (u *updater) enumerate(zone string, each func(framework string, first bool,
 		})
 		et.Records = slices.Compact(et.Records)
 		b.sign = -1
-		b.task(it.t, it.fw.info.fl, it.ag)
+		b.task(it.t, it.fw.info.label, it.ag)
 		t.seal()
 		t.next()
 		if !each(it.fw.f.Name, i == 0 || it.key.Framework != items[i-1].key.Framework, &et) {

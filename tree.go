@@ -2,6 +2,7 @@ package mesos
 
 import (
 	"cmp"
+	"encoding/binary"
 	"hash/maphash"
 	"net/netip"
 	"slices"
@@ -480,7 +481,7 @@ func compact(n *node) {
 // answers do.
 func recordHash(nh uint64, a netip.Addr) uint64 {
 	v := a.As16()
-	return mix(nh ^ mix(be64(v[:8])^mix(be64(v[8:]))))
+	return mix(nh ^ mix(binary.BigEndian.Uint64(v[:8])^mix(binary.BigEndian.Uint64(v[8:]))))
 }
 
 func srvHash(nh uint64, r srv) uint64 {

@@ -21,7 +21,7 @@ import (
 type updater struct {
 	o     *Options
 	t     *tree
-	rt    *tree // the PTR records, nil without reverse zones
+	rev   *tree // the PTR records, nil without reverse zones
 	b     *builder
 	stats Stats
 
@@ -69,11 +69,11 @@ func newUpdater(o *Options) *updater {
 	}
 	u.b = newBuilder(o, u.t, &u.stats)
 	if len(o.ReverseZones) > 0 {
-		u.rt = newTree()
-		u.rt.targets = u.t
-		u.b.rt = u.rt
+		u.rev = newTree()
+		u.rev.targets = u.t
+		u.b.rev = u.rev
 		// The root stays, as the forward tree's apex does: a tree never removes it.
-		u.rt.touch("", 1)
+		u.rev.touch("", 1)
 	}
 	u.b.sign = 1
 	u.b.static()
@@ -216,8 +216,8 @@ func (u *updater) load(ctx context.Context, agents map[string]*state.Agent, fws 
 	u.skips = st.Skipped
 	u.t.reserve(len(tasks)*5/2 + len(agents) + len(fws))
 	u.t.bulk = true
-	if u.rt != nil {
-		u.rt.bulk = true
+	if u.rev != nil {
+		u.rev.bulk = true
 	}
 	u.commit(ctx, &changes{agents: agents, fws: fws, tasks: map[state.TaskKey]*state.Task{}}, st)
 	u.tasks = tasks
@@ -276,7 +276,7 @@ func (u *updater) commit(ctx context.Context, ch *changes, st *state.State) {
 		return &fwEntry{f: state.Framework{ID: f.ID, Name: f.Name, Hostname: f.Hostname, PID: f.PID}, info: b.fwInfo(f)}
 	}, func(old, e *fwEntry) bool {
 		return old.f.ID == e.f.ID && old.f.Name == e.f.Name && old.f.Hostname == e.f.Hostname && old.f.PID == e.f.PID &&
-			old.info.fl == e.info.fl && slices.Equal(old.info.ips, e.info.ips)
+			old.info.label == e.info.label && slices.Equal(old.info.ips, e.info.ips)
 	})
 	mi := b.mastersInfo(st.Leader, st.Masters)
 	mastChanged := u.mast == nil || !u.mast.equal(mi)
@@ -443,14 +443,14 @@ func (u *updater) storeTasks(redo map[state.TaskKey]*state.Task) {
 // task whose framework is not known yet makes nothing (it would have no F).
 func (u *updater) task(k state.TaskKey, t *state.Task) {
 	f := u.fws[k.Framework]
-	if f == nil || f.info.fl == "" {
+	if f == nil || f.info.label == "" {
 		return
 	}
 	var ag *agentInfo
 	if a := u.agents[t.AgentID]; a != nil {
 		ag = &a.info
 	}
-	u.b.task(t, f.info.fl, ag)
+	u.b.task(t, f.info.label, ag)
 }
 
 // publish seals the batch into a new Set. prev is the set it replaces (possibly
@@ -459,9 +459,9 @@ func (u *updater) task(k state.TaskKey, t *state.Task) {
 func (u *updater) publish(prev *Set) *Set {
 	u.pending = false
 	u.t.seal()
-	if u.rt != nil {
+	if u.rev != nil {
 		// After the forward tree: its PTR records point at the current copies.
-		u.rt.seal()
+		u.rev.seal()
 	}
 	o := u.o
 	s := &Set{
@@ -486,10 +486,10 @@ func (u *updater) publish(prev *Set) *Set {
 			s.stats.Skipped[k] += v
 		}
 	}
-	if u.rt != nil {
-		s.rev, s.rmask, s.rzones = u.rt.shards, u.rt.mask, slices.Clone(o.ReverseZones)
-		s.hash += u.rt.hash
-		u.rt.next()
+	if u.rev != nil {
+		s.rev, s.rmask, s.rzones = u.rev.shards, u.rev.mask, slices.Clone(o.ReverseZones)
+		s.hash += u.rev.hash
+		u.rev.next()
 	}
 	s.serial = nextSerial(prev, s.hash, o)
 	u.t.next()
