@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -36,8 +37,6 @@ const (
 	zoneStall      = 10 * time.Second
 )
 
-var errNoSet = errors.New("no records yet")
-
 // api is a block's HTTP listener.
 type api struct {
 	hub  *hub
@@ -53,14 +52,15 @@ type api struct {
 }
 
 // startAPI listens on the block's http address; the refresh goroutine hands each new
-// set to the hub. Called with m.mu held.
+// set to the hub. Its error names the option and the address, as the API's others
+// do. Called with m.mu held.
 func (m *Mesos) startAPI() error {
 	if m.cfg.http == "" || m.api.Load() != nil {
 		return nil
 	}
 	ln, err := net.Listen("tcp", m.cfg.http)
 	if err != nil {
-		return err
+		return fmt.Errorf("http %s: %w", m.cfg.http, err)
 	}
 	m.serveAPI(ln, zoneStall)
 	return nil
@@ -93,7 +93,7 @@ func (m *Mesos) serveAPI(ln net.Listener, stall time.Duration) {
 	go func() {
 		defer close(a.done)
 		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Errorf("HTTP API on %s: %v", m.cfg.http, err)
+			log.Errorf("http %s: %v", m.cfg.http, err)
 		}
 	}()
 	m.api.Store(a)
@@ -134,6 +134,11 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 func badRequest(w http.ResponseWriter, msg string) {
 	writeJSON(w, http.StatusBadRequest, map[string]string{"error": msg})
+}
+
+// noRecords answers a request that came before the first records (errNoRecords).
+func noRecords(w http.ResponseWriter) {
+	writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": errNoRecords.Error() + ": the masters have not been read"})
 }
 
 // version answers /v1/version in Mesos-DNS's shape.
@@ -248,8 +253,8 @@ func (m *Mesos) name(w http.ResponseWriter, r *http.Request, a *api, kind byte, 
 		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(a.stall))
 	}
 	switch {
-	case errors.Is(err, errNoSet):
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "no records yet: the masters have not been read"})
+	case errors.Is(err, errNoRecords):
+		noRecords(w)
 		return
 	case errors.Is(err, errTooMany{}):
 		a.refused("max_watches")
@@ -453,7 +458,7 @@ func (m *Mesos) wholeZone(w http.ResponseWriter, r *http.Request, a *api, write 
 	}
 	s := m.set.Load()
 	if s == nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "no records yet: the masters have not been read"})
+		noRecords(w)
 		return
 	}
 	select {

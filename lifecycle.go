@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"net/url"
@@ -87,7 +86,7 @@ func (m *Mesos) restartFailed() error {
 	}
 	if m.cancel != nil {
 		if err := m.startAPI(); err != nil {
-			log.Errorf("HTTP API on %s: %v", m.cfg.http, err)
+			log.Error(err)
 		}
 	}
 	return nil
@@ -151,7 +150,7 @@ func (m *Mesos) start() error {
 	m.up.t.keepChanged = m.cfg.http != ""
 	if err := m.startAPI(); err != nil {
 		m.stopStarted()
-		return plugin.Error(pluginName, fmt.Errorf("http %s: %w", m.cfg.http, err))
+		return plugin.Error(pluginName, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel, m.done = cancel, make(chan struct{})
@@ -429,7 +428,7 @@ func (m *Mesos) failed(err error, took time.Duration) {
 	if age := m.staleness(); age >= 0 {
 		log.Warningf("refresh failed (%s), serving records %v old: %s", reason, age.Round(time.Second), msg)
 	} else {
-		log.Errorf("refresh failed (%s), no records yet (answering SERVFAIL): %s", reason, msg)
+		log.Errorf("refresh failed (%s), %s: %s", reason, answeringSERVFAIL, msg)
 	}
 }
 

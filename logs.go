@@ -43,10 +43,14 @@ func (m *Mesos) polledInstead(streamErr error) {
 // SERVFAIL when no records were ever loaded (nor handed over by a reload).
 func (m *Mesos) serving(what string) string {
 	if m.set.Load() == nil {
-		return "no records yet (answering SERVFAIL)"
+		return answeringSERVFAIL
 	}
 	return "serving " + what
 }
+
+// answeringSERVFAIL is what the log says is answered before the first records, in the
+// same words wherever it says it.
+var answeringSERVFAIL = errNoRecords.Error() + " (answering SERVFAIL)"
 
 // skipSummary is what was left out, as reason=count sorted by reason.
 func skipSummary(s state.Skips) string {

@@ -4,6 +4,7 @@ package mesos
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,11 @@ import (
 )
 
 var log = clog.NewWithPlugin(pluginName)
+
+// errNoRecords is the one way to say there is no record set yet: none was loaded from
+// the masters, nor handed over by a reload. Queries are answered SERVFAIL, a transfer
+// is refused, the HTTP API answers 503.
+var errNoRecords = errors.New("no records yet")
 
 // Mesos is the plugin handler. Its record set is replaced whole on every refresh and
 // read without locks.
@@ -101,7 +107,7 @@ func (m *Mesos) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) 
 
 	set := m.set.Load()
 	if set == nil {
-		// Not loaded yet: an NXDOMAIN now would be cached as a lie.
+		// errNoRecords: an NXDOMAIN now would be cached as a lie.
 		return dns.RcodeServerFailure, nil
 	}
 

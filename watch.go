@@ -132,12 +132,12 @@ type snapshot struct {
 	index uint32
 }
 
-// lookup answers k at once. ok is false while there is no set.
+// lookup answers k at once, or errNoRecords while there is no set.
 func (h *hub) lookup(k watchKey) (snapshot, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.cur == nil {
-		return snapshot{}, errNoSet
+		return snapshot{}, errNoRecords
 	}
 	e := h.get(k)
 	return snapshot{e.found, e.body, e.index}, nil
@@ -150,7 +150,7 @@ func (h *hub) wait(k watchKey, index uint32, expired <-chan time.Time, stop <-ch
 	h.mu.Lock()
 	if h.cur == nil {
 		h.mu.Unlock()
-		return snapshot{}, errNoSet
+		return snapshot{}, errNoRecords
 	}
 	e := h.get(k)
 	if e.index != index || h.done {

@@ -1,11 +1,11 @@
 package mesos
 
 import (
-	"errors"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/transfer"
 
 	"github.com/miekg/dns"
@@ -103,7 +103,7 @@ func (m *Mesos) Transfer(zone string, serial uint32) (<-chan []dns.RR, error) {
 	}
 	set := m.set.Load()
 	if set == nil {
-		return nil, errNotLoaded
+		return nil, plugin.Error(pluginName, errNoRecords)
 	}
 	ch := make(chan []dns.RR)
 	go func() {
@@ -149,5 +149,3 @@ var xfrStall = 5 * time.Second
 
 // serialLess compares SOA serials with RFC 1982 arithmetic.
 func serialLess(a, b uint32) bool { return a != b && b-a < 1<<31 }
-
-var errNotLoaded = errors.New("mesos: no state loaded yet")
