@@ -113,9 +113,11 @@ func serverAddr(cfg *dnsserver.Config) string {
 	return transport + "://" + net.JoinHostPort(host, cfg.Port)
 }
 
+// parse reads the mesos block: its zones, each option (option), then the rules that
+// need several options together (finish). A server block holds one mesos block.
 func parse(c *caddy.Controller) (*Mesos, error) {
 	m := &Mesos{}
-	cfg := &config{
+	p := &blockParser{c: c, m: m, cfg: &config{
 		opts:       DefaultOptions(),
 		refresh:    defaultRefresh,
 		timeout:    defaultTimeout,
@@ -126,292 +128,365 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 		maxWatches: defaultMaxWatches,
 
 		notifyInterval: defaultNotifyInterval,
-	}
-	m.cfg = cfg
-	var tlsCfg *tls.Config
-	tlsSet, timeoutSet, watchesSet, serverName := false, false, false, ""
-	root := dnsserver.GetConfig(c).Root
-	var zkAuth []byte
+	}, root: dnsserver.GetConfig(c).Root, seen: map[string]bool{}}
+	m.cfg = p.cfg
 	blocks := 0
 	for c.Next() {
 		if blocks++; blocks > 1 {
 			return nil, plugin.ErrOnce
 		}
-		zones, err := zonesFrom(c, c.RemainingArgs(), c.ServerBlockKeys)
-		if err != nil {
+		if err := p.zones(c.RemainingArgs()); err != nil {
 			return nil, err
 		}
-		m.Zones = zones
-		cfg.opts.Zones, cfg.opts.ReverseZones = splitZones(zones)
-		if len(cfg.opts.Zones) == 0 {
-			return nil, c.Errf("reverse zones %v need a forward zone in the block: their PTR records name tasks there", zones)
-		}
-		seen := map[string]bool{}
 		for c.NextBlock() {
 			opt := c.Val()
-			if seen[opt] && opt != "fallthrough" {
+			if p.seen[opt] && opt != "fallthrough" {
 				return nil, c.Errf("%s given twice", opt)
 			}
-			seen[opt] = true
-			args := c.RemainingArgs()
-			switch opt {
-			case "masters":
-				if len(args) == 0 {
-					return nil, c.Errf("masters needs at least one URL")
-				}
-				for _, a := range args {
-					if strings.HasPrefix(strings.ToLower(a), "zk://") {
-						if len(args) > 1 {
-							return nil, c.Errf("masters: %s: ZooKeeper names the masters, list nothing beside it", master.RedactURL(a))
-						}
-						z, err := zkURL(a)
-						if err != nil {
-							return nil, c.Errf("masters: %v", err)
-						}
-						cfg.zk = z
-						continue
-					}
-					u, err := masterURL(a)
-					if err != nil {
-						return nil, c.Errf("masters: %v", err)
-					}
-					cfg.masters = append(cfg.masters, u)
-				}
-			case "refresh", "timeout", "resync", "agent_reregister_timeout", "notify_interval":
-				d, err := duration(c, opt, args)
-				if err != nil {
-					return nil, err
-				}
-				switch opt {
-				case "refresh":
-					cfg.refresh = d
-				case "timeout":
-					cfg.timeout, timeoutSet = d, true
-				case "resync":
-					cfg.resync = d
-				case "agent_reregister_timeout":
-					cfg.reregister = d
-				case "notify_interval":
-					cfg.notifyInterval = d
-				}
-			case "mode":
-				if len(args) != 1 || (args[0] != modeAuto && args[0] != modeStream && args[0] != modePoll) {
-					return nil, c.Errf("mode needs auto, stream or poll")
-				}
-				cfg.mode = args[0]
-			case "max_state_size":
-				if len(args) != 1 {
-					return nil, c.Errf("max_state_size needs one size, such as 256MiB")
-				}
-				n, err := parseSize(args[0])
-				if err != nil {
-					return nil, c.Errf("max_state_size: %v", err)
-				}
-				cfg.maxBytes = n
-			case "ttl", "soa_refresh", "soa_retry", "soa_expire", "soa_minttl":
-				v, err := seconds(c, opt, args)
-				if err != nil {
-					return nil, err
-				}
-				switch opt {
-				case "ttl":
-					cfg.opts.TTL = v
-				case "soa_refresh":
-					cfg.opts.SOA.Refresh = v
-				case "soa_retry":
-					cfg.opts.SOA.Retry = v
-				case "soa_expire":
-					cfg.opts.SOA.Expire = v
-				case "soa_minttl":
-					cfg.opts.SOA.Minimum = v
-				}
-			case "soa_mname", "soa_rname":
-				if len(args) != 1 {
-					return nil, c.Errf("%s needs one domain name", opt)
-				}
-				name := args[0]
-				if opt == "soa_rname" {
-					// Accept the mail form too: hostmaster@example.org.
-					if local, domain, ok := strings.Cut(name, "@"); ok {
-						name = strings.ReplaceAll(local, ".", "\\.") + "." + domain
-					}
-				}
-				name = dns.Fqdn(strings.ToLower(name))
-				if _, ok := dns.IsDomainName(name); !ok {
-					return nil, c.Errf("%s: %q is not a domain name", opt, args[0])
-				}
-				if opt == "soa_mname" {
-					cfg.opts.SOA.Mname = name
-				} else {
-					cfg.opts.SOA.Mbox = name
-				}
-			case "ip_sources":
-				if len(args) == 0 {
-					return nil, c.Errf("ip_sources needs at least one of netinfo, mesos, docker, host")
-				}
-				cfg.opts.IPSources = nil
-				for _, a := range args {
-					s := IPSource(strings.ToLower(a))
-					switch s {
-					case SourceNetInfo, SourceMesos, SourceDocker, SourceHost:
-					default:
-						return nil, c.Errf("ip_sources: unknown source %q (netinfo, mesos, docker, host)", a)
-					}
-					if slices.Contains(cfg.opts.IPSources, s) {
-						return nil, c.Errf("ip_sources: %s listed twice", s)
-					}
-					cfg.opts.IPSources = append(cfg.opts.IPSources, s)
-				}
-			case "http":
-				if len(args) != 1 {
-					return nil, c.Errf("http needs one address to listen on, such as 127.0.0.1:8123")
-				}
-				host, port, err := net.SplitHostPort(args[0])
-				if err != nil {
-					return nil, c.Errf("http: %q is not HOST:PORT: %v", args[0], err)
-				}
-				if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
-					return nil, c.Errf("http: %q is not a port from 1 to 65535", port)
-				}
-				ip, err := netip.ParseAddr(host)
-				if host != "" && err != nil {
-					return nil, c.Errf("http: %q is not an IP address", host)
-				}
-				if !ip.IsLoopback() {
-					log.Warningf("http %s is not a loopback address: the HTTP API serves what a zone transfer would to anyone who reaches it; keep it on a trusted network", args[0])
-				}
-				cfg.http = args[0]
-			case "max_watches":
-				if len(args) != 1 {
-					return nil, c.Errf("max_watches needs one number")
-				}
-				n, err := strconv.ParseUint(args[0], 10, 31)
-				if err != nil || n == 0 {
-					return nil, c.Errf("max_watches: %q is not a positive number", args[0])
-				}
-				cfg.maxWatches, watchesSet = int(n), true
-			case "rfc952", "healthy_only", "insecure_skip_verify", "http_enumerate":
-				if len(args) != 0 {
-					return nil, c.Errf("%s takes no arguments", opt)
-				}
-				switch opt {
-				case "rfc952":
-					cfg.opts.RFC952 = true
-				case "healthy_only":
-					cfg.opts.HealthyOnly = true
-				case "insecure_skip_verify":
-					cfg.insecure = true
-				case "http_enumerate":
-					cfg.enumerate = true
-				}
-			case "compat_names":
-				if len(args) != 1 || (args[0] != "on" && args[0] != "off") {
-					return nil, c.Errf("compat_names needs on or off")
-				}
-				cfg.opts.CompatNames = args[0] == "on"
-			case "srv_weight":
-				if len(args) != 1 {
-					return nil, c.Errf("srv_weight needs one number")
-				}
-				w, err := strconv.ParseUint(args[0], 10, 16)
-				if err != nil {
-					return nil, c.Errf("srv_weight: %q is not a number from 0 to 65535", args[0])
-				}
-				cfg.opts.SRVWeight = uint16(w)
-			case "tls":
-				if len(args) > 3 {
-					return nil, c.Errf("tls takes [CERT KEY] [CA]")
-				}
-				for i := range args {
-					args[i] = inRoot(root, args[i])
-				}
-				// Loaded here, so that a missing file is reported at this line.
-				t, err := ctls.NewTLSConfigFromArgs(args...)
-				if err != nil {
-					return nil, c.Errf("tls: %v", err)
-				}
-				tlsCfg, tlsSet = t, true
-			case "tls_servername":
-				if len(args) != 1 {
-					return nil, c.Errf("tls_servername needs one name")
-				}
-				serverName = args[0]
-			case "basic_auth":
-				if len(args) != 3 || (args[1] != "file" && args[1] != "env") {
-					return nil, c.Errf("basic_auth needs PRINCIPAL file PATH, or PRINCIPAL env VARIABLE")
-				}
-				src := args[2]
-				if args[1] == "file" {
-					src = inRoot(root, src)
-				}
-				secret, err := readSecret(args[1], src)
-				if err != nil {
-					return nil, c.Errf("basic_auth: %v", err)
-				}
-				cfg.principal, cfg.secret = args[0], secret
-			case "ns_addr":
-				if len(args) == 0 {
-					return nil, c.Errf("ns_addr needs at least one IP address")
-				}
-				for _, a := range args {
-					ip, ok := state.ParseIP(a)
-					if !ok {
-						return nil, c.Errf("ns_addr: %q is not a usable IP address", a)
-					}
-					cfg.opts.NSAddrs = append(cfg.opts.NSAddrs, ip)
-				}
-			case "max_srv_per_task":
-				if len(args) != 1 {
-					return nil, c.Errf("max_srv_per_task needs one number")
-				}
-				n, err := strconv.ParseUint(args[0], 10, 31)
-				if err != nil || n == 0 {
-					return nil, c.Errf("max_srv_per_task: %q is not a positive number", args[0])
-				}
-				if n < 4 {
-					// The bound takes whole ports: below one port's records, none.
-					return nil, c.Errf("max_srv_per_task %d: must be at least 4, the SRV records one port makes (_task._tcp and _task._udp, each under F and F.slave); fewer would leave out every port", n)
-				}
-				cfg.opts.MaxTaskSRV = int(n)
-			case "zk_auth":
-				if len(args) != 3 || (args[1] != "file" && args[1] != "env") {
-					return nil, c.Errf("zk_auth needs USER file PATH, or USER env VARIABLE")
-				}
-				src := args[2]
-				if args[1] == "file" {
-					src = inRoot(root, src)
-				}
-				secret, err := readSecret(args[1], src)
-				if err != nil {
-					return nil, c.Errf("zk_auth: %v", err)
-				}
-				zkAuth = []byte(args[0] + ":" + secret)
-			case "fallthrough":
-				m.Fall.SetZonesFromArgs(args)
-			default:
-				return nil, c.Errf("unknown property %q", opt)
+			p.seen[opt] = true
+			if err := p.option(opt, c.RemainingArgs()); err != nil {
+				return nil, err
 			}
 		}
 	}
-	if len(cfg.masters) == 0 && cfg.zk == nil {
-		return nil, c.Err("masters is required")
+	if err := p.finish(); err != nil {
+		return nil, err
 	}
-	if cfg.http == "" && (cfg.enumerate || watchesSet) {
-		return nil, c.Err("http_enumerate and max_watches need http")
+	return m, nil
+}
+
+// blockParser reads one mesos block into m and its config. Beside them it keeps what
+// only finish reads: the options seen and what they said that config has no place for
+// until the options are taken together.
+type blockParser struct {
+	c    *caddy.Controller
+	m    *Mesos
+	cfg  *config
+	root string // the root plugin's directory, for the relative paths of files
+	seen map[string]bool
+	// tls is the tls option's configuration, nil without it; serverName is
+	// tls_servername's. finish puts them in cfg.tls when a master speaks https.
+	tls        *tls.Config
+	serverName string
+	// zkAuth is zk_auth's USER:SECRET, for the zk:// master finish requires of it.
+	zkAuth []byte
+}
+
+// zones takes the block's zones (args, or else the server block's) and tells the
+// reverse ones from the forward ones.
+func (p *blockParser) zones(args []string) error {
+	zones, err := zonesFrom(p.c, args, p.c.ServerBlockKeys)
+	if err != nil {
+		return err
 	}
-	if zkAuth != nil {
-		if cfg.zk == nil {
-			return nil, c.Err("zk_auth needs a zk:// master")
+	p.m.Zones = zones
+	p.cfg.opts.Zones, p.cfg.opts.ReverseZones = splitZones(zones)
+	if len(p.cfg.opts.Zones) == 0 {
+		return p.c.Errf("reverse zones %v need a forward zone in the block: their PTR records name tasks there", zones)
+	}
+	return nil
+}
+
+// option reads one option of the block, opt with its args: one case an option, as
+// forward's parseBlock.
+func (p *blockParser) option(opt string, args []string) error {
+	c, cfg := p.c, p.cfg
+	var err error
+	switch opt {
+	case "masters":
+		return p.masters(args)
+	case "mode":
+		return p.mode(args)
+	case "refresh":
+		cfg.refresh, err = duration(c, opt, args)
+	case "timeout":
+		cfg.timeout, err = duration(c, opt, args)
+	case "resync":
+		cfg.resync, err = duration(c, opt, args)
+	case "agent_reregister_timeout":
+		cfg.reregister, err = duration(c, opt, args)
+	case "notify_interval":
+		cfg.notifyInterval, err = duration(c, opt, args)
+	case "max_state_size":
+		return p.maxStateSize(args)
+	case "ttl":
+		cfg.opts.TTL, err = seconds(c, opt, args)
+	case "soa_refresh":
+		cfg.opts.SOA.Refresh, err = seconds(c, opt, args)
+	case "soa_retry":
+		cfg.opts.SOA.Retry, err = seconds(c, opt, args)
+	case "soa_expire":
+		cfg.opts.SOA.Expire, err = seconds(c, opt, args)
+	case "soa_minttl":
+		cfg.opts.SOA.Minimum, err = seconds(c, opt, args)
+	case "soa_mname":
+		cfg.opts.SOA.Mname, err = soaName(c, opt, args)
+	case "soa_rname":
+		cfg.opts.SOA.Mbox, err = soaName(c, opt, args)
+	case "ip_sources":
+		return p.ipSources(args)
+	case "http":
+		return p.http(args)
+	case "max_watches":
+		cfg.maxWatches, err = positive(c, opt, args)
+	case "max_srv_per_task":
+		return p.maxSRVPerTask(args)
+	case "rfc952":
+		cfg.opts.RFC952, err = given(c, opt, args)
+	case "healthy_only":
+		cfg.opts.HealthyOnly, err = given(c, opt, args)
+	case "insecure_skip_verify":
+		cfg.insecure, err = given(c, opt, args)
+	case "http_enumerate":
+		cfg.enumerate, err = given(c, opt, args)
+	case "compat_names":
+		return p.compatNames(args)
+	case "srv_weight":
+		return p.srvWeight(args)
+	case "tls":
+		return p.tlsFiles(args)
+	case "tls_servername":
+		if len(args) != 1 {
+			return c.Errf("tls_servername needs one name")
 		}
-		cfg.zk.auth = zkAuth
+		p.serverName = args[0]
+	case "basic_auth":
+		cfg.principal, cfg.secret, err = p.credentials(opt, "PRINCIPAL", args)
+	case "zk_auth":
+		var user, secret string
+		if user, secret, err = p.credentials(opt, "USER", args); err == nil {
+			p.zkAuth = []byte(user + ":" + secret)
+		}
+	case "ns_addr":
+		return p.nsAddrs(args)
+	case "fallthrough":
+		p.m.Fall.SetZonesFromArgs(args)
+	default:
+		return c.Errf("unknown property %q", opt)
 	}
+	return err
+}
+
+// masters takes the masters' URLs, or one zk:// URL that finds them in ZooKeeper.
+func (p *blockParser) masters(args []string) error {
+	if len(args) == 0 {
+		return p.c.Errf("masters needs at least one URL")
+	}
+	for _, a := range args {
+		if strings.HasPrefix(strings.ToLower(a), "zk://") {
+			if len(args) > 1 {
+				return p.c.Errf("masters: %s: ZooKeeper names the masters, list nothing beside it", master.RedactURL(a))
+			}
+			z, err := zkURL(a)
+			if err != nil {
+				return p.c.Errf("masters: %v", err)
+			}
+			p.cfg.zk = z
+			continue
+		}
+		u, err := masterURL(a)
+		if err != nil {
+			return p.c.Errf("masters: %v", err)
+		}
+		p.cfg.masters = append(p.cfg.masters, u)
+	}
+	return nil
+}
+
+func (p *blockParser) mode(args []string) error {
+	if len(args) != 1 || (args[0] != modeAuto && args[0] != modeStream && args[0] != modePoll) {
+		return p.c.Errf("mode needs auto, stream or poll")
+	}
+	p.cfg.mode = args[0]
+	return nil
+}
+
+func (p *blockParser) maxStateSize(args []string) error {
+	if len(args) != 1 {
+		return p.c.Errf("max_state_size needs one size, such as 256MiB")
+	}
+	n, err := parseSize(args[0])
+	if err != nil {
+		return p.c.Errf("max_state_size: %v", err)
+	}
+	p.cfg.maxBytes = n
+	return nil
+}
+
+func (p *blockParser) ipSources(args []string) error {
+	if len(args) == 0 {
+		return p.c.Errf("ip_sources needs at least one of netinfo, mesos, docker, host")
+	}
+	p.cfg.opts.IPSources = nil
+	for _, a := range args {
+		s := IPSource(strings.ToLower(a))
+		switch s {
+		case SourceNetInfo, SourceMesos, SourceDocker, SourceHost:
+		default:
+			return p.c.Errf("ip_sources: unknown source %q (netinfo, mesos, docker, host)", a)
+		}
+		if slices.Contains(p.cfg.opts.IPSources, s) {
+			return p.c.Errf("ip_sources: %s listed twice", s)
+		}
+		p.cfg.opts.IPSources = append(p.cfg.opts.IPSources, s)
+	}
+	return nil
+}
+
+// http takes the HTTP API's listen address, IP:PORT; off loopback it warns.
+func (p *blockParser) http(args []string) error {
+	if len(args) != 1 {
+		return p.c.Errf("http needs one address to listen on, such as 127.0.0.1:8123")
+	}
+	host, port, err := net.SplitHostPort(args[0])
+	if err != nil {
+		return p.c.Errf("http: %q is not HOST:PORT: %v", args[0], err)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return p.c.Errf("http: %q is not a port from 1 to 65535", port)
+	}
+	ip, err := netip.ParseAddr(host)
+	if host != "" && err != nil {
+		return p.c.Errf("http: %q is not an IP address", host)
+	}
+	if !ip.IsLoopback() {
+		log.Warningf("http %s is not a loopback address: the HTTP API serves what a zone transfer would to anyone who reaches it; keep it on a trusted network", args[0])
+	}
+	p.cfg.http = args[0]
+	return nil
+}
+
+func (p *blockParser) maxSRVPerTask(args []string) error {
+	n, err := positive(p.c, "max_srv_per_task", args)
+	if err != nil {
+		return err
+	}
+	if n < 4 {
+		// The bound takes whole ports: below one port's records, none.
+		return p.c.Errf("max_srv_per_task %d: must be at least 4, the SRV records one port makes (_task._tcp and _task._udp, each under F and F.slave); fewer would leave out every port", n)
+	}
+	p.cfg.opts.MaxTaskSRV = n
+	return nil
+}
+
+func (p *blockParser) compatNames(args []string) error {
+	if len(args) != 1 || (args[0] != "on" && args[0] != "off") {
+		return p.c.Errf("compat_names needs on or off")
+	}
+	p.cfg.opts.CompatNames = args[0] == "on"
+	return nil
+}
+
+func (p *blockParser) srvWeight(args []string) error {
+	if len(args) != 1 {
+		return p.c.Errf("srv_weight needs one number")
+	}
+	w, err := strconv.ParseUint(args[0], 10, 16)
+	if err != nil {
+		return p.c.Errf("srv_weight: %q is not a number from 0 to 65535", args[0])
+	}
+	p.cfg.opts.SRVWeight = uint16(w)
+	return nil
+}
+
+// tlsFiles loads tls [CERT KEY] [CA] here, so that a missing file is reported at this
+// line; finish decides whether a master uses it.
+func (p *blockParser) tlsFiles(args []string) error {
+	if len(args) > 3 {
+		return p.c.Errf("tls takes [CERT KEY] [CA]")
+	}
+	for i := range args {
+		args[i] = inRoot(p.root, args[i])
+	}
+	t, err := ctls.NewTLSConfigFromArgs(args...)
+	if err != nil {
+		return p.c.Errf("tls: %v", err)
+	}
+	p.tls = t
+	return nil
+}
+
+// credentials reads basic_auth's and zk_auth's NAME file PATH or NAME env VARIABLE
+// (who names NAME in the error): the name, and the secret read from the file or the
+// variable.
+func (p *blockParser) credentials(opt, who string, args []string) (name, secret string, err error) {
+	if len(args) != 3 || (args[1] != "file" && args[1] != "env") {
+		return "", "", p.c.Errf("%s needs %s file PATH, or %s env VARIABLE", opt, who, who)
+	}
+	src := args[2]
+	if args[1] == "file" {
+		src = inRoot(p.root, src)
+	}
+	if secret, err = readSecret(args[1], src); err != nil {
+		return "", "", p.c.Errf("%s: %v", opt, err)
+	}
+	return args[0], secret, nil
+}
+
+func (p *blockParser) nsAddrs(args []string) error {
+	if len(args) == 0 {
+		return p.c.Errf("ns_addr needs at least one IP address")
+	}
+	for _, a := range args {
+		ip, ok := state.ParseIP(a)
+		if !ok {
+			return p.c.Errf("ns_addr: %q is not a usable IP address", a)
+		}
+		p.cfg.opts.NSAddrs = append(p.cfg.opts.NSAddrs, ip)
+	}
+	return nil
+}
+
+// finish applies the rules that need several options together, in this order: what
+// is required, the masters' schemes and TLS, then the warnings of what works but
+// likely not as meant.
+func (p *blockParser) finish() error {
+	c, cfg := p.c, p.cfg
+	if len(cfg.masters) == 0 && cfg.zk == nil {
+		return c.Err("masters is required")
+	}
+	if cfg.http == "" && (cfg.enumerate || p.seen["max_watches"]) {
+		return c.Err("http_enumerate and max_watches need http")
+	}
+	if p.zkAuth != nil {
+		if cfg.zk == nil {
+			return c.Err("zk_auth needs a zk:// master")
+		}
+		cfg.zk.auth = p.zkAuth
+	}
+	if err := p.mastersTLS(); err != nil {
+		return err
+	}
+	if cfg.principal != "" && cfg.tls == nil {
+		log.Warning("basic_auth over plain http sends the secret in the clear")
+	}
+	if !p.seen["timeout"] {
+		// Polls never overlap, so a long timeout only delays the next one; unset, it
+		// stays within the interval.
+		cfg.timeout = min(defaultTimeout, cfg.refresh)
+	} else if cfg.timeout > cfg.refresh {
+		log.Warningf("timeout %v is longer than refresh %v: a hanging master delays the next refresh by up to the timeout", cfg.timeout, cfg.refresh)
+	}
+	for _, z := range p.m.Fall.Zones {
+		if plugin.Zones(p.m.Zones).Matches(z) == "" && plugin.Zones([]string{z}).Matches(p.m.Zones[0]) == "" {
+			log.Warningf("fallthrough zone %s is outside the zones %v: it never applies", z, p.m.Zones)
+		}
+	}
+	return nil
+}
+
+// mastersTLS gives each master its scheme, and cfg.tls its configuration when a master
+// speaks https (ZooKeeper's, when tls is given). A bare host:port speaks TLS when tls is
+// given, as Mesos-DNS's MesosHTTPSOn; every master does then.
+func (p *blockParser) mastersTLS() error {
+	c, cfg := p.c, p.cfg
+	tlsSet := p.tls != nil
 	if cfg.zk != nil {
 		cfg.zk.https = tlsSet
 	}
 	anyHTTPS := cfg.zk != nil && tlsSet
 	for _, u := range cfg.masters {
 		if u.Scheme == "" {
-			// A bare host:port speaks TLS when TLS is configured, as Mesos-DNS's MesosHTTPSOn.
 			u.Scheme = "http"
 			if tlsSet {
 				u.Scheme = "https"
@@ -420,41 +495,27 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 		if u.Scheme == "https" {
 			anyHTTPS = true
 		} else if tlsSet {
-			return nil, c.Errf("tls is configured but master %s is plain http", u.Host)
+			return c.Errf("tls is configured but master %s is plain http", u.Host)
 		}
 		cfg.opts.Masters = append(cfg.opts.Masters, u.Host)
 	}
-	if (cfg.insecure || serverName != "") && !anyHTTPS {
-		return nil, c.Err("insecure_skip_verify and tls_servername need an https master")
+	if (cfg.insecure || p.serverName != "") && !anyHTTPS {
+		return c.Err("insecure_skip_verify and tls_servername need an https master")
 	}
-	if anyHTTPS {
-		t := tlsCfg
-		if t == nil {
-			var err error
-			if t, err = ctls.NewTLSConfigFromArgs(); err != nil {
-				return nil, c.Errf("tls: %v", err)
-			}
-		}
-		t.ServerName = serverName
-		t.InsecureSkipVerify = cfg.insecure
-		cfg.tls = t
+	if !anyHTTPS {
+		return nil
 	}
-	if cfg.principal != "" && !anyHTTPS {
-		log.Warning("basic_auth over plain http sends the secret in the clear")
-	}
-	if !timeoutSet {
-		// Polls never overlap, so a long timeout only delays the next one; unset, it
-		// stays within the interval.
-		cfg.timeout = min(defaultTimeout, cfg.refresh)
-	} else if cfg.timeout > cfg.refresh {
-		log.Warningf("timeout %v is longer than refresh %v: a hanging master delays the next refresh by up to the timeout", cfg.timeout, cfg.refresh)
-	}
-	for _, z := range m.Fall.Zones {
-		if plugin.Zones(m.Zones).Matches(z) == "" && plugin.Zones([]string{z}).Matches(m.Zones[0]) == "" {
-			log.Warningf("fallthrough zone %s is outside the zones %v: it never applies", z, m.Zones)
+	t := p.tls
+	if t == nil {
+		var err error
+		if t, err = ctls.NewTLSConfigFromArgs(); err != nil {
+			return c.Errf("tls: %v", err)
 		}
 	}
-	return m, nil
+	t.ServerName = p.serverName
+	t.InsecureSkipVerify = cfg.insecure
+	cfg.tls = t
+	return nil
 }
 
 // zonesFrom takes the block's zones, or else the server block's, as every CoreDNS
@@ -586,6 +647,10 @@ func zkURL(s string) (*zkConfig, error) {
 // adds them itself.
 var endpoints = []string{"/master/state.json", "/master/state", "/master/redirect", "/state.json", "/state", "/redirect", "/api/v1", "/master/api/v1"}
 
+// The value parsers: each reads one option's arguments, and its errors name the option
+// and the form it expects.
+
+// duration reads a duration, 30s or bare seconds, from 100ms to 24h.
 func duration(c *caddy.Controller, opt string, args []string) (time.Duration, error) {
 	if len(args) != 1 {
 		return 0, c.Errf("%s needs one duration, such as 30s", opt)
@@ -604,6 +669,7 @@ func duration(c *caddy.Controller, opt string, args []string) (time.Duration, er
 	return d, nil
 }
 
+// seconds reads a number of seconds, bare or as a whole duration (1h).
 func seconds(c *caddy.Controller, opt string, args []string) (uint32, error) {
 	if len(args) != 1 {
 		return 0, c.Errf("%s needs one number of seconds", opt)
@@ -618,6 +684,46 @@ func seconds(c *caddy.Controller, opt string, args []string) (uint32, error) {
 	return uint32(v), nil
 }
 
+// positive reads a number from 1 to 2^31-1.
+func positive(c *caddy.Controller, opt string, args []string) (int, error) {
+	if len(args) != 1 {
+		return 0, c.Errf("%s needs one number", opt)
+	}
+	n, err := strconv.ParseUint(args[0], 10, 31)
+	if err != nil || n == 0 {
+		return 0, c.Errf("%s: %q is not a positive number", opt, args[0])
+	}
+	return int(n), nil
+}
+
+// given reads an option that takes no arguments: given, it is on.
+func given(c *caddy.Controller, opt string, args []string) (bool, error) {
+	if len(args) != 0 {
+		return false, c.Errf("%s takes no arguments", opt)
+	}
+	return true, nil
+}
+
+// soaName reads soa_mname's or soa_rname's domain name, fully qualified and lower-cased;
+// soa_rname takes the mail form too: hostmaster@example.org.
+func soaName(c *caddy.Controller, opt string, args []string) (string, error) {
+	if len(args) != 1 {
+		return "", c.Errf("%s needs one domain name", opt)
+	}
+	name := args[0]
+	if opt == "soa_rname" {
+		if local, domain, ok := strings.Cut(name, "@"); ok {
+			name = strings.ReplaceAll(local, ".", "\\.") + "." + domain
+		}
+	}
+	name = dns.Fqdn(strings.ToLower(name))
+	if _, ok := dns.IsDomainName(name); !ok {
+		return "", c.Errf("%s: %q is not a domain name", opt, args[0])
+	}
+	return name, nil
+}
+
+// parseSize reads a size such as 256MiB, up to 1TiB.
 func parseSize(s string) (int64, error) {
 	units := []struct {
 		suffix string
