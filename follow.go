@@ -66,17 +66,17 @@ func (m *Mesos) run(ctx context.Context, client *master.Client) {
 	backoff := time.Second
 	for ctx.Err() == nil {
 		started := time.Now()
-		snapshot, err := m.follow(ctx, client)
+		subscribed, err := m.follow(ctx, client)
 		streamConnected.WithLabelValues(server, zone).Set(0)
 		if ctx.Err() != nil {
 			return
 		}
 		reason := endReason(err)
-		m.streamEnded(err, reason, snapshot, time.Since(started))
+		m.streamEnded(err, reason, subscribed, time.Since(started))
 		reconnects.WithLabelValues(server, zone, reason).Inc()
 		var delay time.Duration
-		delay, backoff = retry(reason, snapshot, time.Since(started), backoff, m.cfg.refresh)
-		if !snapshot && m.cfg.mode == modeAuto {
+		delay, backoff = retry(reason, subscribed, time.Since(started), backoff, m.cfg.refresh)
+		if !subscribed && m.cfg.mode == modeAuto {
 			// Stream where the master can, poll where it cannot: meanwhile the records
 			// stay as fresh as polling keeps them.
 			if reason == "no_stream" {
@@ -95,20 +95,20 @@ func (m *Mesos) run(ctx context.Context, client *master.Client) {
 }
 
 // retry returns how long to wait before the next stream, after one that ended for
-// reason having lived for lived (snapshot: it got as far as its snapshot), and the
+// reason having lived for lived (subscribed: it got as far as its snapshot), and the
 // backoff after that. A resync, a second look and a leader change go on at once; so
 // does the first attempt after a stream that got its snapshot and served a while (a
 // master failing over closes its streams); one that ended sooner waits the shortest
 // delay, so that a master closing every stream gets a snapshot asked of it once in
 // steadyStream at most. Streams that cannot open back off from a second up to refresh.
-func retry(reason string, snapshot bool, lived, backoff, refresh time.Duration) (delay, next time.Duration) {
+func retry(reason string, subscribed bool, lived, backoff, refresh time.Duration) (delay, next time.Duration) {
 	shortest := min(time.Second, refresh)
 	switch {
 	case reason == "resync" || reason == "second_look" || reason == "leader_change":
 		return 0, shortest
-	case snapshot && lived >= steadyStream:
+	case subscribed && lived >= steadyStream:
 		return 0, shortest
-	case snapshot:
+	case subscribed:
 		return shortest, min(2*shortest, refresh)
 	}
 	return backoff, min(2*backoff, refresh)
@@ -145,9 +145,9 @@ type streamed struct {
 	at  time.Time
 }
 
-// follow applies one stream until it ends; snapshot reports whether it got as far as
+// follow applies one stream until it ends; subscribed reports whether it got as far as
 // the SUBSCRIBED snapshot.
-func (m *Mesos) follow(ctx context.Context, client *master.Client) (snapshot bool, err error) {
+func (m *Mesos) follow(ctx context.Context, client *master.Client) (subscribed bool, err error) {
 	server, zone := m.key.server, m.Zones[0]
 	start := time.Now()
 	s, first, err := client.Subscribe(ctx)
@@ -223,7 +223,7 @@ func (m *Mesos) follow(ctx context.Context, client *master.Client) (snapshot boo
 	throttle := time.NewTimer(time.Hour)
 	throttle.Stop()
 	defer throttle.Stop()
-	publish := func(arrived time.Time, snapshot bool) time.Duration {
+	publish := func(arrived time.Time, whole bool) time.Duration {
 		began := time.Now()
 		ch, all := cluster.Changes()
 		var wait time.Duration
@@ -231,18 +231,18 @@ func (m *Mesos) follow(ctx context.Context, client *master.Client) (snapshot boo
 		case cluster.Recovering() || m.heldLogged > 0:
 			// A failover not over yet: the whole state goes through the failover
 			// guard, which puts back the tasks of agents not back yet.
-			wait = m.loaded(ctx, &master.Result{State: cluster.State(), Leader: leader}, time.Since(arrived), snapshot)
-		case all || snapshot || m.holding:
-			// A snapshot: the guard looks at how much it drops, the updater takes what
-			// differs from what it has.
+			wait = m.loaded(ctx, &master.Result{State: cluster.State(), Leader: leader}, time.Since(arrived), whole)
+		case all || whole || m.holding:
+			// A whole state: the guard looks at how much it drops, the updater takes
+			// what differs from what it has.
 			wait = m.loadedAll(ctx, fromCluster(cluster.All()), &master.Result{State: &state.State{Leader: cluster.Leader, Skipped: cluster.Skipped}, Leader: leader},
-				time.Since(arrived), snapshot)
+				time.Since(arrived), whole)
 		default:
 			m.loadedChanges(ctx, fromCluster(ch),
 				&state.State{Leader: cluster.Leader, Skipped: cluster.Skipped}, leader)
 		}
-		if !snapshot {
-			// A snapshot's publication is a build of everything, once: the events
+		if !whole {
+			// A whole state's publication is a build of everything, once: the events
 			// after it are not made to wait for it.
 			ready = time.Now().Add((buildShare - 1) * time.Since(began))
 		}

@@ -10,12 +10,12 @@ import (
 func TestRetry(t *testing.T) {
 	refresh := 30 * time.Second
 	cases := []struct {
-		reason   string
-		snapshot bool
-		lived    time.Duration
-		backoff  time.Duration
-		delay    time.Duration
-		next     time.Duration
+		reason     string
+		subscribed bool
+		lived      time.Duration
+		backoff    time.Duration
+		delay      time.Duration
+		next       time.Duration
 	}{
 		{"leader_change", true, 10 * time.Second, 8 * time.Second, 0, time.Second},
 		{"leader_change", false, 0, 8 * time.Second, 0, time.Second},
@@ -33,10 +33,10 @@ func TestRetry(t *testing.T) {
 		{"connect", false, 0, refresh, refresh, refresh},
 	}
 	for _, c := range cases {
-		d, n := retry(c.reason, c.snapshot, c.lived, c.backoff, refresh)
+		d, n := retry(c.reason, c.subscribed, c.lived, c.backoff, refresh)
 		if d != c.delay || n != c.next {
-			t.Errorf("retry(%s, snapshot %v, lived %v, backoff %v) = %v then %v, want %v then %v",
-				c.reason, c.snapshot, c.lived, c.backoff, d, n, c.delay, c.next)
+			t.Errorf("retry(%s, subscribed %v, lived %v, backoff %v) = %v then %v, want %v then %v",
+				c.reason, c.subscribed, c.lived, c.backoff, d, n, c.delay, c.next)
 		}
 	}
 }

@@ -242,12 +242,12 @@ func (m *Mesos) name(w http.ResponseWriter, r *http.Request, a *api, kind byte, 
 		w.Write([]byte("[]\n"))
 		return
 	}
-	var snap snapshot
+	var rep reply
 	if index == 0 {
-		snap, err = a.hub.lookup(k)
+		rep, err = a.hub.lookup(k)
 	} else {
 		t := time.NewTimer(wait)
-		snap, err = a.hub.wait(k, index, t.C, r.Context().Done())
+		rep, err = a.hub.wait(k, index, t.C, r.Context().Done())
 		t.Stop()
 		// Nothing was written yet: the deadline moves.
 		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(a.stall))
@@ -263,8 +263,8 @@ func (m *Mesos) name(w http.ResponseWriter, r *http.Request, a *api, kind byte, 
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set(indexHeader, strconv.FormatUint(uint64(snap.index), 10))
-	if snap.found {
+	w.Header().Set(indexHeader, strconv.FormatUint(uint64(rep.index), 10))
+	if rep.found {
 		w.WriteHeader(http.StatusOK)
 	} else {
 		w.WriteHeader(http.StatusNotFound)
@@ -274,7 +274,7 @@ func (m *Mesos) name(w http.ResponseWriter, r *http.Request, a *api, kind byte, 
 		// The answer names the service as the client gave it, as Mesos-DNS does.
 		service, _ = json.Marshal(given)
 	}
-	writeAnswer(w, snap.body, service)
+	writeAnswer(w, rep.body, service)
 }
 
 // serviceHole is where a services answer as the hub keeps it leaves the service out.

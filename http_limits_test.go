@@ -256,7 +256,7 @@ func TestHubPublicationComputesWatchedOnly(t *testing.T) {
 	if idle, _ := h.lookup(idleKey); !w.found || !idle.found {
 		t.Fatal("test123.marathon.mesos is not in the capture")
 	}
-	woken := make(chan snapshot, 1)
+	woken := make(chan reply, 1)
 	go func() {
 		s, _ := h.wait(watchedKey, w.index, nil, nil)
 		woken <- s

@@ -277,22 +277,22 @@ func bindAddrs(hosts []string) []netip.Addr {
 }
 
 // loaded builds and swaps in the records of a good state (a fetched one, or the
-// cluster the stream keeps); snapshot says it is a whole new state, which the refresh
-// metrics count. It returns how soon to look again when the state may not be
-// published yet (a large drop waiting for a second look), or when held tasks reach
-// their bound; else 0.
-func (m *Mesos) loaded(ctx context.Context, r *master.Result, took time.Duration, snapshot bool) time.Duration {
-	return m.guarded(ctx, r, nil, took, snapshot)
+// cluster the stream keeps); whole says it is a whole new state (a poll's, a stream's
+// snapshot), which the refresh metrics count. It returns how soon to look again when
+// the state may not be published yet (a large drop waiting for a second look), or
+// when held tasks reach their bound; else 0.
+func (m *Mesos) loaded(ctx context.Context, r *master.Result, took time.Duration, whole bool) time.Duration {
+	return m.guarded(ctx, r, nil, took, whole)
 }
 
 // loadedAll is loaded for the whole cluster as the stream keeps it, given as changes
 // (every agent, framework and task) so that it is not copied into a State; st names
 // the leader. No agent may be recovering.
-func (m *Mesos) loadedAll(ctx context.Context, all *changes, r *master.Result, took time.Duration, snapshot bool) time.Duration {
-	return m.guarded(ctx, r, all, took, snapshot)
+func (m *Mesos) loadedAll(ctx context.Context, all *changes, r *master.Result, took time.Duration, whole bool) time.Duration {
+	return m.guarded(ctx, r, all, took, whole)
 }
 
-func (m *Mesos) guarded(ctx context.Context, r *master.Result, all *changes, took time.Duration, snapshot bool) time.Duration {
+func (m *Mesos) guarded(ctx context.Context, r *master.Result, all *changes, took time.Duration, whole bool) time.Duration {
 	start := time.Now()
 	server, zone := m.key.server, m.Zones[0]
 	var (
@@ -335,8 +335,8 @@ func (m *Mesos) guarded(ctx context.Context, r *master.Result, all *changes, too
 	} else {
 		m.up.updateAll(ctx, all, st)
 	}
-	m.served(r, took+time.Since(start), snapshot)
-	if snapshot && n >= bigState {
+	m.served(r, took+time.Since(start), whole)
+	if whole && n >= bigState {
 		// Decoding a large state (a poll, a stream's snapshot) is the largest
 		// allocation there is, about as much as the records and the cluster together:
 		// its pages go back to the system now, not as the scavenger gets to them,
@@ -361,8 +361,9 @@ func (m *Mesos) loadedChanges(ctx context.Context, ch *changes, st *state.State,
 	m.served(&master.Result{State: st, Leader: leader}, time.Since(start), false)
 }
 
-// served publishes the updater's records, when they changed, and reports them.
-func (m *Mesos) served(r *master.Result, took time.Duration, snapshot bool) {
+// served publishes the updater's records, when they changed, and reports them; whole
+// is loaded's.
+func (m *Mesos) served(r *master.Result, took time.Duration, whole bool) {
 	start := time.Now()
 	server, zone := m.key.server, m.Zones[0]
 	prev := m.set.Load()
@@ -386,7 +387,7 @@ func (m *Mesos) served(r *master.Result, took time.Duration, snapshot bool) {
 		log.Infof("leading master is now %s (was %s)", r.Leader.Host, old.Host)
 	}
 	took += now.Sub(start)
-	if snapshot {
+	if whole {
 		refreshDuration.WithLabelValues(server, zone, "success").Observe(took.Seconds())
 		refreshCount.WithLabelValues(server, zone, "success", "ok").Inc()
 	}
@@ -407,9 +408,9 @@ func (m *Mesos) served(r *master.Result, took time.Duration, snapshot bool) {
 		log.Infof("refresh from %s works again after %d failed refreshes", r.Leader.Host, m.failures)
 		m.failures = 0
 	}
-	// Each snapshot is logged; the changes events make are not, there can be hundreds
-	// a second.
-	if snapshot && (prev == nil || prev.Serial() != set.Serial()) {
+	// Each whole state is logged; the changes events make are not, there can be
+	// hundreds a second.
+	if whole && (prev == nil || prev.Serial() != set.Serial()) {
 		log.Infof("%v from %s: %s", m.Zones, r.Leader.Host, set)
 	}
 	if n := stats.Skipped.Total(); n > 0 && (prev == nil || prev.Stats().Skipped.Total() != n) {

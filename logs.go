@@ -18,10 +18,10 @@ import (
 // gave a snapshot is logged as ended (a resync is no news). One that never opened is
 // a failed refresh in mode stream; in mode auto the poll that stands in for it counts
 // and logs the attempt (pollOnce), and a master that cannot stream is no failure.
-func (m *Mesos) streamEnded(err error, reason string, snapshot bool, took time.Duration) {
+func (m *Mesos) streamEnded(err error, reason string, subscribed bool, took time.Duration) {
 	switch {
 	case reason == "resync", reason == "second_look":
-	case snapshot:
+	case subscribed:
 		log.Warningf("event stream ended (%s), %s: %s", reason, m.serving("the records it gave"), oneLine(err))
 	case m.cfg.mode == modeAuto, reason == "no_stream":
 	default:

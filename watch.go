@@ -125,42 +125,43 @@ func (h *hub) evict() {
 	}
 }
 
-// snapshot is what a request answers: the body and its index.
-type snapshot struct {
+// reply is what a name request is answered: whether the name exists, the body, and
+// its index.
+type reply struct {
 	found bool
 	body  []byte
 	index uint32
 }
 
 // lookup answers k at once, or errNoRecords while there is no set.
-func (h *hub) lookup(k watchKey) (snapshot, error) {
+func (h *hub) lookup(k watchKey) (reply, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.cur == nil {
-		return snapshot{}, errNoRecords
+		return reply{}, errNoRecords
 	}
 	e := h.get(k)
-	return snapshot{e.found, e.body, e.index}, nil
+	return reply{e.found, e.body, e.index}, nil
 }
 
 // wait answers k once its index differs from index, or when expired or stop is
 // closed (a client gone, the wait over), or the hub is closed. An index other than
 // the entry's (older, from the future, from before a restart) is answered at once.
-func (h *hub) wait(k watchKey, index uint32, expired <-chan time.Time, stop <-chan struct{}) (snapshot, error) {
+func (h *hub) wait(k watchKey, index uint32, expired <-chan time.Time, stop <-chan struct{}) (reply, error) {
 	h.mu.Lock()
 	if h.cur == nil {
 		h.mu.Unlock()
-		return snapshot{}, errNoRecords
+		return reply{}, errNoRecords
 	}
 	e := h.get(k)
 	if e.index != index || h.done {
-		s := snapshot{e.found, e.body, e.index}
+		s := reply{e.found, e.body, e.index}
 		h.mu.Unlock()
 		return s, nil
 	}
 	if h.open >= h.max {
 		h.mu.Unlock()
-		return snapshot{}, errTooMany{}
+		return reply{}, errTooMany{}
 	}
 	h.open++
 	h.report()
@@ -178,7 +179,7 @@ func (h *hub) wait(k watchKey, index uint32, expired <-chan time.Time, stop <-ch
 	h.open--
 	h.report()
 	e.watchers--
-	return snapshot{e.found, e.body, e.index}, nil
+	return reply{e.found, e.body, e.index}, nil
 }
 
 // published takes the set just published. touched are the relative names the batches
