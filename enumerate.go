@@ -89,11 +89,11 @@ func (u *updater) enumerate(zone string, each func(framework string, first bool,
 				owner = n.name + "." + zone
 			}
 			for _, a := range n.addrs {
-				rt := "A"
+				rtype := "A"
 				if !a.Is4() {
-					rt = "AAAA"
+					rtype = "AAAA"
 				}
-				et.Records = append(et.Records, enumRecord{Name: owner, Host: a.String(), Rtype: rt})
+				et.Records = append(et.Records, enumRecord{Name: owner, Host: a.String(), Rtype: rtype})
 			}
 			for _, r := range n.srvs {
 				et.Records = append(et.Records, enumRecord{Name: owner, Host: net.JoinHostPort(r.tn.name+"."+zone, strconv.Itoa(int(r.port))), Rtype: "SRV"})
