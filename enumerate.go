@@ -115,11 +115,11 @@ func (u *updater) enumerate(zone string, each func(framework string, first bool,
 
 // writeEnumerate writes /v1/enumerate to bw, one task at a time, in the shape of
 // enumJSON and as encoding/json would.
-func (m *Mesos) writeEnumerate(bw *bufio.Writer, _ *Set) error {
+func (a *api) writeEnumerate(bw *bufio.Writer, _ *Set) error {
 	var err error
 	b := append(bw.AvailableBuffer(), `{"frameworks":[`...)
 	frameworks := 0
-	m.up.enumerate(m.cfg.opts.Zones[0], func(framework string, first bool, t *enumTask) bool {
+	a.updater.enumerate(a.cfg.opts.Zones[0], func(framework string, first bool, t *enumTask) bool {
 		switch {
 		case first && frameworks > 0:
 			b = append(b, "]},"...)

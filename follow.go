@@ -58,7 +58,7 @@ func (m *Mesos) run(ctx context.Context, client *master.Client) {
 			OnResult: func(r *master.Result, took time.Duration) time.Duration { return m.loaded(ctx, r, took, true) },
 			OnError:  m.failed,
 			// nil without ZooKeeper: never yields.
-			Wake: m.zkChanged,
+			Wake: m.zk.changed,
 		}
 		p.Run(ctx)
 		return
@@ -121,7 +121,7 @@ const steadyStream = 10 * time.Second
 // pause sleeps between streams, or polls of a master that cannot stream, and ends at
 // once when ZooKeeper names another leader.
 func (m *Mesos) pause(ctx context.Context, d time.Duration) bool {
-	return sleepUnless(ctx, d, m.zkChanged)
+	return sleepUnless(ctx, d, m.zk.changed)
 }
 
 // pollOnce fetches the state once, as the poller does, in place of the stream that
@@ -162,17 +162,18 @@ func (m *Mesos) follow(ctx context.Context, client *master.Client) (subscribed b
 	if !s.Leader.IsZero() {
 		leader.Host = net.JoinHostPort(s.Leader.Host, strconv.Itoa(int(s.Leader.Port)))
 	}
-	if m.cluster == nil {
-		m.cluster = &state.Cluster{}
+	f := &m.follower
+	if f.cluster == nil {
+		f.cluster = &state.Cluster{}
 	}
-	cluster := m.cluster
+	cluster := f.cluster
 	cluster.Leader = s.Leader
-	if m.pids == nil {
+	if f.pids == nil {
 		// The first stream waits for the scheduler pids; later ones start with the
 		// last known and refresh them.
-		m.pids, _ = client.FrameworkPIDs(ctx, s.URL)
+		f.pids, _ = client.FrameworkPIDs(ctx, s.URL)
 	}
-	cluster.SetPIDs(m.pids)
+	cluster.SetPIDs(f.pids)
 	events := make(chan streamed, 1024)
 	pidsCh := make(chan map[string]state.PID, 1)
 	wantPIDs := make(chan struct{}, 1)
@@ -228,11 +229,11 @@ func (m *Mesos) follow(ctx context.Context, client *master.Client) (subscribed b
 		ch, all := cluster.Changes()
 		var wait time.Duration
 		switch {
-		case cluster.Recovering() || m.heldLogged > 0:
+		case cluster.Recovering() || f.held.keepsTasks():
 			// A failover not over yet: the whole state goes through the failover
 			// guard, which puts back the tasks of agents not back yet.
 			wait = m.loaded(ctx, &master.Result{State: cluster.State(), Leader: leader}, time.Since(arrived), whole)
-		case all || whole || m.holding:
+		case all || whole || f.held.drop:
 			// A whole state: the guard looks at how much it drops, the updater takes
 			// what differs from what it has.
 			wait = m.loadedAll(ctx, fromCluster(cluster.All()), &master.Result{State: &state.State{Leader: cluster.Leader, Skipped: cluster.Skipped}, Leader: leader},
@@ -306,14 +307,14 @@ func (m *Mesos) follow(ctx context.Context, client *master.Client) (subscribed b
 				pending = time.Time{}
 			}
 		case pids := <-pidsCh:
-			m.pids = pids
+			f.pids = pids
 			if cluster.SetPIDs(pids) {
 				if wait := publish(time.Now(), false); wait > 0 {
 					recheck.Reset(wait)
 				}
 			}
 		case <-recheck.C:
-			if m.holding {
+			if f.held.drop {
 				// A large drop held back: the second look asks the master again (a
 				// new snapshot), not the copy that showed it.
 				return true, errSecondLook
@@ -321,8 +322,8 @@ func (m *Mesos) follow(ctx context.Context, client *master.Client) (subscribed b
 			if wait := publish(time.Time{}, false); wait > 0 {
 				recheck.Reset(wait)
 			}
-		case <-m.zkChanged:
-			if list := m.zkMasters.Load(); list != nil && len(*list) > 0 {
+		case <-m.zk.changed:
+			if list := m.zk.masters.Load(); list != nil && len(*list) > 0 {
 				if p := (*list)[0]; !strings.EqualFold(net.JoinHostPort(p.Host, strconv.Itoa(int(p.Port))), s.URL.Host) {
 					return true, errLeaderChange
 				}

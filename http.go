@@ -14,6 +14,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/coredns/caddy"
@@ -37,8 +38,15 @@ const (
 	zoneStall      = 10 * time.Second
 )
 
-// api is a block's HTTP listener.
+// api is a block's HTTP API while it listens. Its goroutines (the server's, one a
+// request) touch only this: the block's config, read-only; the records, read as the
+// handler reads them; the updater, whose enumerate takes the updater's own lock; and
+// the hub, which the follower hands each new set.
 type api struct {
+	cfg     *config
+	records *atomic.Pointer[Set]
+	updater *updater
+
 	hub  *hub
 	srv  *http.Server
 	ln   net.Listener
@@ -53,9 +61,9 @@ type api struct {
 
 // startAPI listens on the block's http address; the refresh goroutine hands each new
 // set to the hub. Its error names the option and the address, as the API's others
-// do. Called with m.mu held.
+// do. Called with m.life.mu held.
 func (m *Mesos) startAPI() error {
-	if m.cfg.http == "" || m.api.Load() != nil {
+	if m.cfg.http == "" || m.httpAPI.Load() != nil {
 		return nil
 	}
 	ln, err := net.Listen("tcp", m.cfg.http)
@@ -67,24 +75,25 @@ func (m *Mesos) startAPI() error {
 }
 
 // serveAPI serves the API on ln, which it closes when the API stops; stall bounds each
-// write of a whole-zone answer. Called with m.mu held.
+// write of a whole-zone answer. Called with m.life.mu held.
 func (m *Mesos) serveAPI(ln net.Listener, stall time.Duration) {
 	server, zone := m.key.server, m.Zones[0]
-	a := &api{hub: newHub(m.cfg.maxWatches), ln: ln, done: make(chan struct{}),
+	a := &api{cfg: m.cfg, records: &m.set, updater: m.life.updater,
+		hub: newHub(m.cfg.maxWatches), ln: ln, done: make(chan struct{}),
 		zoneAnswers: make(chan struct{}, maxZoneAnswers), stall: stall,
 		refused: func(reason string) { httpRefused.WithLabelValues(server, zone, reason).Inc() }}
 	a.hub.gauge = httpWatches.WithLabelValues(server, zone)
 	a.hub.cur = m.set.Load()
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/version", m.version)
-	mux.HandleFunc("GET /v1/config", m.config)
-	mux.HandleFunc("GET /v1/hosts/{host}", func(w http.ResponseWriter, r *http.Request) { m.name(w, r, a, 'h', r.PathValue("host")) })
+	mux.HandleFunc("GET /v1/version", version)
+	mux.HandleFunc("GET /v1/config", a.config)
+	mux.HandleFunc("GET /v1/hosts/{host}", func(w http.ResponseWriter, r *http.Request) { a.name(w, r, 'h', r.PathValue("host")) })
 	mux.HandleFunc("GET /v1/services/{service}", func(w http.ResponseWriter, r *http.Request) {
-		m.name(w, r, a, 's', r.PathValue("service"))
+		a.name(w, r, 's', r.PathValue("service"))
 	})
 	if m.cfg.enumerate {
-		mux.HandleFunc("GET /v1/axfr", func(w http.ResponseWriter, r *http.Request) { m.wholeZone(w, r, a, m.writeAxfr) })
-		mux.HandleFunc("GET /v1/enumerate", func(w http.ResponseWriter, r *http.Request) { m.wholeZone(w, r, a, m.writeEnumerate) })
+		mux.HandleFunc("GET /v1/axfr", func(w http.ResponseWriter, r *http.Request) { a.wholeZone(w, r, a.writeAxfr) })
+		mux.HandleFunc("GET /v1/enumerate", func(w http.ResponseWriter, r *http.Request) { a.wholeZone(w, r, a.writeEnumerate) })
 	}
 	// WriteTimeout drops a client that does not take its answer within stall of its
 	// request: a blocking query moves the deadline when its wait ends, a whole-zone
@@ -93,10 +102,10 @@ func (m *Mesos) serveAPI(ln net.Listener, stall time.Duration) {
 	go func() {
 		defer close(a.done)
 		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Errorf("http %s: %v", m.cfg.http, err)
+			log.Errorf("http %s: %v", a.cfg.http, err)
 		}
 	}()
-	m.api.Store(a)
+	m.httpAPI.Store(a)
 	// The refresh goroutine may have published since the set was read above (a
 	// failed reload restarts the API while it runs). The set is stored before the
 	// hub hears of it, so one read under the hub's lock is never older than what the
@@ -107,9 +116,9 @@ func (m *Mesos) serveAPI(ln net.Listener, stall time.Duration) {
 }
 
 // stopAPI answers the open watches, closes the listener and waits for the requests
-// under way. Called with m.mu held.
+// under way. Called with m.life.mu held.
 func (m *Mesos) stopAPI() {
-	a := m.api.Swap(nil)
+	a := m.httpAPI.Swap(nil)
 	if a == nil {
 		return
 	}
@@ -142,7 +151,7 @@ func noRecords(w http.ResponseWriter) {
 }
 
 // version answers /v1/version in Mesos-DNS's shape.
-func (m *Mesos) version(w http.ResponseWriter, r *http.Request) {
+func version(w http.ResponseWriter, r *http.Request) {
 	if !noParams(w, r) {
 		return
 	}
@@ -218,7 +227,7 @@ func checkName(s string) (string, error) {
 
 // name answers /v1/hosts/{host} and /v1/services/{service}, at once or, given an
 // index, once the answer differs from the one at that index.
-func (m *Mesos) name(w http.ResponseWriter, r *http.Request, a *api, kind byte, given string) {
+func (a *api) name(w http.ResponseWriter, r *http.Request, kind byte, given string) {
 	name, err := checkName(given)
 	if err != nil {
 		badRequest(w, err.Error())
@@ -230,7 +239,7 @@ func (m *Mesos) name(w http.ResponseWriter, r *http.Request, a *api, kind byte, 
 		return
 	}
 	k := watchKey{kind: kind}
-	for _, z := range m.cfg.opts.Zones {
+	for _, z := range a.cfg.opts.Zones {
 		if rel, ok := relative(name, z); ok && len(z) > len(k.zone) {
 			k.zone, k.rel = z, rel
 		}
@@ -389,11 +398,12 @@ type configJSON struct {
 	MaxWatches             int
 }
 
-func (m *Mesos) config(w http.ResponseWriter, r *http.Request) {
+// config answers /v1/config.
+func (a *api) config(w http.ResponseWriter, r *http.Request) {
 	if !noParams(w, r) {
 		return
 	}
-	c, o := m.cfg, &m.cfg.opts
+	c, o := a.cfg, &a.cfg.opts
 	out := configJSON{
 		Zones: o.Zones, Domain: strings.TrimSuffix(o.Zones[0], "."),
 		RefreshSeconds: c.refresh.Seconds(), TimeoutSeconds: c.timeout.Seconds(), Mode: c.mode,
@@ -452,11 +462,11 @@ type axfrHead struct {
 // at once with Retry-After rather than queued, as a queued request would hold its
 // connection all the same. Each write of up to zoneChunk octets is given a.stall to
 // complete: a client that reads slowly gets it all, one that stops reading is dropped.
-func (m *Mesos) wholeZone(w http.ResponseWriter, r *http.Request, a *api, write func(bw *bufio.Writer, s *Set) error) {
+func (a *api) wholeZone(w http.ResponseWriter, r *http.Request, write func(bw *bufio.Writer, s *Set) error) {
 	if !noParams(w, r) {
 		return
 	}
-	s := m.set.Load()
+	s := a.records.Load()
 	if s == nil {
 		noRecords(w)
 		return
@@ -503,10 +513,10 @@ func (d deadlineWriter) Write(p []byte) (int, error) {
 // writeAxfr writes /v1/axfr to bw, a name at a time, in the shape of axfrJSON and as
 // encoding/json would, except for the order of the names in each map: the zone's
 // canonical order, as AXFR gives them, rather than Go's sorted map keys.
-func (m *Mesos) writeAxfr(bw *bufio.Writer, s *Set) error {
-	zone := m.cfg.opts.Zones[0]
+func (a *api) writeAxfr(bw *bufio.Writer, s *Set) error {
+	zone := a.cfg.opts.Zones[0]
 	soa := s.SOA(zone)
-	head, err := json.Marshal(axfrHead{TTL: s.TTL(), Serial: s.Serial(), RefreshSeconds: m.cfg.refresh.Seconds(),
+	head, err := json.Marshal(axfrHead{TTL: s.TTL(), Serial: s.Serial(), RefreshSeconds: a.cfg.refresh.Seconds(),
 		Mname: strings.TrimSuffix(soa.Ns, "."), Rname: strings.TrimSuffix(soa.Mbox, "."), Domain: strings.TrimSuffix(zone, ".")})
 	if err != nil {
 		return err

@@ -47,11 +47,11 @@ func serveTestAPI(t *testing.T, js []byte, shape func(*net.TCPConn), stall time.
 	o := DefaultOptions()
 	m := &Mesos{Zones: o.Zones, cfg: &config{opts: o, refresh: defaultRefresh, http: "127.0.0.1:0", enumerate: true, maxWatches: defaultMaxWatches}}
 	m.key.server = "test://" + t.Name()
-	m.up = newUpdater(&m.cfg.opts)
-	m.up.t.keepChanged = true
-	m.up.update(context.Background(), st)
-	m.set.Store(m.up.publish(nil))
-	m.up.t.takeChanged()
+	m.life.updater = newUpdater(&m.cfg.opts)
+	m.life.updater.t.keepChanged = true
+	m.life.updater.update(context.Background(), st)
+	m.set.Store(m.life.updater.publish(nil))
+	m.life.updater.t.takeChanged()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -59,15 +59,15 @@ func serveTestAPI(t *testing.T, js []byte, shape func(*net.TCPConn), stall time.
 	if shape != nil {
 		ln = shapedListener{ln, shape}
 	}
-	m.mu.Lock()
+	m.life.mu.Lock()
 	m.serveAPI(ln, stall)
-	m.mu.Unlock()
+	m.life.mu.Unlock()
 	t.Cleanup(func() {
-		m.mu.Lock()
+		m.life.mu.Lock()
 		m.stopAPI()
-		m.mu.Unlock()
+		m.life.mu.Unlock()
 	})
-	return &testAPI{m: m, a: m.api.Load(), addr: ln.Addr().String(), base: "http://" + ln.Addr().String()}
+	return &testAPI{m: m, a: m.httpAPI.Load(), addr: ln.Addr().String(), base: "http://" + ln.Addr().String()}
 }
 
 // shapedListener applies shape to each connection it accepts.
@@ -370,7 +370,7 @@ func axfrWhole(m *Mesos) []byte {
 // encoded at once.
 func enumerateWhole(m *Mesos) []byte {
 	out := enumJSON{Frameworks: []enumFramework{}}
-	m.up.enumerate(m.cfg.opts.Zones[0], func(framework string, first bool, t *enumTask) bool {
+	m.life.updater.enumerate(m.cfg.opts.Zones[0], func(framework string, first bool, t *enumTask) bool {
 		if first {
 			out.Frameworks = append(out.Frameworks, enumFramework{Name: framework, Tasks: []enumTask{}})
 		}

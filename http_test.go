@@ -445,7 +445,7 @@ func waitWatching(t *testing.T, base string, n int) {
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		for _, m := range liveInstances() {
-			if a := m.api.Load(); a != nil && "http://"+m.cfg.http == base && a.hub.watching() == n {
+			if a := m.httpAPI.Load(); a != nil && "http://"+m.cfg.http == base && a.hub.watching() == n {
 				return
 			}
 		}

@@ -54,13 +54,13 @@ var running struct {
 // begin.
 func (m *Mesos) restarting() error {
 	running.Lock()
-	m.restartMark = running.seq
+	m.life.restartSeq = running.seq
 	running.Unlock()
 	// The new instance listens where this one did: the open watches are answered
 	// and the address let go.
-	m.mu.Lock()
+	m.life.mu.Lock()
 	m.stopAPI()
-	m.mu.Unlock()
+	m.life.mu.Unlock()
 	return nil
 }
 
@@ -71,7 +71,7 @@ func (m *Mesos) restartFailed() error {
 	running.Lock()
 	var orphans []*Mesos
 	for o, seq := range running.list {
-		if seq > m.restartMark {
+		if seq > m.life.restartSeq {
 			orphans = append(orphans, o)
 		}
 	}
@@ -79,12 +79,12 @@ func (m *Mesos) restartFailed() error {
 	for _, o := range orphans {
 		o.stop()
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.box != nil {
-		handoff.Store(m.key, m.box)
+	m.life.mu.Lock()
+	defer m.life.mu.Unlock()
+	if m.life.handOn != nil {
+		handoff.Store(m.key, m.life.handOn)
 	}
-	if m.cancel != nil {
+	if m.life.cancel != nil {
 		if err := m.startAPI(); err != nil {
 			log.Error(err)
 		}
@@ -93,9 +93,9 @@ func (m *Mesos) restartFailed() error {
 }
 
 func (m *Mesos) start() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.cancel != nil {
+	m.life.mu.Lock()
+	defer m.life.mu.Unlock()
+	if m.life.cancel != nil {
 		return nil
 	}
 	if m.cfg.insecure {
@@ -104,7 +104,7 @@ func (m *Mesos) start() error {
 	var detector *zk.Detector
 	var discover func() []*url.URL
 	if z := m.cfg.zk; z != nil {
-		m.zkChanged = make(chan struct{}, 1)
+		m.zk.changed = make(chan struct{}, 1)
 		discover = m.zkURLs
 		detector = &zk.Detector{Servers: z.servers, Path: z.path, Auth: z.auth, OnChange: m.zkChange, Logf: log.Warningf}
 	}
@@ -120,7 +120,7 @@ func (m *Mesos) start() error {
 	if err != nil {
 		return plugin.Error(pluginName, err)
 	}
-	m.client = client
+	m.life.client = client
 	initMetrics(m.key.server, m.Zones[0])
 	initZKMetrics(m.key.server, m.Zones[0], m.cfg.zk != nil)
 	if len(m.cfg.opts.NSAddrs) == 0 {
@@ -129,15 +129,16 @@ func (m *Mesos) start() error {
 	if m.cfg.opts.Hosts == nil {
 		m.cfg.opts.Hosts = NewHostCache(nil)
 	}
-	m.box = &handed{lastOK: &m.lastOK}
+	handOn := &handed{lastOK: &m.lastOK}
 	if prev, ok := handoff.Load(m.key); ok {
 		if set := prev.(*handed).set.Load(); set != nil {
 			m.lastOK.Store(prev.(*handed).lastOK.Load())
 			m.set.Store(set)
-			m.box.set.Store(set)
+			handOn.set.Store(set)
 		}
 	}
-	handoff.Store(m.key, m.box)
+	m.life.handOn, m.follower.handOn = handOn, handOn
+	handoff.Store(m.key, handOn)
 	running.Lock()
 	running.seq++
 	if running.list == nil {
@@ -145,15 +146,17 @@ func (m *Mesos) start() error {
 	}
 	running.list[m] = running.seq
 	running.Unlock()
-	m.fo = &failover{timeout: m.cfg.reregister, confirm: confirmDelay}
-	m.up = newUpdater(&m.cfg.opts)
-	m.up.t.keepChanged = m.cfg.http != ""
+	m.follower.guard = &failover{timeout: m.cfg.reregister, confirm: confirmDelay}
+	u := newUpdater(&m.cfg.opts)
+	u.t.keepChanged = m.cfg.http != ""
+	m.life.updater, m.follower.updater = u, u
 	if err := m.startAPI(); err != nil {
 		m.stopStarted()
 		return plugin.Error(pluginName, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	m.cancel, m.done = cancel, make(chan struct{})
+	done := make(chan struct{})
+	m.life.cancel, m.life.done = cancel, done
 	if detector != nil {
 		// The session a stop or a reload ends is no loss to report, and no series to
 		// bring back.
@@ -163,15 +166,16 @@ func (m *Mesos) start() error {
 			}
 		}
 	}
-	m.notify = m.notifier(m.xfer)
+	notify := m.notifier(m.xfer)
+	m.follower.notify = notify
 	go func() {
-		defer close(m.done)
+		defer close(done)
 		var wg sync.WaitGroup
 		if detector != nil {
 			wg.Go(func() { detector.Run(ctx) })
 		}
-		if n := m.notify; n != nil {
-			wg.Go(func() { n.run(ctx) })
+		if notify != nil {
+			wg.Go(func() { notify.run(ctx) })
 		}
 		m.run(ctx, client)
 		wg.Wait()
@@ -182,7 +186,7 @@ func (m *Mesos) start() error {
 // zkChange takes ZooKeeper's word on the masters, in election order.
 func (m *Mesos) zkChange(list []state.PID) {
 	server, zone := m.key.server, m.Zones[0]
-	old := m.zkMasters.Swap(&list)
+	old := m.zk.masters.Swap(&list)
 	var was, now state.PID
 	if old != nil && len(*old) > 0 {
 		was = (*old)[0]
@@ -201,7 +205,7 @@ func (m *Mesos) zkChange(list []state.PID) {
 		}
 	}
 	select {
-	case m.zkChanged <- struct{}{}:
+	case m.zk.changed <- struct{}{}:
 	default:
 	}
 }
@@ -219,7 +223,7 @@ func (m *Mesos) zkSession(connected bool) {
 
 // zkURLs are the masters ZooKeeper names, leader first, as base URLs.
 func (m *Mesos) zkURLs() []*url.URL {
-	list := m.zkMasters.Load()
+	list := m.zk.masters.Load()
 	if list == nil {
 		return nil
 	}
@@ -239,28 +243,28 @@ func (m *Mesos) zkURLs() []*url.URL {
 var confirmDelay = 3 * time.Second
 
 func (m *Mesos) stop() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.cancel == nil {
+	m.life.mu.Lock()
+	defer m.life.mu.Unlock()
+	if m.life.cancel == nil {
 		return nil
 	}
 	m.stopAPI()
-	m.cancel()
-	<-m.done
-	m.cancel = nil
+	m.life.cancel()
+	<-m.life.done
+	m.life.cancel = nil
 	m.stopStarted()
 	return nil
 }
 
-// stopStarted undoes what start did beside the background work. Called with m.mu
-// held.
+// stopStarted undoes what start did beside the background work. Called with
+// m.life.mu held.
 func (m *Mesos) stopStarted() {
-	handoff.CompareAndDelete(m.key, m.box)
+	handoff.CompareAndDelete(m.key, m.life.handOn)
 	running.Lock()
 	delete(running.list, m)
 	running.Unlock()
-	if m.client != nil {
-		m.client.CloseIdleConnections()
+	if m.life.client != nil {
+		m.life.client.CloseIdleConnections()
 	}
 }
 
@@ -292,9 +296,12 @@ func (m *Mesos) loadedAll(ctx context.Context, all *changes, r *master.Result, t
 	return m.guarded(ctx, r, all, took, whole)
 }
 
+// guarded is loaded and loadedAll: the state goes through the failover guard, then to
+// the updater, and what it built is served.
 func (m *Mesos) guarded(ctx context.Context, r *master.Result, all *changes, took time.Duration, whole bool) time.Duration {
 	start := time.Now()
 	server, zone := m.key.server, m.Zones[0]
+	f := &m.follower
 	var (
 		st           *state.State
 		held         int
@@ -303,37 +310,38 @@ func (m *Mesos) guarded(ctx context.Context, r *master.Result, all *changes, too
 	)
 	if all == nil {
 		n = runningTasks(r.State)
-		st, held, wait, expiry = m.fo.check(r.State, start, m.up)
+		st, held, wait, expiry = f.guard.check(r.State, start, f.updater)
 	} else {
 		n = all.running()
-		st, wait = r.State, m.fo.drop(n, 0, start, m.up)
+		st, wait = r.State, f.guard.drop(n, 0, start, f.updater)
 	}
 	heldTasks.WithLabelValues(server, zone).Set(float64(held))
 	if wait > 0 {
-		if !m.holding {
-			m.holding = true
+		if !f.held.drop {
+			f.held.drop = true
 			dropsHeld.WithLabelValues(server, zone).Inc()
 			log.Warningf("the state from %s would drop most records (%d running tasks, %d before) and no agent is recovering: looking again in %v before serving it",
-				r.Leader.Host, n, m.up.running(), wait.Round(time.Millisecond))
+				r.Leader.Host, n, f.updater.running(), wait.Round(time.Millisecond))
 		}
 		return wait
 	}
-	if m.holding {
-		m.holding = false
+	if f.held.drop {
+		f.held.drop = false
 		log.Warningf("the drop is confirmed by a second look: serving the state from %s (%d running tasks)", r.Leader.Host, n)
 	}
-	if held > 0 && m.heldLogged != held {
+	// The tasks kept are logged when their number changes, not with every state.
+	if held > 0 && held != f.held.tasks {
 		log.Infof("keeping %d tasks of agents that have not re-registered with %s yet", held, r.Leader.Host)
 	}
-	m.heldLogged = held
-	if list := m.zkMasters.Load(); list != nil {
+	f.held.tasks = held
+	if list := m.zk.masters.Load(); list != nil {
 		// masterN.D in election order.
 		st.Masters = *list
 	}
 	if all == nil {
-		m.up.update(ctx, st)
+		f.updater.update(ctx, st)
 	} else {
-		m.up.updateAll(ctx, all, st)
+		f.updater.updateAll(ctx, all, st)
 	}
 	m.served(r, took+time.Since(start), whole)
 	if whole && n >= bigState {
@@ -354,10 +362,10 @@ const bigState = 20000
 // loadedChanges publishes what the event stream changed, from st's leader and masters.
 func (m *Mesos) loadedChanges(ctx context.Context, ch *changes, st *state.State, leader *url.URL) {
 	start := time.Now()
-	if list := m.zkMasters.Load(); list != nil {
+	if list := m.zk.masters.Load(); list != nil {
 		st.Masters = *list
 	}
-	m.up.apply(ctx, ch, st)
+	m.follower.updater.apply(ctx, ch, st)
 	m.served(&master.Result{State: st, Leader: leader}, time.Since(start), false)
 }
 
@@ -366,23 +374,26 @@ func (m *Mesos) loadedChanges(ctx context.Context, ch *changes, st *state.State,
 func (m *Mesos) served(r *master.Result, took time.Duration, whole bool) {
 	start := time.Now()
 	server, zone := m.key.server, m.Zones[0]
+	f := &m.follower
 	prev := m.set.Load()
 	set := prev
-	if m.up.pending || prev == nil {
-		set = m.up.publish(prev)
+	if f.updater.pending || prev == nil {
+		set = f.updater.publish(prev)
 		m.set.Store(set)
-		m.box.set.Store(set)
-		touched := m.up.t.takeChanged()
-		if a := m.api.Load(); a != nil {
+		f.handOn.set.Store(set)
+		touched := f.updater.t.takeChanged()
+		if a := m.httpAPI.Load(); a != nil {
 			a.hub.published(set, touched)
 		}
 		if prev == nil || prev.Serial() != set.Serial() {
-			m.notify.changed()
+			f.notify.changed()
 		}
 	}
 	now := time.Now()
 	m.lastOK.Store(now.UnixNano())
-	if old := m.leader.Swap(r.Leader); old != nil && old.Host != r.Leader.Host {
+	old := f.leader
+	f.leader = r.Leader
+	if old != nil && old.Host != r.Leader.Host {
 		leaderChanges.WithLabelValues(server, zone).Inc()
 		log.Infof("leading master is now %s (was %s)", r.Leader.Host, old.Host)
 	}
@@ -404,9 +415,9 @@ func (m *Mesos) served(r *master.Result, took time.Duration, whole bool) {
 	for _, reason := range skipReasons {
 		skippedCount.WithLabelValues(server, zone, reason).Set(float64(stats.Skipped[reason]))
 	}
-	if m.failures > 0 {
-		log.Infof("refresh from %s works again after %d failed refreshes", r.Leader.Host, m.failures)
-		m.failures = 0
+	if f.failures > 0 {
+		log.Infof("refresh from %s works again after %d failed refreshes", r.Leader.Host, f.failures)
+		f.failures = 0
 	}
 	// Each whole state is logged; the changes events make are not, there can be
 	// hundreds a second.
@@ -422,7 +433,7 @@ func (m *Mesos) served(r *master.Result, took time.Duration, whole bool) {
 func (m *Mesos) failed(err error, took time.Duration) {
 	server, zone := m.key.server, m.Zones[0]
 	reason := refreshReason(err)
-	m.failures++
+	m.follower.failures++
 	refreshDuration.WithLabelValues(server, zone, "error").Observe(took.Seconds())
 	refreshCount.WithLabelValues(server, zone, "error", reason).Inc()
 	msg := oneLine(err)

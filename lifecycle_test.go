@@ -273,7 +273,7 @@ func TestFailedReloadStopsNewInstances(t *testing.T) {
 	if len(live) != 1 {
 		t.Fatalf("%d instances running, want 1", len(live))
 	}
-	box := live[0].box
+	box := live[0].life.handOn
 	bad := fmt.Sprintf("example.org:%d {\n    bind 127.0.0.1\n    mesos {\n        masters %s\n    }\n}\n", busyPort, m.URL())
 	for range 3 {
 		if _, err := inst.Restart(input(m.URL(), bad)); err == nil {

@@ -28,52 +28,104 @@ var log = clog.NewWithPlugin(pluginName)
 // is refused, the HTTP API answers 503.
 var errNoRecords = errors.New("no records yet")
 
-// Mesos is the plugin handler. Its record set is replaced whole on every refresh and
-// read without locks.
+// Mesos is the plugin handler. It answers from a record set that the follower of the
+// masters replaces whole and queries read without locks. Its other fields are grouped
+// by the goroutines that may touch them, each group a type of its own.
 type Mesos struct {
+	// The handler's: what queries read. Next, Zones and Fall are set at setup; set is
+	// nil until the first records are loaded or handed over (errNoRecords), then the
+	// follower replaces it whole.
 	Next  plugin.Handler
 	Zones []string
 	Fall  fall.F
+	set   atomic.Pointer[Set]
+	// lastOK is when the records were last refreshed, in unix nanoseconds (0: never):
+	// the follower writes it, the instance after a reload reads it (handed.lastOK).
+	lastOK atomic.Int64
 
-	cfg    *config
-	set    atomic.Pointer[Set]
-	leader atomic.Pointer[url.URL]
-	lastOK atomic.Int64 // unix nanoseconds of the last good refresh
-	// Only the refresh goroutine touches these: the refreshes that failed since the
-	// last good one, the failover guard, whether a large drop is being held back, the
-	// tasks held back last logged.
-	failures   int
-	fo         *failover
-	up         *updater
-	holding    bool
-	heldLogged int
-	pids       map[string]state.PID // scheduler pids, which the event stream lacks
-	// cluster is the stream's view, kept from one stream to the next: a resync's
-	// snapshot keeps the values that did not change (state.Cluster's reset).
-	cluster *state.Cluster
-
-	// zkMasters is what ZooKeeper last said of the masters; zkChanged wakes the stream
-	// when it changes.
-	zkMasters atomic.Pointer[[]state.PID]
-	zkChanged chan struct{}
-
-	// xfer is the server block's transfer plugin, if any; notify sends its
-	// secondaries NOTIFY.
-	xfer   *transfer.Transfer
-	notify *notifier
-
-	// api is the HTTP API while it listens.
-	api atomic.Pointer[api]
-
+	// The block: set at setup, completed at startup before any of the block's
+	// goroutines runs (the transfer plugin, the NS addresses), read-only from then on.
+	cfg  *config
 	key  handoffKey
-	bind []string // the server block's listen addresses
+	bind []string           // the server block's listen addresses
+	xfer *transfer.Transfer // the server block's transfer plugin, if any
 
-	mu          sync.Mutex
-	box         *handed
-	restartMark uint64
-	cancel      context.CancelFunc
-	done        chan struct{}
-	client      *master.Client
+	follower follower            // the refresh goroutine's
+	zk       zkElection          // ZooKeeper's word: its detector writes, the follower reads
+	httpAPI  atomic.Pointer[api] // the HTTP API while it listens: started and stopped under life.mu
+	life     lifecycle           // caddy's start, stop and reload callbacks', under life.mu
+}
+
+// follower is the refresh goroutine's (run, and all it calls): what it keeps from one
+// refresh, and one stream, to the next. start sets up the first four before that
+// goroutine runs; from then on nothing else touches the fields.
+type follower struct {
+	// updater builds the records from the states and the events. The HTTP API holds
+	// it too, to enumerate the tasks, which the updater does under its own lock.
+	updater *updater
+	// guard holds back a state that would drop most records, and keeps the tasks of
+	// the agents that have not re-registered after a failover.
+	guard *failover
+	// notify sends the secondaries NOTIFY when the serial changes; nil without any.
+	notify *notifier
+	// handOn is what this instance hands on across a reload: each set published goes
+	// in.
+	handOn *handed
+
+	leader   *url.URL // the master the last good state came from
+	failures int      // the refreshes that failed since the last good one
+	held     holdBack
+	// pids are the scheduler pids, which the event stream lacks; cluster is the
+	// stream's view, kept from one stream to the next: a resync's snapshot keeps the
+	// values that did not change (state.Cluster's reset).
+	pids    map[string]state.PID
+	cluster *state.Cluster
+}
+
+// holdBack is what the failover guard holds back, as the follower last heard from it.
+type holdBack struct {
+	// drop: that state would drop most records, and waits for a second look.
+	drop bool
+	// tasks are the tasks of agents not re-registered yet that the last state
+	// published kept.
+	tasks int
+}
+
+// keepsTasks says the last state published kept tasks of agents that have not
+// re-registered: until none is left, every state goes through the guard whole, which
+// lets them go as their agents come back or their bound passes.
+func (h holdBack) keepsTasks() bool { return h.tasks > 0 }
+
+// zkElection is ZooKeeper's word on the masters, on a block that finds them there. Its
+// detector's goroutine writes it; the follower, and the masters' client on its behalf
+// (zkURLs), read it.
+type zkElection struct {
+	// masters are the masters in election order, the leader first; nil until
+	// ZooKeeper has named them.
+	masters atomic.Pointer[[]state.PID]
+	// changed wakes the follower when masters changes. start makes it before the
+	// detector runs; nil without ZooKeeper.
+	changed chan struct{}
+}
+
+// lifecycle is the block's background work as caddy's callbacks (start, stop,
+// restarting, restartFailed) start and stop it, from caddy's goroutines: under mu.
+type lifecycle struct {
+	mu sync.Mutex
+	// handOn is this instance's entry in handoff (the follower's handOn): start
+	// publishes it, a failed reload again; stop removes it unless a newer instance
+	// replaced it.
+	handOn *handed
+	// updater is the follower's, for the HTTP API a failed reload starts again.
+	updater *updater
+	// restartSeq is running.seq when a reload began: the instances started after it
+	// are the reload's, stopped if it fails. Under running's lock, with the list.
+	restartSeq uint64
+	// cancel ends the background work, nil when none runs; done is closed when it has
+	// ended.
+	cancel context.CancelFunc
+	done   chan struct{}
+	client *master.Client
 }
 
 // Name implements plugin.Handler.

@@ -18,11 +18,11 @@ func (m *Mesos) awaitZooKeeper(ctx context.Context) bool {
 	}
 	late := time.NewTimer(zkGrace)
 	defer late.Stop()
-	for m.zkMasters.Load() == nil {
+	for m.zk.masters.Load() == nil {
 		select {
 		case <-ctx.Done():
 			return false
-		case <-m.zkChanged:
+		case <-m.zk.changed:
 		case <-late.C:
 			logf := log.Warningf
 			if m.set.Load() == nil {
