@@ -139,22 +139,70 @@ func (m *Mesos) pollOnce(ctx context.Context, client *master.Client, streamErr e
 	return m.loaded(ctx, r, time.Since(start), true)
 }
 
+// follow applies one stream until it ends; subscribed reports whether it got as far as
+// the SUBSCRIBED snapshot.
+func (m *Mesos) follow(ctx context.Context, client *master.Client) (subscribed bool, err error) {
+	start := time.Now()
+	s, first, err := client.Subscribe(ctx)
+	if err != nil {
+		return false, err // counted and logged once by run (streamEnded, pollOnce)
+	}
+	sub := m.opened(ctx, client, s)
+	// The stream's two helpers are follow's: the reader of its events and the fetcher
+	// of the scheduler pids. Both end with helpersCtx (the reader's Next, once the
+	// stream is closed), and follow waits for both before it returns.
+	helpersCtx, stopHelpers := context.WithCancel(ctx)
+	var helpers sync.WaitGroup
+	helpers.Go(func() { readEvents(helpersCtx, s, sub.events) })
+	helpers.Go(func() { fetchPIDs(helpersCtx, client, s.URL, sub.wantPIDs, sub.pids) })
+	err = m.applyStream(ctx, sub, first, start)
+	stopHelpers()
+	sub.close()
+	helpers.Wait()
+	return true, err
+}
+
+// subscription is one event stream as follow applies it: what its parts share. Only the
+// refresh goroutine touches it; the reader and the pids fetcher have their channels.
+type subscription struct {
+	s       *master.Stream
+	leader  *url.URL       // the master the stream comes from, as the records name it
+	cluster *state.Cluster // the follower's, kept from one stream to the next
+	// events come from the reader; wantPIDs asks the pids fetcher for the pids again,
+	// which it gives on pids.
+	events   chan streamed
+	wantPIDs chan struct{}
+	pids     chan map[string]state.PID
+	// ready is when the next build may start: a build takes at most 1/buildShare of
+	// the time, so that churn on a large cluster never starves the queries.
+	ready time.Time
+	// pending is when the first change not yet published arrived; batch when the
+	// refresh goroutine began applying it.
+	pending, batch time.Time
+	// throttle fires at ready, when changes wait for it; recheck when the records
+	// must be looked at again though nothing changed (publishStream's wait).
+	throttle, recheck *time.Timer
+}
+
+// close closes the stream and stops its timers.
+func (sub *subscription) close() {
+	sub.s.Close()
+	sub.throttle.Stop()
+	sub.recheck.Stop()
+}
+
+// streamed is one event as the reader read it, or the error that ended the stream.
 type streamed struct {
 	ev  *state.Event
 	err error
 	at  time.Time
 }
 
-// follow applies one stream until it ends; subscribed reports whether it got as far as
-// the SUBSCRIBED snapshot.
-func (m *Mesos) follow(ctx context.Context, client *master.Client) (subscribed bool, err error) {
+// opened reports the stream s open and readies what applying it needs: the leader's
+// URL, and the cluster with the scheduler pids, which the first stream waits for and
+// later ones start with the last known of.
+func (m *Mesos) opened(ctx context.Context, client *master.Client, s *master.Stream) *subscription {
 	server, zone := m.key.server, m.Zones[0]
-	start := time.Now()
-	s, first, err := client.Subscribe(ctx)
-	if err != nil {
-		return false, err // counted and logged once by run (streamEnded, pollOnce)
-	}
-	defer s.Close()
 	setMode(server, zone, modeStream)
 	streamConnected.WithLabelValues(server, zone).Set(1)
 	stateSize.WithLabelValues(server, zone).Set(float64(s.Bytes))
@@ -166,174 +214,188 @@ func (m *Mesos) follow(ctx context.Context, client *master.Client) (subscribed b
 	if f.cluster == nil {
 		f.cluster = &state.Cluster{}
 	}
-	cluster := f.cluster
-	cluster.Leader = s.Leader
+	f.cluster.Leader = s.Leader
 	if f.pids == nil {
-		// The first stream waits for the scheduler pids; later ones start with the
-		// last known and refresh them.
 		f.pids, _ = client.FrameworkPIDs(ctx, s.URL)
 	}
-	cluster.SetPIDs(f.pids)
-	events := make(chan streamed, 1024)
-	pidsCh := make(chan map[string]state.PID, 1)
-	wantPIDs := make(chan struct{}, 1)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	pctx, pcancel := context.WithCancel(ctx)
-	defer pcancel()
-	done := make(chan struct{})
-	defer close(done)
-	// The v1 API has no scheduler pids: /master/state-summary has them, fetched again
-	// when frameworks change, at most once a second.
-	wg.Go(func() {
-		for {
-			select {
-			case <-done:
-				return
-			case <-wantPIDs:
-			}
-			if pids, err := client.FrameworkPIDs(pctx, s.URL); err == nil {
-				select {
-				case pidsCh <- pids:
-				case <-done:
-					return
-				}
-			}
-			if !sleep(pctx, time.Second) {
-				return
-			}
-		}
-	})
-	go func() {
-		for {
-			ev, err := s.Next()
-			select {
-			case events <- streamed{ev, err, time.Now()}:
-			case <-done:
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
+	f.cluster.SetPIDs(f.pids)
+	sub := &subscription{s: s, leader: leader, cluster: f.cluster,
+		events:   make(chan streamed, 1024),
+		wantPIDs: make(chan struct{}, 1),
+		pids:     make(chan map[string]state.PID, 1),
+		throttle: time.NewTimer(time.Hour),
+		recheck:  time.NewTimer(time.Hour),
+	}
+	sub.throttle.Stop()
+	sub.recheck.Stop()
+	return sub
+}
 
-	// ready is when the next build may start: a build takes at most 1/buildShare of
-	// the time, so that churn on a large cluster never starves the queries.
-	var ready time.Time
-	throttle := time.NewTimer(time.Hour)
-	throttle.Stop()
-	defer throttle.Stop()
-	publish := func(arrived time.Time, whole bool) time.Duration {
-		began := time.Now()
-		ch, all := cluster.Changes()
-		var wait time.Duration
-		switch {
-		case cluster.Recovering() || f.held.keepsTasks():
-			// A failover not over yet: the whole state goes through the failover
-			// guard, which puts back the tasks of agents not back yet.
-			wait = m.loaded(ctx, &master.Result{State: cluster.State(), Leader: leader}, time.Since(arrived), whole)
-		case all || whole || f.held.drop:
-			// A whole state: the guard looks at how much it drops, the updater takes
-			// what differs from what it has.
-			wait = m.loadedAll(ctx, fromCluster(cluster.All()), &master.Result{State: &state.State{Leader: cluster.Leader, Skipped: cluster.Skipped}, Leader: leader},
-				time.Since(arrived), whole)
-		default:
-			m.loadedChanges(ctx, fromCluster(ch),
-				&state.State{Leader: cluster.Leader, Skipped: cluster.Skipped}, leader)
+// readEvents reads s's events into events until the stream ends (the error is the last
+// thing sent) or ctx does.
+func readEvents(ctx context.Context, s *master.Stream, events chan<- streamed) {
+	for {
+		ev, err := s.Next()
+		select {
+		case events <- streamed{ev, err, time.Now()}:
+		case <-ctx.Done():
+			return
 		}
-		if !whole {
-			// A whole state's publication is a build of everything, once: the events
-			// after it are not made to wait for it.
-			ready = time.Now().Add((buildShare - 1) * time.Since(began))
+		if err != nil {
+			return
 		}
-		if wait == 0 && !arrived.IsZero() {
-			eventLatency.WithLabelValues(server, zone).Observe(time.Since(arrived).Seconds())
-		}
-		return wait
 	}
-	recheck := time.NewTimer(time.Hour)
-	recheck.Stop()
-	defer recheck.Stop()
-	eventsTotal.WithLabelValues(server, zone, eventLabel(first.Type)).Inc()
-	cluster.Apply(first)
-	if wait := publish(start, true); wait > 0 {
-		recheck.Reset(wait)
-	}
-	wantPIDs <- struct{}{}
-	resync := time.NewTimer(jitter(m.cfg.resync))
-	defer resync.Stop()
-	// pending is when the first change not yet published arrived; batch when this
-	// goroutine began applying it.
-	var pending, batch time.Time
+}
+
+// fetchPIDs fetches the scheduler pids, which the v1 API lacks, from base's
+// /master/state-summary each time want asks, at most once a second, until ctx ends.
+func fetchPIDs(ctx context.Context, client *master.Client, base *url.URL, want <-chan struct{}, got chan<- map[string]state.PID) {
 	for {
 		select {
-		case it := <-events:
-			if it.err != nil {
-				return true, it.err
-			}
-			m.lastOK.Store(it.at.UnixNano())
-			lastSuccess.WithLabelValues(server, zone).Set(float64(it.at.Unix()))
-			eventsTotal.WithLabelValues(server, zone, eventLabel(it.ev.Type)).Inc()
-			if it.ev.Type == state.EventSubscribed {
-				return true, errors.New("a second SUBSCRIBED")
-			}
-			if cluster.Apply(it.ev) && pending.IsZero() {
-				pending, batch = it.at, time.Now()
-			}
-			if it.ev.Type == state.EventFrameworkAdded || it.ev.Type == state.EventFrameworkUpdated {
-				select {
-				case wantPIDs <- struct{}{}:
-				default:
-				}
-			}
-			// What has queued up (a burst, or what came during the last build) is
-			// applied whole, for at most coalesce, then published once.
-			if !pending.IsZero() && (len(events) == 0 || time.Since(batch) > coalesce) {
-				if now := time.Now(); now.Before(ready) {
-					throttle.Reset(ready.Sub(now))
-					continue
-				}
-				if wait := publish(pending, false); wait > 0 {
-					recheck.Reset(wait)
-				}
-				pending = time.Time{}
-			}
-		case <-throttle.C:
-			if !pending.IsZero() {
-				if wait := publish(pending, false); wait > 0 {
-					recheck.Reset(wait)
-				}
-				pending = time.Time{}
-			}
-		case pids := <-pidsCh:
-			f.pids = pids
-			if cluster.SetPIDs(pids) {
-				if wait := publish(time.Now(), false); wait > 0 {
-					recheck.Reset(wait)
-				}
-			}
-		case <-recheck.C:
-			if f.held.drop {
-				// A large drop held back: the second look asks the master again (a
-				// new snapshot), not the copy that showed it.
-				return true, errSecondLook
-			}
-			if wait := publish(time.Time{}, false); wait > 0 {
-				recheck.Reset(wait)
-			}
-		case <-m.zk.changed:
-			if list := m.zk.masters.Load(); list != nil && len(*list) > 0 {
-				if p := (*list)[0]; !strings.EqualFold(net.JoinHostPort(p.Host, strconv.Itoa(int(p.Port))), s.URL.Host) {
-					return true, errLeaderChange
-				}
-			}
-		case <-resync.C:
-			return true, errResync
 		case <-ctx.Done():
-			return true, ctx.Err()
+			return
+		case <-want:
+		}
+		if pids, err := client.FrameworkPIDs(ctx, base); err == nil {
+			select {
+			case got <- pids:
+			case <-ctx.Done():
+				return
+			}
+		}
+		if !sleep(ctx, time.Second) {
+			return
 		}
 	}
+}
+
+// applyStream applies the stream's SUBSCRIBED (first, which arrived at start), then its
+// events, until it ends: it returns why.
+func (m *Mesos) applyStream(ctx context.Context, sub *subscription, first *state.Event, start time.Time) error {
+	eventsTotal.WithLabelValues(m.key.server, m.Zones[0], eventLabel(first.Type)).Inc()
+	sub.cluster.Apply(first)
+	m.publishStream(ctx, sub, start, true)
+	sub.wantPIDs <- struct{}{}
+	resync := time.NewTimer(jitter(m.cfg.resync))
+	defer resync.Stop()
+	for {
+		select {
+		case it := <-sub.events:
+			if err := m.applyEvent(ctx, sub, it); err != nil {
+				return err
+			}
+		case <-sub.throttle.C:
+			m.publishPending(ctx, sub)
+		case pids := <-sub.pids:
+			m.follower.pids = pids
+			if sub.cluster.SetPIDs(pids) {
+				m.publishStream(ctx, sub, time.Now(), false)
+			}
+		case <-sub.recheck.C:
+			if m.follower.held.drop {
+				// A large drop held back: the second look asks the master again (a
+				// new snapshot), not the copy that showed it.
+				return errSecondLook
+			}
+			m.publishStream(ctx, sub, time.Time{}, false)
+		case <-m.zk.changed:
+			if m.zkNamesOther(sub.s.URL.Host) {
+				return errLeaderChange
+			}
+		case <-resync.C:
+			return errResync
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// applyEvent applies one event of the stream to the cluster, or returns the error that
+// ends the stream. What has queued up (a burst, or what came during the last build) is
+// applied whole, for at most coalesce, then published once, no sooner than ready.
+func (m *Mesos) applyEvent(ctx context.Context, sub *subscription, it streamed) error {
+	server, zone := m.key.server, m.Zones[0]
+	if it.err != nil {
+		return it.err
+	}
+	m.lastOK.Store(it.at.UnixNano())
+	lastSuccess.WithLabelValues(server, zone).Set(float64(it.at.Unix()))
+	eventsTotal.WithLabelValues(server, zone, eventLabel(it.ev.Type)).Inc()
+	if it.ev.Type == state.EventSubscribed {
+		return errors.New("a second SUBSCRIBED")
+	}
+	if sub.cluster.Apply(it.ev) && sub.pending.IsZero() {
+		sub.pending, sub.batch = it.at, time.Now()
+	}
+	if it.ev.Type == state.EventFrameworkAdded || it.ev.Type == state.EventFrameworkUpdated {
+		select {
+		case sub.wantPIDs <- struct{}{}:
+		default:
+		}
+	}
+	if !sub.pending.IsZero() && (len(sub.events) == 0 || time.Since(sub.batch) > coalesce) {
+		if now := time.Now(); now.Before(sub.ready) {
+			sub.throttle.Reset(sub.ready.Sub(now))
+			return nil
+		}
+		m.publishPending(ctx, sub)
+	}
+	return nil
+}
+
+// publishPending publishes the changes that wait, if any.
+func (m *Mesos) publishPending(ctx context.Context, sub *subscription) {
+	if !sub.pending.IsZero() {
+		m.publishStream(ctx, sub, sub.pending, false)
+		sub.pending = time.Time{}
+	}
+}
+
+// publishStream hands what the stream changed since the last publication (whole: a
+// whole state, the SUBSCRIBED's) to the records; arrived is when the first of it
+// arrived, zero for none. When the records may not be published yet, or held tasks
+// reach their bound, sub.recheck is set to look again (loaded's wait).
+func (m *Mesos) publishStream(ctx context.Context, sub *subscription, arrived time.Time, whole bool) {
+	f, cluster := &m.follower, sub.cluster
+	began := time.Now()
+	ch, all := cluster.Changes()
+	var wait time.Duration
+	switch {
+	case cluster.Recovering() || f.held.keepsTasks():
+		// A failover not over yet: the whole state goes through the failover
+		// guard, which puts back the tasks of agents not back yet.
+		wait = m.loaded(ctx, &master.Result{State: cluster.State(), Leader: sub.leader}, time.Since(arrived), whole)
+	case all || whole || f.held.drop:
+		// A whole state: the guard looks at how much it drops, the updater takes
+		// what differs from what it has.
+		wait = m.loadedAll(ctx, fromCluster(cluster.All()), &master.Result{State: &state.State{Leader: cluster.Leader, Skipped: cluster.Skipped}, Leader: sub.leader},
+			time.Since(arrived), whole)
+	default:
+		m.loadedChanges(ctx, fromCluster(ch),
+			&state.State{Leader: cluster.Leader, Skipped: cluster.Skipped}, sub.leader)
+	}
+	if !whole {
+		// A whole state's publication is a build of everything, once: the events
+		// after it are not made to wait for it.
+		sub.ready = time.Now().Add((buildShare - 1) * time.Since(began))
+	}
+	if wait > 0 {
+		sub.recheck.Reset(wait)
+	}
+	if wait == 0 && !arrived.IsZero() {
+		eventLatency.WithLabelValues(m.key.server, m.Zones[0]).Observe(time.Since(arrived).Seconds())
+	}
+}
+
+// zkNamesOther says ZooKeeper names a leader other than host, the master a stream
+// comes from.
+func (m *Mesos) zkNamesOther(host string) bool {
+	list := m.zk.masters.Load()
+	if list == nil || len(*list) == 0 {
+		return false
+	}
+	p := (*list)[0]
+	return !strings.EqualFold(net.JoinHostPort(p.Host, strconv.Itoa(int(p.Port))), host)
 }
 
 // endReason names why a stream ended, for the reconnect metric.

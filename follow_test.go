@@ -1,8 +1,16 @@
 package mesos
 
 import (
+	"context"
+	"errors"
+	"net/url"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/coredns-mesos/mesos/internal/master"
+	"github.com/coredns-mesos/mesos/test/fakemaster"
 )
 
 // TestRetry: a leader change, and the first attempt after a stream that got its
@@ -37,6 +45,52 @@ func TestRetry(t *testing.T) {
 		if d != c.delay || n != c.next {
 			t.Errorf("retry(%s, subscribed %v, lived %v, backoff %v) = %v then %v, want %v then %v",
 				c.reason, c.subscribed, c.lived, c.backoff, d, n, c.delay, c.next)
+		}
+	}
+}
+
+// TestFollowWaitsForItsHelpers: when follow returns, the stream's reader and pids
+// fetcher have ended; neither outlives the stream it served.
+func TestFollowWaitsForItsHelpers(t *testing.T) {
+	js, err := fakemaster.ReadCapture("testdata/mesos/state-1.5.0-dcos.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fm := fakemaster.StartT(t, js)
+	u, err := masterURL(fm.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := master.New(master.Config{Masters: []*url.URL{u}, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &Mesos{Zones: []string{"mesos."}, cfg: &config{opts: DefaultOptions(), resync: time.Hour}}
+	m.key.server = "test://" + t.Name()
+	m.follower.updater = newUpdater(&m.cfg.opts)
+	m.follower.guard = &failover{timeout: time.Minute, confirm: time.Second}
+	m.follower.handOn = &handed{lastOK: &m.lastOK}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ended := make(chan error, 1)
+	go func() {
+		_, err := m.follow(ctx, client)
+		ended <- err
+	}()
+	for deadline := time.Now().Add(30 * time.Second); m.set.Load() == nil || fm.Streams() != 1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the stream gave no records")
+		}
+	}
+	cancel()
+	if err := <-ended; !errors.Is(err, context.Canceled) {
+		t.Errorf("follow ended with %v, want context.Canceled", err)
+	}
+	buf := make([]byte, 1<<20)
+	stacks := string(buf[:runtime.Stack(buf, true)])
+	for _, helper := range []string{"mesos.readEvents", "mesos.fetchPIDs"} {
+		if strings.Contains(stacks, helper) {
+			t.Errorf("%s outlives follow:\n%s", helper, stacks)
 		}
 	}
 }
