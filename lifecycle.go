@@ -18,7 +18,7 @@ import (
 // handoff carries record sets across a reload: caddy starts the new instance before
 // it shuts the old one down, so the new one can serve the old records at once instead
 // of answering SERVFAIL until its first fetch, also when the reload changed the masters
-// or the options. Each instance publishes its own box and removes it on stop only if
+// or the options. Each instance publishes its own entry and removes it on stop only if
 // no newer instance has replaced it, so a block that is removed from the Corefile does
 // not keep its records alive.
 var handoff sync.Map // handoffKey → *handed
@@ -27,6 +27,7 @@ var handoff sync.Map // handoffKey → *handed
 // blocks serving the same zones never share an entry.
 type handoffKey struct{ zones, server string }
 
+// handed is an instance's entry in handoff: the records it serves, and their age.
 type handed struct {
 	set atomic.Pointer[Set]
 	// lastOK is the lastOK of the instance that published set: the new instance
@@ -85,6 +86,9 @@ func (m *Mesos) restartFailed() error {
 	return nil
 }
 
+// start is the block's OnStartup: it starts the background work (the follower of the
+// masters, the ZooKeeper detector, the NOTIFY sender) and the HTTP API, serving the
+// records a previous instance handed on meanwhile.
 func (m *Mesos) start() error {
 	m.life.mu.Lock()
 	defer m.life.mu.Unlock()
@@ -94,6 +98,42 @@ func (m *Mesos) start() error {
 	if m.cfg.insecure {
 		log.Warningf("TLS certificates of the masters are NOT verified (insecure_skip_verify) for %v", m.Zones)
 	}
+	client, detector, err := m.newClient()
+	if err != nil {
+		return plugin.Error(pluginName, err)
+	}
+	m.life.client = client
+	initMetrics(m.key.server, m.Zones[0])
+	initZKMetrics(m.key.server, m.Zones[0], m.cfg.zk != nil)
+	if len(m.cfg.opts.NSAddrs) == 0 {
+		m.cfg.opts.NSAddrs = bindAddrs(m.bind)
+	}
+	if m.cfg.opts.Hosts == nil {
+		m.cfg.opts.Hosts = NewHostCache(nil)
+	}
+	m.handOver()
+	running.Lock()
+	running.seq++
+	if running.list == nil {
+		running.list = make(map[*Mesos]uint64)
+	}
+	running.list[m] = running.seq
+	running.Unlock()
+	m.follower.guard = &failover{timeout: m.cfg.reregister, confirm: confirmDelay}
+	u := newUpdater(&m.cfg.opts)
+	u.t.keepChanged = m.cfg.http != ""
+	m.life.updater, m.follower.updater = u, u
+	if err := m.startAPI(); err != nil {
+		m.stopStarted()
+		return plugin.Error(pluginName, err)
+	}
+	m.launch(client, detector)
+	return nil
+}
+
+// newClient makes the masters' client and, on a block that finds the masters in
+// ZooKeeper, the detector that tells the client where they are.
+func (m *Mesos) newClient() (*master.Client, *zk.Detector, error) {
 	var detector *zk.Detector
 	var discover func() []*url.URL
 	if z := m.cfg.zk; z != nil {
@@ -110,18 +150,12 @@ func (m *Mesos) start() error {
 		Timeout:   m.cfg.timeout,
 		MaxBytes:  m.cfg.maxBytes,
 	})
-	if err != nil {
-		return plugin.Error(pluginName, err)
-	}
-	m.life.client = client
-	initMetrics(m.key.server, m.Zones[0])
-	initZKMetrics(m.key.server, m.Zones[0], m.cfg.zk != nil)
-	if len(m.cfg.opts.NSAddrs) == 0 {
-		m.cfg.opts.NSAddrs = bindAddrs(m.bind)
-	}
-	if m.cfg.opts.Hosts == nil {
-		m.cfg.opts.Hosts = NewHostCache(nil)
-	}
+	return client, detector, err
+}
+
+// handOver serves the records a previous instance of the block handed on, if any, and
+// publishes this instance's entry in handoff in its place.
+func (m *Mesos) handOver() {
 	handOn := &handed{lastOK: &m.lastOK}
 	if prev, ok := handoff.Load(m.key); ok {
 		if set := prev.(*handed).set.Load(); set != nil {
@@ -132,21 +166,12 @@ func (m *Mesos) start() error {
 	}
 	m.life.handOn, m.follower.handOn = handOn, handOn
 	handoff.Store(m.key, handOn)
-	running.Lock()
-	running.seq++
-	if running.list == nil {
-		running.list = make(map[*Mesos]uint64)
-	}
-	running.list[m] = running.seq
-	running.Unlock()
-	m.follower.guard = &failover{timeout: m.cfg.reregister, confirm: confirmDelay}
-	u := newUpdater(&m.cfg.opts)
-	u.t.keepChanged = m.cfg.http != ""
-	m.life.updater, m.follower.updater = u, u
-	if err := m.startAPI(); err != nil {
-		m.stopStarted()
-		return plugin.Error(pluginName, err)
-	}
+}
+
+// launch starts the background work: the follower (run), and the ZooKeeper detector
+// and the NOTIFY sender when there are any, in one goroutine that waits for the others
+// and closes life.done when all have ended. life.cancel ends them.
+func (m *Mesos) launch(client *master.Client, detector *zk.Detector) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	m.life.cancel, m.life.done = cancel, done
@@ -173,13 +198,14 @@ func (m *Mesos) start() error {
 		m.run(ctx, client)
 		wg.Wait()
 	}()
-	return nil
 }
 
 // confirmDelay is how long a state that drops most records must stay so before it is
 // published.
 var confirmDelay = 3 * time.Second
 
+// stop is the block's OnShutdown, and stops an instance a failed reload orphaned: the
+// HTTP API, then the background work, which it waits for (life.done).
 func (m *Mesos) stop() error {
 	m.life.mu.Lock()
 	defer m.life.mu.Unlock()
