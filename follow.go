@@ -45,12 +45,12 @@ var errLeaderChange = errors.New("ZooKeeper names another leader")
 // run keeps the records up to date until ctx ends: from the event stream, or by
 // polling where the master cannot stream (or the block says so).
 func (m *Mesos) run(ctx context.Context, client *master.Client) {
-	server, zone := m.key.server, m.Zones[0]
+	mx := m.follower.metrics
 	if !m.awaitZooKeeper(ctx) {
 		return
 	}
 	if m.cfg.mode == modePoll {
-		setMode(server, zone, modePoll)
+		mx.setMode(modePoll)
 		p := &master.Poller{
 			Client:   client,
 			Interval: m.cfg.refresh,
@@ -67,20 +67,20 @@ func (m *Mesos) run(ctx context.Context, client *master.Client) {
 	for ctx.Err() == nil {
 		started := time.Now()
 		subscribed, err := m.follow(ctx, client)
-		streamConnected.WithLabelValues(server, zone).Set(0)
+		mx.streamConnected.Set(0)
 		if ctx.Err() != nil {
 			return
 		}
 		reason := endReason(err)
 		m.streamEnded(err, reason, subscribed, time.Since(started))
-		reconnects.WithLabelValues(server, zone, reason).Inc()
+		mx.reconnects.WithLabelValues(reason).Inc()
 		var delay time.Duration
 		delay, backoff = retry(reason, subscribed, time.Since(started), backoff, m.cfg.refresh)
 		if !subscribed && m.cfg.mode == modeAuto {
 			// Stream where the master can, poll where it cannot: meanwhile the records
 			// stay as fresh as polling keeps them.
 			if reason == "no_stream" {
-				setMode(server, zone, modePoll) // what the master can do, not an outage
+				mx.setMode(modePoll) // what the master can do, not an outage
 			}
 			if soon := m.pollOnce(ctx, client, err); soon > 0 {
 				delay = min(delay, soon)
@@ -202,10 +202,10 @@ type streamed struct {
 // URL, and the cluster with the scheduler pids, which the first stream waits for and
 // later ones start with the last known of.
 func (m *Mesos) opened(ctx context.Context, client *master.Client, s *master.Stream) *subscription {
-	server, zone := m.key.server, m.Zones[0]
-	setMode(server, zone, modeStream)
-	streamConnected.WithLabelValues(server, zone).Set(1)
-	stateSize.WithLabelValues(server, zone).Set(float64(s.Bytes))
+	mx := m.follower.metrics
+	mx.setMode(modeStream)
+	mx.streamConnected.Set(1)
+	mx.stateSize.Set(float64(s.Bytes))
 	leader := &url.URL{Scheme: s.URL.Scheme, Host: s.URL.Host, Path: s.URL.Path}
 	if !s.Leader.IsZero() {
 		leader.Host = net.JoinHostPort(s.Leader.Host, strconv.Itoa(int(s.Leader.Port)))
@@ -272,7 +272,7 @@ func fetchPIDs(ctx context.Context, client *master.Client, base *url.URL, want <
 // applyStream applies the stream's SUBSCRIBED (first, which arrived at start), then its
 // events, until it ends: it returns why.
 func (m *Mesos) applyStream(ctx context.Context, sub *subscription, first *state.Event, start time.Time) error {
-	eventsTotal.WithLabelValues(m.key.server, m.Zones[0], eventLabel(first.Type)).Inc()
+	m.follower.metrics.events.WithLabelValues(eventLabel(first.Type)).Inc()
 	sub.cluster.Apply(first)
 	m.publishStream(ctx, sub, start, true)
 	sub.wantPIDs <- struct{}{}
@@ -314,13 +314,13 @@ func (m *Mesos) applyStream(ctx context.Context, sub *subscription, first *state
 // ends the stream. What has queued up (a burst, or what came during the last build) is
 // applied whole, for at most coalesce, then published once, no sooner than ready.
 func (m *Mesos) applyEvent(ctx context.Context, sub *subscription, it streamed) error {
-	server, zone := m.key.server, m.Zones[0]
 	if it.err != nil {
 		return it.err
 	}
+	mx := m.follower.metrics
 	m.lastOK.Store(it.at.UnixNano())
-	lastSuccess.WithLabelValues(server, zone).Set(float64(it.at.Unix()))
-	eventsTotal.WithLabelValues(server, zone, eventLabel(it.ev.Type)).Inc()
+	mx.lastSuccess.Set(float64(it.at.Unix()))
+	mx.events.WithLabelValues(eventLabel(it.ev.Type)).Inc()
 	if it.ev.Type == state.EventSubscribed {
 		return errors.New("a second SUBSCRIBED")
 	}
@@ -383,7 +383,7 @@ func (m *Mesos) publishStream(ctx context.Context, sub *subscription, arrived ti
 		sub.recheck.Reset(wait)
 	}
 	if wait == 0 && !arrived.IsZero() {
-		eventLatency.WithLabelValues(m.key.server, m.Zones[0]).Observe(time.Since(arrived).Seconds())
+		f.metrics.eventLatency.Observe(time.Since(arrived).Seconds())
 	}
 }
 

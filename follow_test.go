@@ -70,6 +70,7 @@ func TestFollowWaitsForItsHelpers(t *testing.T) {
 	m.follower.updater = newUpdater(&m.cfg.opts)
 	m.follower.guard = &failover{timeout: time.Minute, confirm: time.Second}
 	m.follower.handOn = &handed{lastOK: &m.lastOK}
+	m.follower.metrics = initMetrics(m.key.server, m.Zones[0])
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ended := make(chan error, 1)

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/coredns/caddy"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // The HTTP API: Mesos-DNS's read-only endpoints, with Consul-style blocking queries
@@ -56,7 +58,7 @@ type api struct {
 	zoneAnswers chan struct{}
 	stall       time.Duration
 	// refused counts a request refused or cut off, by reason.
-	refused func(reason string)
+	refused *prometheus.CounterVec
 }
 
 // startAPI listens on the block's http address; the refresh goroutine hands each new
@@ -77,12 +79,12 @@ func (m *Mesos) startAPI() error {
 // serveAPI serves the API on ln, which it closes when the API stops; stall bounds each
 // write of a whole-zone answer. Called with m.life.mu held.
 func (m *Mesos) serveAPI(ln net.Listener, stall time.Duration) {
-	server, zone := m.key.server, m.Zones[0]
+	block := prometheus.Labels{"server": m.key.server, "zone": m.Zones[0]}
 	a := &api{cfg: m.cfg, records: &m.set, updater: m.life.updater,
 		hub: newHub(m.cfg.maxWatches), ln: ln, done: make(chan struct{}),
 		zoneAnswers: make(chan struct{}, maxZoneAnswers), stall: stall,
-		refused: func(reason string) { httpRefused.WithLabelValues(server, zone, reason).Inc() }}
-	a.hub.gauge = httpWatches.WithLabelValues(server, zone)
+		refused: httpRefused.MustCurryWith(block)}
+	a.hub.gauge = httpWatches.With(block)
 	a.hub.cur = m.set.Load()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/version", version)
@@ -266,7 +268,7 @@ func (a *api) name(w http.ResponseWriter, r *http.Request, kind byte, given stri
 		noRecords(w)
 		return
 	case errors.Is(err, errTooMany{}):
-		a.refused("max_watches")
+		a.refused.WithLabelValues("max_watches").Inc()
 		w.Header().Set("Retry-After", "1")
 		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many open watches (max_watches)"})
 		return
@@ -475,7 +477,7 @@ func (a *api) wholeZone(w http.ResponseWriter, r *http.Request, write func(bw *b
 	case a.zoneAnswers <- struct{}{}:
 		defer func() { <-a.zoneAnswers }()
 	default:
-		a.refused("busy")
+		a.refused.WithLabelValues("busy").Inc()
 		w.Header().Set("Retry-After", "1")
 		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many whole-zone answers under way: retry later"})
 		return
@@ -492,7 +494,7 @@ func (a *api) wholeZone(w http.ResponseWriter, r *http.Request, write func(bw *b
 		err = rc.Flush()
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		a.refused("stalled")
+		a.refused.WithLabelValues("stalled").Inc()
 	}
 }
 

@@ -103,7 +103,7 @@ func (m *Mesos) start() error {
 		return plugin.Error(pluginName, err)
 	}
 	m.life.client = client
-	initMetrics(m.key.server, m.Zones[0])
+	m.follower.metrics = initMetrics(m.key.server, m.Zones[0])
 	initZKMetrics(m.key.server, m.Zones[0], m.cfg.zk != nil)
 	if len(m.cfg.opts.NSAddrs) == 0 {
 		m.cfg.opts.NSAddrs = bindAddrs(m.bind)

@@ -57,7 +57,7 @@ type Mesos struct {
 }
 
 // follower is the refresh goroutine's (run, and all it calls): what it keeps from one
-// refresh, and one stream, to the next. start sets up the first four before that
+// refresh, and one stream, to the next. start sets up the first five before that
 // goroutine runs; from then on nothing else touches the fields.
 type follower struct {
 	// updater builds the records from the states and the events. The HTTP API holds
@@ -71,6 +71,8 @@ type follower struct {
 	// handOn is what this instance hands on across a reload: each set published goes
 	// in.
 	handOn *handed
+	// metrics are the block's series, curried by its server and zone.
+	metrics *blockMetrics
 
 	leader   *url.URL // the master the last good state came from
 	failures int      // the refreshes that failed since the last good one

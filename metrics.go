@@ -132,13 +132,14 @@ func eventLabel(t string) string {
 // streamEnds are the reason label values of stream_reconnects_total.
 var streamEnds = append([]string{"resync", "no_stream", "stalled", "closed", "leader_change"}, refreshReasons...)
 
-func setMode(server, zone, mode string) {
+// setMode says how the records follow the masters now: 1 for mode, 0 for the other.
+func (bm *blockMetrics) setMode(mode string) {
 	for _, m := range []string{modeStream, modePoll} {
 		v := 0.0
 		if m == mode {
 			v = 1
 		}
-		modeGauge.WithLabelValues(server, zone, m).Set(v)
+		bm.mode.WithLabelValues(m).Set(v)
 	}
 }
 
@@ -156,43 +157,76 @@ var skipReasons = []string{
 	skipReservedName, skipSRVOverLimit, state.SkipEventUnknownTask, state.SkipEventUnknownType,
 }
 
+// blockMetrics are the follower's series of a block, curried by its server and first
+// zone once, at start: a use names only the labels of its own.
+type blockMetrics struct {
+	refreshDuration prometheus.ObserverVec // by outcome
+	refreshes       *prometheus.CounterVec // by outcome and reason
+	skipped         *prometheus.GaugeVec   // by reason
+	mode            *prometheus.GaugeVec   // by mode
+	events          *prometheus.CounterVec // by type
+	reconnects      *prometheus.CounterVec // by reason
+
+	lastSuccess, records, tasks, agents, frameworks prometheus.Gauge
+	stateSize, serial, streamConnected, heldTasks   prometheus.Gauge
+	leaderChanges, dropsHeld                        prometheus.Counter
+	eventLatency                                    prometheus.Observer
+}
+
 // initMetrics creates every series of a block at zero, so that dashboards and alerts
-// see them before the first refresh or failure.
-func initMetrics(server, zone string) {
-	refreshDuration.WithLabelValues(server, zone, "success")
-	refreshDuration.WithLabelValues(server, zone, "error")
-	refreshCount.WithLabelValues(server, zone, "success", "ok")
-	for _, r := range refreshReasons {
-		refreshCount.WithLabelValues(server, zone, "error", r)
+// see them before the first refresh or failure, and returns the follower's, curried.
+func initMetrics(server, zone string) *blockMetrics {
+	block := prometheus.Labels{"server": server, "zone": zone}
+	bm := &blockMetrics{
+		refreshDuration: refreshDuration.MustCurryWith(block),
+		refreshes:       refreshCount.MustCurryWith(block),
+		skipped:         skippedCount.MustCurryWith(block),
+		mode:            modeGauge.MustCurryWith(block),
+		events:          eventsTotal.MustCurryWith(block),
+		reconnects:      reconnects.MustCurryWith(block),
+		lastSuccess:     lastSuccess.With(block),
+		records:         recordCount.With(block),
+		tasks:           taskCount.With(block),
+		agents:          agentCount.With(block),
+		frameworks:      frameworkCount.With(block),
+		stateSize:       stateSize.With(block),
+		serial:          serialGauge.With(block),
+		streamConnected: streamConnected.With(block),
+		heldTasks:       heldTasks.With(block),
+		leaderChanges:   leaderChanges.With(block),
+		dropsHeld:       dropsHeld.With(block),
+		eventLatency:    eventLatency.With(block),
 	}
-	for _, g := range []*prometheus.GaugeVec{lastSuccess, recordCount, taskCount, agentCount, frameworkCount, stateSize, serialGauge} {
-		g.WithLabelValues(server, zone)
+	bm.refreshDuration.WithLabelValues("success")
+	bm.refreshDuration.WithLabelValues("error")
+	bm.refreshes.WithLabelValues("success", "ok")
+	for _, r := range refreshReasons {
+		bm.refreshes.WithLabelValues("error", r)
 	}
 	for _, r := range skipReasons {
-		skippedCount.WithLabelValues(server, zone, r)
+		bm.skipped.WithLabelValues(r)
 	}
-	leaderChanges.WithLabelValues(server, zone)
-	httpWatches.WithLabelValues(server, zone)
+	httpWatches.With(block)
 	for _, r := range []string{"max_watches", "busy", "stalled"} {
-		httpRefused.WithLabelValues(server, zone, r)
+		httpRefused.MustCurryWith(block).WithLabelValues(r)
 	}
-	streamConnected.WithLabelValues(server, zone)
-	modeGauge.WithLabelValues(server, zone, modeStream)
-	modeGauge.WithLabelValues(server, zone, modePoll)
+	bm.mode.WithLabelValues(modeStream)
+	bm.mode.WithLabelValues(modePoll)
 	for _, t := range append(eventTypes, "unknown") {
-		eventsTotal.WithLabelValues(server, zone, t)
+		bm.events.WithLabelValues(t)
 	}
-	eventLatency.WithLabelValues(server, zone)
 	for _, r := range streamEnds {
-		reconnects.WithLabelValues(server, zone, r)
+		bm.reconnects.WithLabelValues(r)
 	}
-	heldTasks.WithLabelValues(server, zone)
-	dropsHeld.WithLabelValues(server, zone)
+	return bm
 }
 
 // initZKMetrics creates the ZooKeeper series of a block that finds its masters in
 // ZooKeeper, or removes them from one that does not (a reload may have taken
-// ZooKeeper out of it): a 0 there would read as a lost session.
+// ZooKeeper out of it): a 0 there would read as a lost session. Since a reload may
+// delete them, these two are not curried into blockMetrics: a handle taken at start
+// would outlive its series, so each use names the server and zone (zkChange,
+// zkSession).
 func initZKMetrics(server, zone string, zk bool) {
 	if !zk {
 		zkConnected.DeleteLabelValues(server, zone)

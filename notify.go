@@ -14,6 +14,7 @@ import (
 	"github.com/coredns/coredns/plugin/transfer"
 
 	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // notifier sends DNS NOTIFY for the block's zones to the secondaries the transfer
@@ -85,19 +86,19 @@ func newNotifier(x *transfer.Transfer, zones []string, interval time.Duration, s
 
 // notifier prepares the block's NOTIFYs to the secondaries of the transfer plugin x,
 // nil when there is none, and creates their series: a NOTIFY is counted under the zone
-// it was for.
+// it was for, on the block's server.
 func (m *Mesos) notifier(x *transfer.Transfer) *notifier {
-	server := m.key.server
+	sent := notifies.MustCurryWith(prometheus.Labels{"server": m.key.server})
 	n := newNotifier(x, m.Zones, m.cfg.notifyInterval, m.servedSOA, func(zone string, err error) {
 		result := "ok"
 		if err != nil {
 			result = "error"
 		}
-		notifies.WithLabelValues(server, zone, result).Inc()
+		sent.WithLabelValues(zone, result).Inc()
 	})
 	for _, z := range n.zones() {
-		notifies.WithLabelValues(server, z, "ok")
-		notifies.WithLabelValues(server, z, "error")
+		sent.WithLabelValues(z, "ok")
+		sent.WithLabelValues(z, "error")
 	}
 	return n
 }

@@ -37,7 +37,6 @@ func (m *Mesos) loadedAll(ctx context.Context, all *changes, r *master.Result, t
 // the updater, and what it built is served.
 func (m *Mesos) guarded(ctx context.Context, r *master.Result, all *changes, took time.Duration, whole bool) time.Duration {
 	start := time.Now()
-	server, zone := m.key.server, m.Zones[0]
 	f := &m.follower
 	var (
 		st           *state.State
@@ -52,11 +51,11 @@ func (m *Mesos) guarded(ctx context.Context, r *master.Result, all *changes, too
 		n = all.running()
 		st, wait = r.State, f.guard.drop(n, 0, start, f.updater)
 	}
-	heldTasks.WithLabelValues(server, zone).Set(float64(held))
+	f.metrics.heldTasks.Set(float64(held))
 	if wait > 0 {
 		if !f.held.drop {
 			f.held.drop = true
-			dropsHeld.WithLabelValues(server, zone).Inc()
+			f.metrics.dropsHeld.Inc()
 			log.Warningf("the state from %s would drop most records (%d running tasks, %d before) and no agent is recovering: looking again in %v before serving it",
 				r.Leader.Host, n, f.updater.running(), wait.Round(time.Millisecond))
 		}
@@ -110,8 +109,7 @@ func (m *Mesos) loadedChanges(ctx context.Context, ch *changes, st *state.State,
 // is loaded's.
 func (m *Mesos) served(r *master.Result, took time.Duration, whole bool) {
 	start := time.Now()
-	server, zone := m.key.server, m.Zones[0]
-	f := &m.follower
+	f, mx := &m.follower, m.follower.metrics
 	prev := m.set.Load()
 	set := prev
 	if f.updater.pending || prev == nil {
@@ -131,26 +129,26 @@ func (m *Mesos) served(r *master.Result, took time.Duration, whole bool) {
 	old := f.leader
 	f.leader = r.Leader
 	if old != nil && old.Host != r.Leader.Host {
-		leaderChanges.WithLabelValues(server, zone).Inc()
+		mx.leaderChanges.Inc()
 		log.Infof("leading master is now %s (was %s)", r.Leader.Host, old.Host)
 	}
 	took += now.Sub(start)
 	if whole {
-		refreshDuration.WithLabelValues(server, zone, "success").Observe(took.Seconds())
-		refreshCount.WithLabelValues(server, zone, "success", "ok").Inc()
+		mx.refreshDuration.WithLabelValues("success").Observe(took.Seconds())
+		mx.refreshes.WithLabelValues("success", "ok").Inc()
 	}
-	lastSuccess.WithLabelValues(server, zone).Set(float64(now.Unix()))
+	mx.lastSuccess.Set(float64(now.Unix()))
 	stats := set.Stats()
-	recordCount.WithLabelValues(server, zone).Set(float64(stats.Records))
-	taskCount.WithLabelValues(server, zone).Set(float64(stats.Tasks))
-	agentCount.WithLabelValues(server, zone).Set(float64(stats.Agents))
-	frameworkCount.WithLabelValues(server, zone).Set(float64(stats.Frameworks))
+	mx.records.Set(float64(stats.Records))
+	mx.tasks.Set(float64(stats.Tasks))
+	mx.agents.Set(float64(stats.Agents))
+	mx.frameworks.Set(float64(stats.Frameworks))
 	if r.Bytes > 0 {
-		stateSize.WithLabelValues(server, zone).Set(float64(r.Bytes))
+		mx.stateSize.Set(float64(r.Bytes))
 	}
-	serialGauge.WithLabelValues(server, zone).Set(float64(set.Serial()))
+	mx.serial.Set(float64(set.Serial()))
 	for _, reason := range skipReasons {
-		skippedCount.WithLabelValues(server, zone, reason).Set(float64(stats.Skipped[reason]))
+		mx.skipped.WithLabelValues(reason).Set(float64(stats.Skipped[reason]))
 	}
 	if f.failures > 0 {
 		log.Infof("refresh from %s works again after %d failed refreshes", r.Leader.Host, f.failures)
@@ -168,11 +166,10 @@ func (m *Mesos) served(r *master.Result, took time.Duration, whole bool) {
 
 // failed records a refresh that did not produce records; the last good ones stay.
 func (m *Mesos) failed(err error, took time.Duration) {
-	server, zone := m.key.server, m.Zones[0]
 	reason := refreshReason(err)
 	m.follower.failures++
-	refreshDuration.WithLabelValues(server, zone, "error").Observe(took.Seconds())
-	refreshCount.WithLabelValues(server, zone, "error", reason).Inc()
+	m.follower.metrics.refreshDuration.WithLabelValues("error").Observe(took.Seconds())
+	m.follower.metrics.refreshes.WithLabelValues("error", reason).Inc()
 	msg := oneLine(err)
 	if age := m.staleness(); age >= 0 {
 		log.Warningf("refresh failed (%s), serving records %v old: %s", reason, age.Round(time.Second), msg)

@@ -68,6 +68,7 @@ func (m *Mesos) zkChange(list []state.PID) {
 	}
 }
 
+// zkSession reports the detector's ZooKeeper session established or lost.
 func (m *Mesos) zkSession(connected bool) {
 	v := 0.0
 	if connected {
