@@ -148,13 +148,13 @@ func (m *Mesos) follow(ctx context.Context, client *master.Client) (subscribed b
 		return false, err // counted and logged once by run (streamEnded, pollOnce)
 	}
 	sub := m.opened(ctx, client, s)
-	// The stream's two helpers are follow's: the reader of its events and the fetcher
-	// of the scheduler pids. Both end with helpersCtx (the reader's Next, once the
-	// stream is closed), and follow waits for both before it returns.
+	// The stream's two helpers, the reader of its events and the fetcher of the
+	// scheduler pids, are follow's own: stopHelpers ends them (the reader once the
+	// stream is closed, which ends its Next), and follow waits for both to return.
 	helpersCtx, stopHelpers := context.WithCancel(ctx)
 	var helpers sync.WaitGroup
 	helpers.Go(func() { readEvents(helpersCtx, s, sub.events) })
-	helpers.Go(func() { fetchPIDs(helpersCtx, client, s.URL, sub.wantPIDs, sub.pids) })
+	helpers.Go(func() { fetchPIDs(helpersCtx, client, s.URL, sub.wantPIDs, sub.gotPIDs) })
 	err = m.applyStream(ctx, sub, first, start)
 	stopHelpers()
 	sub.close()
@@ -169,10 +169,10 @@ type subscription struct {
 	leader  *url.URL       // the master the stream comes from, as the records name it
 	cluster *state.Cluster // the follower's, kept from one stream to the next
 	// events come from the reader; wantPIDs asks the pids fetcher for the pids again,
-	// which it gives on pids.
+	// which it gives on gotPIDs.
 	events   chan streamed
 	wantPIDs chan struct{}
-	pids     chan map[string]state.PID
+	gotPIDs  chan map[string]state.PID
 	// ready is when the next build may start: a build takes at most 1/buildShare of
 	// the time, so that churn on a large cluster never starves the queries.
 	ready time.Time
@@ -222,7 +222,7 @@ func (m *Mesos) opened(ctx context.Context, client *master.Client, s *master.Str
 	sub := &subscription{s: s, leader: leader, cluster: f.cluster,
 		events:   make(chan streamed, 1024),
 		wantPIDs: make(chan struct{}, 1),
-		pids:     make(chan map[string]state.PID, 1),
+		gotPIDs:  make(chan map[string]state.PID, 1),
 		throttle: time.NewTimer(time.Hour),
 		recheck:  time.NewTimer(time.Hour),
 	}
@@ -286,7 +286,7 @@ func (m *Mesos) applyStream(ctx context.Context, sub *subscription, first *state
 			}
 		case <-sub.throttle.C:
 			m.publishPending(ctx, sub)
-		case pids := <-sub.pids:
+		case pids := <-sub.gotPIDs:
 			m.follower.pids = pids
 			if sub.cluster.SetPIDs(pids) {
 				m.publishStream(ctx, sub, time.Now(), false)

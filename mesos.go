@@ -86,7 +86,7 @@ type follower struct {
 
 // holdBack is what the failover guard holds back, as the follower last heard from it.
 type holdBack struct {
-	// drop: that state would drop most records, and waits for a second look.
+	// drop: the last state would drop most records, and waits for a second look.
 	drop bool
 	// tasks are the tasks of agents not re-registered yet that the last state
 	// published kept.
@@ -118,7 +118,8 @@ type lifecycle struct {
 	// publishes it, a failed reload again; stop removes it unless a newer instance
 	// replaced it.
 	handOn *handed
-	// updater is the follower's, for the HTTP API a failed reload starts again.
+	// updater is the follower's, for the HTTP API that start and a failed reload
+	// start (startAPI).
 	updater *updater
 	// restartSeq is running.seq when a reload began: the instances started after it
 	// are the reload's, stopped if it fails. Under running's lock, with the list.
