@@ -8,8 +8,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/coredns-mesos/mesos/internal/state"
 	"github.com/coredns-mesos/mesos/internal/synth"
+	"github.com/coredns-mesos/mesos/plugin/state"
 
 	"github.com/miekg/dns"
 )

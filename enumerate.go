@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/coredns-mesos/mesos/internal/state"
+	"github.com/coredns-mesos/mesos/plugin/state"
 )
 
 // enumJSON is /v1/enumerate in Mesos-DNS's shape: each framework, its tasks, and the

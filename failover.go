@@ -3,7 +3,7 @@ package mesos
 import (
 	"time"
 
-	"github.com/coredns-mesos/mesos/internal/state"
+	"github.com/coredns-mesos/mesos/plugin/state"
 )
 
 // failover keeps DNS whole through a master failover. A new leader lists the agents

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coredns-mesos/mesos/internal/state"
+	"github.com/coredns-mesos/mesos/plugin/state"
 )
 
 // cluster is a state of agents S0..S(agents-1) with perAgent running tasks each.

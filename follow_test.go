@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coredns-mesos/mesos/internal/master"
+	"github.com/coredns-mesos/mesos/plugin/master"
 	"github.com/coredns-mesos/mesos/test/fakemaster"
 )
 

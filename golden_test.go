@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coredns-mesos/mesos/internal/state"
+	"github.com/coredns-mesos/mesos/plugin/state"
 
 	"github.com/miekg/dns"
 )

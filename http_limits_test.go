@@ -20,8 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coredns-mesos/mesos/internal/state"
 	"github.com/coredns-mesos/mesos/internal/synth"
+	"github.com/coredns-mesos/mesos/plugin/state"
 
 	dto "github.com/prometheus/client_model/go"
 )

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coredns-mesos/mesos/internal/state"
+	"github.com/coredns-mesos/mesos/plugin/state"
 	"github.com/coredns-mesos/mesos/test/fakemaster"
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"

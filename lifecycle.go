@@ -9,9 +9,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/coredns-mesos/mesos/internal/master"
-	"github.com/coredns-mesos/mesos/internal/state"
-	"github.com/coredns-mesos/mesos/internal/zk"
+	"github.com/coredns-mesos/mesos/plugin/master"
+	"github.com/coredns-mesos/mesos/plugin/state"
+	"github.com/coredns-mesos/mesos/plugin/zk"
 	"github.com/coredns/coredns/plugin"
 )
 

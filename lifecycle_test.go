@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coredns-mesos/mesos/internal/master"
+	"github.com/coredns-mesos/mesos/plugin/master"
 	"github.com/coredns-mesos/mesos/test/fakemaster"
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/coredns-mesos/mesos/internal/master"
-	"github.com/coredns-mesos/mesos/internal/state"
+	"github.com/coredns-mesos/mesos/plugin/master"
+	"github.com/coredns-mesos/mesos/plugin/state"
 )
 
 // What an operator reads in the log: one line for each attempt that failed, and each

@@ -10,8 +10,8 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/coredns-mesos/mesos/internal/master"
-	"github.com/coredns-mesos/mesos/internal/state"
+	"github.com/coredns-mesos/mesos/plugin/master"
+	"github.com/coredns-mesos/mesos/plugin/state"
 )
 
 // The follower's publication: what a good refresh (a poll, a stream's snapshot or its

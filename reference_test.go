@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/coredns-mesos/mesos/internal/state"
+	"github.com/coredns-mesos/mesos/plugin/state"
 )
 
 // refZone is the record set of a whole state as naming.md reads, built by the plain

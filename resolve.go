@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/coredns-mesos/mesos/internal/state"
+	"github.com/coredns-mesos/mesos/plugin/state"
 )
 
 // Resolver looks up a host name's addresses; *net.Resolver is one, tests inject fakes.

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/coredns-mesos/mesos/internal/state"
+	"github.com/coredns-mesos/mesos/plugin/state"
 )
 
 // updater keeps the records in step with the cluster for the refresh goroutine, which

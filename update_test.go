@@ -16,8 +16,8 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/coredns-mesos/mesos/internal/state"
 	"github.com/coredns-mesos/mesos/internal/synth"
+	"github.com/coredns-mesos/mesos/plugin/state"
 	"github.com/coredns-mesos/mesos/test/fakemaster"
 )
 

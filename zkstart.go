@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/coredns-mesos/mesos/internal/state"
+	"github.com/coredns-mesos/mesos/plugin/state"
 )
 
 // zkGrace is how long a start waits for ZooKeeper to name the masters before it says

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/coredns-mesos/mesos"
-	"github.com/coredns-mesos/mesos/internal/state"
+	"github.com/coredns-mesos/mesos/plugin/state"
 	"github.com/coredns-mesos/mesos/test/fakemaster"
 
 	"github.com/miekg/dns"

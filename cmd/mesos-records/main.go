@@ -21,8 +21,8 @@ import (
 
 	"github.com/coredns-mesos/mesos"
 	"github.com/coredns-mesos/mesos/internal/migrate"
-	"github.com/coredns-mesos/mesos/internal/state"
 	"github.com/coredns-mesos/mesos/internal/synth"
+	"github.com/coredns-mesos/mesos/plugin/state"
 
 	"github.com/miekg/dns"
 )

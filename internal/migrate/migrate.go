@@ -15,7 +15,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/coredns-mesos/mesos/internal/master"
+	"github.com/coredns-mesos/mesos/plugin/master"
 )
 
 // SecretFile is where the Corefile reads the basic-auth secret from: a config's

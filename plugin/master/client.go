@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/coredns-mesos/mesos/internal/state"
+	"github.com/coredns-mesos/mesos/plugin/state"
 )
 
 // Config configures a Client.

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coredns-mesos/mesos/internal/state"
+	"github.com/coredns-mesos/mesos/plugin/state"
 )
 
 // allocated is what f allocates, garbage included: an upper bound of its peak.

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coredns-mesos/mesos/internal/state"
+	"github.com/coredns-mesos/mesos/plugin/state"
 )
 
 func TestSubscribe(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/coredns-mesos/mesos/internal/state"
+	"github.com/coredns-mesos/mesos/plugin/state"
 
 	"github.com/go-json-experiment/json"
 )

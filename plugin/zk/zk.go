@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/coredns-mesos/mesos/internal/state"
+	"github.com/coredns-mesos/mesos/plugin/state"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-zookeeper/zk"

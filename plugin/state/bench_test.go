@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/coredns-mesos/mesos/internal/state"
 	"github.com/coredns-mesos/mesos/internal/synth"
+	"github.com/coredns-mesos/mesos/plugin/state"
 )
 
 // mesosDNSState mirrors the structs Mesos-DNS unmarshals /master/state into with

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coredns-mesos/mesos/internal/state"
+	"github.com/coredns-mesos/mesos/plugin/state"
 	"github.com/coredns-mesos/mesos/test/zkserver"
 
 	"github.com/go-json-experiment/json"
