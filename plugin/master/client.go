@@ -1,5 +1,8 @@
 // Package master talks to Mesos masters: it finds the leader, fetches and decodes its
 // state, and polls. It knows nothing of DNS or CoreDNS.
+//
+// It is a part of the mesos CoreDNS plugin (github.com/coredns-mesos/mesos) and
+// registers nothing with CoreDNS.
 package master
 
 import (

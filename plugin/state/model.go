@@ -3,6 +3,9 @@
 // The model is independent of any wire format: the /master/state JSON decoder in this
 // package fills it, and the v1 operator API (GET_STATE, the event stream) can fill the
 // same types. Nothing here performs network or DNS lookups.
+//
+// It is a part of the mesos CoreDNS plugin (github.com/coredns-mesos/mesos) and
+// registers nothing with CoreDNS.
 package state
 
 import (

@@ -1,6 +1,9 @@
 // Package zk finds the Mesos masters in ZooKeeper: each master holds an ephemeral
 // sequential znode under the cluster's path (json.info_0000000017, its MasterInfo as
 // JSON), and the lowest sequence number leads. It knows nothing of DNS or CoreDNS.
+//
+// It is a part of the mesos CoreDNS plugin (github.com/coredns-mesos/mesos) and
+// registers nothing with CoreDNS.
 package zk
 
 import (
