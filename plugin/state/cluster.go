@@ -413,6 +413,17 @@ type Changes struct {
 	Tasks      map[TaskKey]*Task
 }
 
+// Running counts the running tasks among ch.
+func (ch Changes) Running() int {
+	n := 0
+	for _, t := range ch.Tasks {
+		if t != nil && t.State == TaskRunning {
+			n++
+		}
+	}
+	return n
+}
+
 // Changes returns what changed since it was last called, and starts counting afresh.
 // all reports that a snapshot replaced everything: then State says what there is.
 // The values are the Cluster's own and are never changed after: a later event makes

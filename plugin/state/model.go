@@ -427,3 +427,19 @@ func MergePorts(rs []PortRange) []PortRange {
 }
 
 var errBadPorts = errors.New("malformed ports range")
+
+// Running counts the running tasks of st (none when st is nil).
+func (st *State) Running() int {
+	if st == nil {
+		return 0
+	}
+	n := 0
+	for i := range st.Frameworks {
+		for j := range st.Frameworks[i].Tasks {
+			if st.Frameworks[i].Tasks[j].State == TaskRunning {
+				n++
+			}
+		}
+	}
+	return n
+}
