@@ -2,6 +2,8 @@ package mesos
 
 import (
 	"bufio"
+
+	"github.com/coredns-mesos/mesos/plugin/records"
 )
 
 // enumJSON is /v1/enumerate in Mesos-DNS's shape: each framework, its tasks, and the
@@ -30,11 +32,11 @@ type enumRecord struct {
 
 // writeEnumerate writes /v1/enumerate to bw, one task at a time, in the shape of
 // enumJSON and as encoding/json would.
-func (a *api) writeEnumerate(bw *bufio.Writer, _ *Set) error {
+func (a *api) writeEnumerate(bw *bufio.Writer, _ *records.Set) error {
 	var err error
 	b := append(bw.AvailableBuffer(), `{"frameworks":[`...)
 	frameworks := 0
-	a.updater.enumerate(a.cfg.opts.Zones[0], func(framework string, first bool, t *enumTask) bool {
+	a.updater.Enumerate(a.cfg.opts.Zones[0], func(framework string, first bool, t *records.EnumTask) bool {
 		switch {
 		case first && frameworks > 0:
 			b = append(b, "]},"...)
@@ -62,7 +64,7 @@ func (a *api) writeEnumerate(bw *bufio.Writer, _ *Set) error {
 	return err
 }
 
-func appendEnumTask(b []byte, t *enumTask) []byte {
+func appendEnumTask(b []byte, t *records.EnumTask) []byte {
 	b = append(b, `{"name":`...)
 	b = appendJSONString(b, t.Name)
 	b = append(b, `,"id":`...)

@@ -368,10 +368,11 @@ func (m *Mesos) publishStream(ctx context.Context, sub *subscription, arrived ti
 	case all || whole || f.held.drop:
 		// A whole state: the guard looks at how much it drops, the updater takes
 		// what differs from what it has.
-		wait = m.loadedAll(ctx, fromCluster(cluster.All()), &master.Result{State: &state.State{Leader: cluster.Leader, Skipped: cluster.Skipped}, Leader: sub.leader},
+		all := cluster.All()
+		wait = m.loadedAll(ctx, &all, &master.Result{State: &state.State{Leader: cluster.Leader, Skipped: cluster.Skipped}, Leader: sub.leader},
 			time.Since(arrived), whole)
 	default:
-		m.loadedChanges(ctx, fromCluster(ch),
+		m.loadedChanges(ctx, ch,
 			&state.State{Leader: cluster.Leader, Skipped: cluster.Skipped}, sub.leader)
 	}
 	if !whole {

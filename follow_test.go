@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coredns-mesos/mesos/plugin/master"
+	"github.com/coredns-mesos/mesos/plugin/records"
 	"github.com/coredns-mesos/mesos/test/fakemaster"
 )
 
@@ -65,10 +66,10 @@ func TestFollowWaitsForItsHelpers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &Mesos{Zones: []string{"mesos."}, cfg: &config{opts: DefaultOptions(), resync: time.Hour}}
+	m := &Mesos{Zones: []string{"mesos."}, cfg: &config{opts: records.DefaultOptions(), resync: time.Hour}}
 	m.key.server = "test://" + t.Name()
-	m.follower.updater = newUpdater(&m.cfg.opts)
-	m.follower.guard = &failover{timeout: time.Minute, confirm: time.Second}
+	m.follower.updater = records.NewUpdater(&m.cfg.opts)
+	m.follower.guard = records.NewFailover(time.Minute, time.Second)
 	m.follower.handOn = &handed{lastOK: &m.lastOK}
 	m.follower.metrics = initMetrics(m.key.server, m.Zones[0])
 	ctx, cancel := context.WithCancel(context.Background())

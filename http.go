@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/coredns-mesos/mesos/plugin/records"
 	"github.com/coredns/caddy"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,8 +47,8 @@ const (
 // the hub, which the follower hands each new set.
 type api struct {
 	cfg     *config
-	records *atomic.Pointer[Set]
-	updater *updater
+	records *atomic.Pointer[records.Set]
+	updater *records.Updater
 
 	hub  *hub
 	srv  *http.Server
@@ -242,7 +243,7 @@ func (a *api) name(w http.ResponseWriter, r *http.Request, kind byte, given stri
 	}
 	k := watchKey{kind: kind}
 	for _, z := range a.cfg.opts.Zones {
-		if rel, ok := relative(name, z); ok && len(z) > len(k.zone) {
+		if rel, ok := records.Relative(name, z); ok && len(z) > len(k.zone) {
 			k.zone, k.rel = z, rel
 		}
 	}
@@ -325,35 +326,34 @@ type serviceJSON struct {
 // answer computes the body for k from s: whether the name exists, the JSON (a services
 // answer with its service left empty), and the relative names the answer reads (its
 // own, an SRV answer's targets).
-func answer(s *Set, k watchKey) (found bool, body []byte, reads []string) {
-	n := s.find(k.rel)
+func answer(s *records.Set, k watchKey) (found bool, body []byte, reads []string) {
+	n, ok := s.Find(k.rel)
 	reads = []string{k.rel}
-	if n == nil {
+	if !ok {
 		return false, []byte("[]\n"), reads
 	}
 	var v any
 	switch k.kind {
 	case 'h':
-		out := make([]hostJSON, 0, len(n.addrs))
+		out := make([]hostJSON, 0, len(n.Addrs()))
 		owner := k.zone
 		if k.rel != "" {
 			owner = k.rel + "." + k.zone
 		}
-		for _, a := range n.addrs {
+		for _, a := range n.Addrs() {
 			out = append(out, hostJSON{Host: owner, IP: a.String()})
 		}
 		v = out
 	case 's':
-		out := make([]serviceJSON, 0, len(n.srvs))
-		for i := range n.srvs {
-			r := &n.srvs[i]
-			tn := r.targetIn(s)
-			reads = append(reads, tn.name)
-			e := serviceJSON{Host: tn.name + "." + k.zone, Port: strconv.Itoa(int(r.port)), PortNumber: r.port}
-			if len(tn.addrs) == 0 {
+		out := make([]serviceJSON, 0, n.SRVs())
+		for i := range n.SRVs() {
+			tn, port := n.SRV(i)
+			reads = append(reads, tn.Rel())
+			e := serviceJSON{Host: tn.Rel() + "." + k.zone, Port: strconv.Itoa(int(port)), PortNumber: port}
+			if len(tn.Addrs()) == 0 {
 				out = append(out, e)
 			}
-			for _, a := range tn.addrs {
+			for _, a := range tn.Addrs() {
 				e.IP = a.String()
 				out = append(out, e)
 			}
@@ -384,7 +384,7 @@ type configJSON struct {
 	SOARetry               uint32
 	SOAExpire              uint32
 	SOAMinttl              uint32
-	IPSources              []IPSource
+	IPSources              []records.IPSource
 	EnforceRFC952          bool
 	CompatNames            bool
 	HealthyOnly            bool
@@ -464,7 +464,7 @@ type axfrHead struct {
 // at once with Retry-After rather than queued, as a queued request would hold its
 // connection all the same. Each write of up to zoneChunk octets is given a.stall to
 // complete: a client that reads slowly gets it all, one that stops reading is dropped.
-func (a *api) wholeZone(w http.ResponseWriter, r *http.Request, write func(bw *bufio.Writer, s *Set) error) {
+func (a *api) wholeZone(w http.ResponseWriter, r *http.Request, write func(bw *bufio.Writer, s *records.Set) error) {
 	if !noParams(w, r) {
 		return
 	}
@@ -515,7 +515,7 @@ func (d deadlineWriter) Write(p []byte) (int, error) {
 // writeAxfr writes /v1/axfr to bw, a name at a time, in the shape of axfrJSON and as
 // encoding/json would, except for the order of the names in each map: the zone's
 // canonical order, as AXFR gives them, rather than Go's sorted map keys.
-func (a *api) writeAxfr(bw *bufio.Writer, s *Set) error {
+func (a *api) writeAxfr(bw *bufio.Writer, s *records.Set) error {
 	zone := a.cfg.opts.Zones[0]
 	soa := s.SOA(zone)
 	head, err := json.Marshal(axfrHead{TTL: s.TTL(), Serial: s.Serial(), RefreshSeconds: a.cfg.refresh.Seconds(),
@@ -533,16 +533,20 @@ func (a *api) writeAxfr(bw *bufio.Writer, s *Set) error {
 		b = append(b, kind...)
 		b = append(b, `":{`...)
 		names := 0
-		for _, n := range s.inOrder() {
+		s.Names(func(n records.Name) bool {
 			var gave bool
 			if b, gave = appendAxfrName(b, n, zone, kind, names > 0); !gave {
-				continue
+				return true
 			}
 			names++
-			if _, err := bw.Write(b); err != nil {
-				return err
+			if _, err = bw.Write(b); err != nil {
+				return false
 			}
 			b = bw.AvailableBuffer()
+			return true
+		})
+		if err != nil {
+			return err
 		}
 		b = append(b, '}')
 	}
@@ -552,17 +556,17 @@ func (a *api) writeAxfr(bw *bufio.Writer, s *Set) error {
 
 // appendAxfrName appends n's entry in /v1/axfr's map kind, after a comma when sep, and
 // says whether n has one.
-func appendAxfrName(b []byte, n *node, zone, kind string, sep bool) ([]byte, bool) {
+func appendAxfrName(b []byte, n records.Name, zone, kind string, sep bool) ([]byte, bool) {
 	values := 0
 	switch kind {
 	case "As", "AAAAs":
-		for _, a := range n.addrs {
+		for _, a := range n.Addrs() {
 			if a.Is4() == (kind == "As") {
 				values++
 			}
 		}
 	case "SRVs":
-		values = len(n.srvs)
+		values = n.SRVs()
 	}
 	if values == 0 {
 		return b, false
@@ -571,23 +575,24 @@ func appendAxfrName(b []byte, n *node, zone, kind string, sep bool) ([]byte, boo
 		b = append(b, ',')
 	}
 	b = append(b, '"')
-	if n.name != "" {
-		b = appendJSONText(b, n.name)
+	if n.Rel() != "" {
+		b = appendJSONText(b, n.Rel())
 		b = append(b, '.')
 	}
 	b = appendJSONText(b, zone)
 	b = append(b, `":[`...)
 	values = 0
 	if kind == "SRVs" {
-		for i := range n.srvs {
+		for i := range n.SRVs() {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, net.JoinHostPort(n.srvs[i].tn.name+"."+zone, strconv.Itoa(int(n.srvs[i].port))))
+			tn, port := n.SRV(i)
+			b = appendJSONString(b, net.JoinHostPort(tn.Rel()+"."+zone, strconv.Itoa(int(port))))
 		}
 		return append(b, ']'), true
 	}
-	for _, a := range n.addrs {
+	for _, a := range n.Addrs() {
 		if a.Is4() != (kind == "As") {
 			continue
 		}

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/coredns-mesos/mesos/internal/synth"
+	"github.com/coredns-mesos/mesos/plugin/records"
 	"github.com/coredns-mesos/mesos/plugin/state"
 
 	dto "github.com/prometheus/client_model/go"
@@ -44,14 +45,14 @@ func serveTestAPI(t *testing.T, js []byte, shape func(*net.TCPConn), stall time.
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := DefaultOptions()
+	o := records.DefaultOptions()
 	m := &Mesos{Zones: o.Zones, cfg: &config{opts: o, refresh: defaultRefresh, http: "127.0.0.1:0", enumerate: true, maxWatches: defaultMaxWatches}}
 	m.key.server = "test://" + t.Name()
-	m.life.updater = newUpdater(&m.cfg.opts)
-	m.life.updater.t.keepChanged = true
-	m.life.updater.update(context.Background(), st)
-	m.set.Store(m.life.updater.publish(nil))
-	m.life.updater.t.takeChanged()
+	m.life.updater = records.NewUpdater(&m.cfg.opts)
+	m.life.updater.KeepChanged()
+	m.life.updater.Update(context.Background(), st)
+	m.set.Store(m.life.updater.Publish(nil))
+	m.life.updater.TakeChanged()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -192,7 +193,7 @@ func TestHubBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := newHub(16)
-	h.cur = Build(context.Background(), st, DefaultOptions(), nil)
+	h.cur = records.Build(context.Background(), st, records.DefaultOptions(), nil)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range h.max {
@@ -235,7 +236,7 @@ func TestHubPublicationComputesWatchedOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := Build(context.Background(), st, DefaultOptions(), nil)
+	before := records.Build(context.Background(), st, records.DefaultOptions(), nil)
 	removed := 0
 	for i := range st.Frameworks {
 		f := &st.Frameworks[i]
@@ -243,7 +244,7 @@ func TestHubPublicationComputesWatchedOnly(t *testing.T) {
 		f.Tasks = slices.DeleteFunc(f.Tasks, func(t state.Task) bool { return t.Name == "test123" })
 		removed += n - len(f.Tasks)
 	}
-	after := Build(context.Background(), st, DefaultOptions(), before)
+	after := records.Build(context.Background(), st, records.DefaultOptions(), before)
 	if removed == 0 || after.Serial() == before.Serial() {
 		t.Fatalf("%d tasks removed, serial %d then %d", removed, before.Serial(), after.Serial())
 	}
@@ -345,23 +346,25 @@ func axfrWhole(m *Mesos) []byte {
 	out := axfrJSON{axfrHead: axfrHead{TTL: s.TTL(), Serial: s.Serial(), RefreshSeconds: m.cfg.refresh.Seconds(),
 		Mname: strings.TrimSuffix(soa.Ns, "."), Rname: strings.TrimSuffix(soa.Mbox, "."), Domain: strings.TrimSuffix(zone, ".")}}
 	out.Records.As, out.Records.AAAAs, out.Records.SRVs = map[string][]string{}, map[string][]string{}, map[string][]string{}
-	for _, n := range s.inOrder() {
+	s.Names(func(n records.Name) bool {
 		owner := zone
-		if n.name != "" {
-			owner = n.name + "." + zone
+		if n.Rel() != "" {
+			owner = n.Rel() + "." + zone
 		}
-		for _, a := range n.addrs {
+		for _, a := range n.Addrs() {
 			if a.Is4() {
 				out.Records.As[owner] = append(out.Records.As[owner], a.String())
 			} else {
 				out.Records.AAAAs[owner] = append(out.Records.AAAAs[owner], a.String())
 			}
 		}
-		for i := range n.srvs {
-			t := n.srvs[i].tn.name + "." + zone
-			out.Records.SRVs[owner] = append(out.Records.SRVs[owner], net.JoinHostPort(t, strconv.Itoa(int(n.srvs[i].port))))
+		for i := range n.SRVs() {
+			tn, port := n.SRV(i)
+			t := tn.Rel() + "." + zone
+			out.Records.SRVs[owner] = append(out.Records.SRVs[owner], net.JoinHostPort(t, strconv.Itoa(int(port))))
 		}
-	}
+		return true
+	})
 	b, _ := json.Marshal(out)
 	return append(b, '\n')
 }
@@ -370,12 +373,16 @@ func axfrWhole(m *Mesos) []byte {
 // encoded at once.
 func enumerateWhole(m *Mesos) []byte {
 	out := enumJSON{Frameworks: []enumFramework{}}
-	m.life.updater.enumerate(m.cfg.opts.Zones[0], func(framework string, first bool, t *enumTask) bool {
+	m.life.updater.Enumerate(m.cfg.opts.Zones[0], func(framework string, first bool, t *records.EnumTask) bool {
 		if first {
 			out.Frameworks = append(out.Frameworks, enumFramework{Name: framework, Tasks: []enumTask{}})
 		}
 		f := &out.Frameworks[len(out.Frameworks)-1]
-		f.Tasks = append(f.Tasks, enumTask{Name: t.Name, ID: t.ID, Records: slices.Clone(t.Records)})
+		et := enumTask{Name: t.Name, ID: t.ID, Records: make([]enumRecord, len(t.Records))}
+		for i, r := range t.Records {
+			et.Records[i] = enumRecord(r)
+		}
+		f.Tasks = append(f.Tasks, et)
 		return true
 	})
 	b, _ := json.Marshal(out)
@@ -414,7 +421,7 @@ func TestHTTPWholeZoneStreamed(t *testing.T) {
 			}
 			// The names of each map come in the zone's canonical order.
 			for kind, names := range axfrNames(t, body) {
-				if !slices.IsSortedFunc(names, canonicalCompare) {
+				if !slices.IsSortedFunc(names, records.CanonicalCompare) {
 					t.Errorf("/v1/axfr %s: names out of canonical order: %v", kind, names)
 				}
 			}

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coredns-mesos/mesos/plugin/records"
 	"github.com/coredns-mesos/mesos/plugin/state"
 	"github.com/coredns-mesos/mesos/test/fakemaster"
 	"github.com/coredns/caddy"
@@ -118,9 +119,9 @@ func TestHTTPAPIMatchesDNS(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			opts := DefaultOptions()
+			opts := records.DefaultOptions()
 			opts.Masters = nil
-			set := Build(context.Background(), st, opts, nil)
+			set := records.Build(context.Background(), st, opts, nil)
 			owners := map[string]uint16{}
 			set.Walk("mesos.", func(rr dns.RR) bool {
 				owners[rr.Header().Name] |= map[uint16]uint16{dns.TypeA: 1, dns.TypeAAAA: 1, dns.TypeSRV: 2}[rr.Header().Rrtype]

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coredns-mesos/mesos/plugin/master"
+	"github.com/coredns-mesos/mesos/plugin/records"
 	"github.com/coredns-mesos/mesos/plugin/state"
 	"github.com/coredns-mesos/mesos/plugin/zk"
 	"github.com/coredns/coredns/plugin"
@@ -29,7 +30,7 @@ type handoffKey struct{ zones, server string }
 
 // handed is an instance's entry in handoff: the records it serves, and their age.
 type handed struct {
-	set atomic.Pointer[Set]
+	set atomic.Pointer[records.Set]
 	// lastOK is the lastOK of the instance that published set: the new instance
 	// reports the age of the records it serves, not "no records yet".
 	lastOK *atomic.Int64
@@ -109,7 +110,7 @@ func (m *Mesos) start() error {
 		m.cfg.opts.NSAddrs = bindAddrs(m.bind)
 	}
 	if m.cfg.opts.Hosts == nil {
-		m.cfg.opts.Hosts = NewHostCache(nil)
+		m.cfg.opts.Hosts = records.NewHostCache(nil)
 	}
 	m.handOver()
 	running.Lock()
@@ -119,9 +120,11 @@ func (m *Mesos) start() error {
 	}
 	running.list[m] = running.seq
 	running.Unlock()
-	m.follower.guard = &failover{timeout: m.cfg.reregister, confirm: confirmDelay}
-	u := newUpdater(&m.cfg.opts)
-	u.t.keepChanged = m.cfg.http != ""
+	m.follower.guard = records.NewFailover(m.cfg.reregister, confirmDelay)
+	u := records.NewUpdater(&m.cfg.opts)
+	if m.cfg.http != "" {
+		u.KeepChanged()
+	}
 	m.life.updater, m.follower.updater = u, u
 	if err := m.startAPI(); err != nil {
 		m.stopStarted()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coredns-mesos/mesos/plugin/master"
+	"github.com/coredns-mesos/mesos/plugin/records"
 	"github.com/coredns-mesos/mesos/plugin/state"
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/pkg/fall"
@@ -38,7 +39,7 @@ type Mesos struct {
 	Next  plugin.Handler
 	Zones []string
 	Fall  fall.F
-	set   atomic.Pointer[Set]
+	set   atomic.Pointer[records.Set]
 	// lastOK is when the records were last refreshed, in unix nanoseconds (0: never):
 	// the follower writes it, the instance after a reload reads it (handed.lastOK).
 	lastOK atomic.Int64
@@ -62,10 +63,10 @@ type Mesos struct {
 type follower struct {
 	// updater builds the records from the states and the events. The HTTP API holds
 	// it too, to enumerate the tasks, which the updater does under its own lock.
-	updater *updater
+	updater *records.Updater
 	// guard holds back a state that would drop most records, and keeps the tasks of
 	// the agents that have not re-registered after a failover.
-	guard *failover
+	guard *records.Failover
 	// notify sends the secondaries NOTIFY when the serial changes; nil without any.
 	notify *notifier
 	// handOn is what this instance hands on across a reload: each set published goes
@@ -120,7 +121,7 @@ type lifecycle struct {
 	handOn *handed
 	// updater is the follower's, for the HTTP API that start and a failed reload
 	// start (startAPI).
-	updater *updater
+	updater *records.Updater
 	// restartSeq is running.seq when a reload began: the instances started after it
 	// are the reload's, stopped if it fails. Under running's lock, with the list.
 	restartSeq uint64
@@ -203,7 +204,7 @@ func (m *Mesos) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) 
 }
 
 // negativeSOA is the zone's SOA with the TTL RFC 2308 asks for in negative answers.
-func negativeSOA(set *Set, zone string) dns.RR {
+func negativeSOA(set *records.Set, zone string) dns.RR {
 	soa := set.SOA(zone)
 	soa.Hdr.Ttl = min(soa.Hdr.Ttl, soa.Minttl)
 	return soa

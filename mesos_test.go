@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/coredns-mesos/mesos/plugin/records"
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/pkg/fall"
 	"github.com/coredns/coredns/plugin/test"
@@ -23,7 +24,7 @@ func handler(t *testing.T, zones []string) *Mesos {
 	t.Helper()
 	js := stateWith(`{"id": "web.1", "name": "web", "slave_id": "20160107-001256-134875658-5050-27524-S0", "state": "TASK_RUNNING", "resources": {"ports": "[8080-8080]"},
 		"statuses": [{"state": "TASK_RUNNING", "timestamp": 1, "container_status": {"network_infos": [{"ip_addresses": [{"ip_address": "10.9.0.1"}, {"ip_address": "fd00::1"}]}]}}]}`)
-	s := build(t, js, func(o *Options) {
+	s := build(t, js, func(o *records.Options) {
 		o.Zones, o.ReverseZones = splitZones(zones)
 		o.TTL = 60
 		o.SOA.Minimum = 10
@@ -47,7 +48,7 @@ func serve(t *testing.T, m *Mesos, name string, qtype uint16) (*dns.Msg, int) {
 
 func TestServeDNS(t *testing.T) {
 	m := handler(t, []string{"mesos."})
-	c := "web-" + taskHash("web.1") + "-s0"
+	c := "web-" + records.TaskHash("web.1") + "-s0"
 	soa := test.SOA("mesos. 10 IN SOA ns1.mesos. root.ns1.mesos. 1700000000 60 600 86400 10")
 	cases := []test.Case{
 		{Qname: "web.marathon.mesos.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("web.marathon.mesos. 60 IN A 10.9.0.1")}},

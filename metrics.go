@@ -3,6 +3,7 @@ package mesos
 import (
 	"slices"
 
+	"github.com/coredns-mesos/mesos/plugin/records"
 	"github.com/coredns-mesos/mesos/plugin/state"
 	"github.com/coredns/coredns/plugin"
 
@@ -153,8 +154,8 @@ var skipReasons = []string{
 	state.SkipTaskMalformed, state.SkipTaskMissingID, state.SkipTaskBadPorts,
 	state.SkipTaskUnknownState, state.SkipTaskBadDiscovery, state.SkipStatusMalformed,
 	state.SkipLeaderBadPID, state.SkipBadAddress, state.SkipValueTooLong,
-	skipTaskUnknownAgent, skipTaskEmptyName, skipFrameworkEmptyName, skipNameTooLong,
-	skipReservedName, skipSRVOverLimit, state.SkipEventUnknownTask, state.SkipEventUnknownType,
+	records.SkipTaskUnknownAgent, records.SkipTaskEmptyName, records.SkipFrameworkEmptyName, records.SkipNameTooLong,
+	records.SkipReservedName, records.SkipSRVOverLimit, state.SkipEventUnknownTask, state.SkipEventUnknownType,
 }
 
 // blockMetrics are the follower's series of a block, curried by its server and first

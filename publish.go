@@ -29,13 +29,13 @@ func (m *Mesos) loaded(ctx context.Context, r *master.Result, took time.Duration
 // loadedAll is loaded for the whole cluster as the stream keeps it, given as changes
 // (every agent, framework and task) so that it is not copied into a State; st names
 // the leader. No agent may be recovering.
-func (m *Mesos) loadedAll(ctx context.Context, all *changes, r *master.Result, took time.Duration, whole bool) time.Duration {
+func (m *Mesos) loadedAll(ctx context.Context, all *state.Changes, r *master.Result, took time.Duration, whole bool) time.Duration {
 	return m.guarded(ctx, r, all, took, whole)
 }
 
 // guarded is loaded and loadedAll: the state goes through the failover guard, then to
 // the updater, and what it built is served.
-func (m *Mesos) guarded(ctx context.Context, r *master.Result, all *changes, took time.Duration, whole bool) time.Duration {
+func (m *Mesos) guarded(ctx context.Context, r *master.Result, all *state.Changes, took time.Duration, whole bool) time.Duration {
 	start := time.Now()
 	f := &m.follower
 	var (
@@ -45,11 +45,11 @@ func (m *Mesos) guarded(ctx context.Context, r *master.Result, all *changes, too
 		n            int
 	)
 	if all == nil {
-		n = runningTasks(r.State)
-		st, held, wait, expiry = f.guard.check(r.State, start, f.updater)
+		n = r.State.Running()
+		st, held, wait, expiry = f.guard.Check(r.State, start, f.updater)
 	} else {
-		n = all.running()
-		st, wait = r.State, f.guard.drop(n, 0, start, f.updater)
+		n = all.Running()
+		st, wait = r.State, f.guard.Drop(n, 0, start, f.updater)
 	}
 	f.metrics.heldTasks.Set(float64(held))
 	if wait > 0 {
@@ -57,7 +57,7 @@ func (m *Mesos) guarded(ctx context.Context, r *master.Result, all *changes, too
 			f.held.drop = true
 			f.metrics.dropsHeld.Inc()
 			log.Warningf("the state from %s would drop most records (%d running tasks, %d before) and no agent is recovering: looking again in %v before serving it",
-				r.Leader.Host, n, f.updater.running(), wait.Round(time.Millisecond))
+				r.Leader.Host, n, f.updater.Running(), wait.Round(time.Millisecond))
 		}
 		return wait
 	}
@@ -75,9 +75,9 @@ func (m *Mesos) guarded(ctx context.Context, r *master.Result, all *changes, too
 		st.Masters = *list
 	}
 	if all == nil {
-		f.updater.update(ctx, st)
+		f.updater.Update(ctx, st)
 	} else {
-		f.updater.updateAll(ctx, all, st)
+		f.updater.UpdateAll(ctx, *all, st)
 	}
 	m.served(r, took+time.Since(start), whole)
 	if whole && n >= bigState {
@@ -96,12 +96,12 @@ func (m *Mesos) guarded(ctx context.Context, r *master.Result, all *changes, too
 const bigState = 20000
 
 // loadedChanges publishes what the event stream changed, from st's leader and masters.
-func (m *Mesos) loadedChanges(ctx context.Context, ch *changes, st *state.State, leader *url.URL) {
+func (m *Mesos) loadedChanges(ctx context.Context, ch state.Changes, st *state.State, leader *url.URL) {
 	start := time.Now()
 	if list := m.zk.masters.Load(); list != nil {
 		st.Masters = *list
 	}
-	m.follower.updater.apply(ctx, ch, st)
+	m.follower.updater.Apply(ctx, ch, st)
 	m.served(&master.Result{State: st, Leader: leader}, time.Since(start), false)
 }
 
@@ -112,11 +112,11 @@ func (m *Mesos) served(r *master.Result, took time.Duration, whole bool) {
 	f, mx := &m.follower, m.follower.metrics
 	prev := m.set.Load()
 	set := prev
-	if f.updater.pending || prev == nil {
-		set = f.updater.publish(prev)
+	if f.updater.Pending() || prev == nil {
+		set = f.updater.Publish(prev)
 		m.set.Store(set)
 		f.handOn.set.Store(set)
-		touched := f.updater.t.takeChanged()
+		touched := f.updater.TakeChanged()
 		if a := m.httpAPI.Load(); a != nil {
 			a.hub.published(set, touched)
 		}

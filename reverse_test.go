@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coredns-mesos/mesos/internal/synth"
+	"github.com/coredns-mesos/mesos/plugin/records"
 	"github.com/coredns-mesos/mesos/plugin/state"
 	"github.com/coredns-mesos/mesos/test/fakemaster"
 	"github.com/coredns/coredns/plugin/test"
@@ -18,20 +19,6 @@ import (
 	"github.com/miekg/dns"
 )
 
-func TestReverseName(t *testing.T) {
-	for ip, want := range map[string]string{
-		"10.0.1.5":    "5.1.0.10.in-addr.arpa",
-		"fd00::1:abc": "c.b.a.0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa",
-	} {
-		if got := reverseName(netip.MustParseAddr(ip)); got != want {
-			t.Errorf("%s: %s, want %s", ip, got, want)
-		}
-	}
-}
-
-// TestPTR checks every capture's reverse zones against what its forward zone says: a
-// PTR for each address that exactly one task's canonical name holds, to that name,
-// and none for an address several hold; and the NXDOMAIN and NODATA of the rest.
 func TestPTR(t *testing.T) {
 	zones := []string{"mesos.", "in-addr.arpa.", "ip6.arpa."}
 	js, err := os.ReadFile("testdata/mesos/state-1.5.0-dcos.json")
@@ -48,20 +35,20 @@ func TestPTR(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		st      *state.State
-		sources []IPSource
+		sources []records.IPSource
 	}{
 		{"dcos", dcos, nil},
 		{"synthetic", synthetic, nil},
 		// Host networking: the tasks of an agent share its address.
-		{"synthetic_host", synthetic, []IPSource{SourceHost}},
+		{"synthetic_host", synthetic, []records.IPSource{records.SourceHost}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			o := DefaultOptions()
+			o := records.DefaultOptions()
 			o.Zones, o.ReverseZones = zones[:1], zones[1:]
 			if tc.sources != nil {
 				o.IPSources = tc.sources
 			}
-			s := Build(context.Background(), tc.st, o, nil)
+			s := records.Build(context.Background(), tc.st, o, nil)
 			m := &Mesos{Zones: zones, Next: test.NextHandler(nextRcode, nil)}
 			m.set.Store(s)
 
@@ -199,7 +186,7 @@ func TestReverseZoneNameServer(t *testing.T) {
 		}
 	}
 
-	s := build(t, stateWith(""), func(o *Options) {
+	s := build(t, stateWith(""), func(o *records.Options) {
 		o.Zones, o.ReverseZones = []string{"mesos."}, []string{"in-addr.arpa."}
 		o.SOA.Mname = "ns.example.org."
 	})

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/coredns-mesos/mesos/plugin/master"
+	"github.com/coredns-mesos/mesos/plugin/records"
 	"github.com/coredns-mesos/mesos/plugin/state"
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
@@ -32,7 +33,7 @@ func init() { plugin.Register(pluginName, setup) }
 
 // config is one parsed mesos block.
 type config struct {
-	opts      Options
+	opts      records.Options
 	masters   []*url.URL
 	refresh   time.Duration
 	timeout   time.Duration
@@ -118,7 +119,7 @@ func serverAddr(cfg *dnsserver.Config) string {
 func parse(c *caddy.Controller) (*Mesos, error) {
 	m := &Mesos{}
 	p := &blockParser{c: c, m: m, cfg: &config{
-		opts:       DefaultOptions(),
+		opts:       records.DefaultOptions(),
 		refresh:    defaultRefresh,
 		timeout:    defaultTimeout,
 		maxBytes:   defaultMaxBytes,
@@ -319,9 +320,9 @@ func (p *blockParser) ipSources(args []string) error {
 	}
 	p.cfg.opts.IPSources = nil
 	for _, a := range args {
-		s := IPSource(strings.ToLower(a))
+		s := records.IPSource(strings.ToLower(a))
 		switch s {
-		case SourceNetInfo, SourceMesos, SourceDocker, SourceHost:
+		case records.SourceNetInfo, records.SourceMesos, records.SourceDocker, records.SourceHost:
 		default:
 			return p.c.Errf("ip_sources: unknown source %q (netinfo, mesos, docker, host)", a)
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coredns-mesos/mesos/plugin/records"
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
 )
@@ -29,7 +30,7 @@ func TestParseDefaults(t *testing.T) {
 	if strings.Join(m.Zones, ",") != "mesos." || c.refresh != defaultRefresh || c.timeout != defaultTimeout || c.maxBytes != defaultMaxBytes {
 		t.Errorf("defaults: zones %v refresh %v timeout %v max %d", m.Zones, c.refresh, c.timeout, c.maxBytes)
 	}
-	d := DefaultOptions()
+	d := records.DefaultOptions()
 	o := c.opts
 	if o.TTL != d.TTL || o.SOA != d.SOA || o.SRVWeight != 1 || !o.CompatNames || o.RFC952 || o.HealthyOnly || len(o.IPSources) != 3 {
 		t.Errorf("options %+v", o)
@@ -86,7 +87,7 @@ func TestParseEveryOption(t *testing.T) {
 	if c.refresh != 5*time.Second || c.timeout != 2*time.Second || c.maxBytes != 64<<20 {
 		t.Errorf("refresh %v timeout %v max %d", c.refresh, c.timeout, c.maxBytes)
 	}
-	want := SOAOptions{Mname: "ns.example.org.", Mbox: "hostmaster.example.org.", Refresh: 120, Retry: 60, Expire: 604800, Minimum: 5}
+	want := records.SOAOptions{Mname: "ns.example.org.", Mbox: "hostmaster.example.org.", Refresh: 120, Retry: 60, Expire: 604800, Minimum: 5}
 	if o.TTL != 30 || o.SOA != want {
 		t.Errorf("ttl %d soa %+v", o.TTL, o.SOA)
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"sync"
 	"time"
+
+	"github.com/coredns-mesos/mesos/plugin/records"
 )
 
 // hub keeps, for each name the HTTP API was asked about, its answer and the serial at
@@ -15,7 +17,7 @@ import (
 // and what is watched, not every name ever asked for.
 type hub struct {
 	mu      sync.Mutex
-	cur     *Set
+	cur     *records.Set
 	entries map[watchKey]*watched
 	// deps lists, by relative name, the entries whose answer reads that name: its
 	// own, and an SRV answer's targets.
@@ -186,7 +188,7 @@ func (h *hub) wait(k watchKey, index uint32, expired <-chan time.Time, stop <-ch
 // since the last set changed (a whole build touches every name): only the entries
 // that read one of them may have changed. Those with watchers are computed again, and
 // only those whose answer differs wake; the others are marked stale.
-func (h *hub) published(s *Set, touched []string) {
+func (h *hub) published(s *records.Set, touched []string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.done {
@@ -218,7 +220,7 @@ func (h *hub) published(s *Set, touched []string) {
 // and wakes its watchers. An answer computed late (stale until asked for) takes the
 // serial of the set it was computed from: later than the change, which is allowed,
 // as the index only has to differ when the answer does.
-func (h *hub) refresh(e *watched, s *Set) {
+func (h *hub) refresh(e *watched, s *records.Set) {
 	e.stale = false
 	found, body, reads := answer(s, e.key)
 	if found == e.found && bytes.Equal(body, e.body) {

@@ -3,6 +3,7 @@ package mesos
 import (
 	"time"
 
+	"github.com/coredns-mesos/mesos/plugin/records"
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/transfer"
 
@@ -43,7 +44,7 @@ func (m *Mesos) Transfer(zone string, serial uint32) (<-chan []dns.RR, error) {
 			}
 		}
 		soa := set.SOA(z)
-		if serial != 0 && !serialLess(serial, soa.Serial) {
+		if serial != 0 && !records.SerialLess(serial, soa.Serial) {
 			send([]dns.RR{soa})
 			return
 		}

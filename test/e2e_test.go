@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coredns-mesos/mesos"
+	"github.com/coredns-mesos/mesos/plugin/records"
 	"github.com/coredns-mesos/mesos/plugin/state"
 	"github.com/coredns-mesos/mesos/test/fakemaster"
 
@@ -35,7 +35,7 @@ func mesosBlock(masters string, extra string) string {
 
 // expected builds, in this process, the records of what master serves: the answers
 // the binary must give.
-func expected(t *testing.T, m *fakemaster.Master) *mesos.Set {
+func expected(t *testing.T, m *fakemaster.Master) *records.Set {
 	t.Helper()
 	resp, err := http.Get(m.URL() + "/master/state")
 	if err != nil {
@@ -46,11 +46,11 @@ func expected(t *testing.T, m *fakemaster.Master) *mesos.Set {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := mesos.DefaultOptions()
+	o := records.DefaultOptions()
 	o.Masters = []string{m.Addr()}
 	// The server binds 127.0.0.1: the default NS target ns1 answers with it.
 	o.NSAddrs = []netip.Addr{netip.MustParseAddr("127.0.0.1")}
-	return mesos.Build(context.Background(), st, o, nil)
+	return records.Build(context.Background(), st, o, nil)
 }
 
 // TestCaptures serves every capture and checks every record of it, name by name, over

@@ -19,9 +19,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/coredns-mesos/mesos"
 	"github.com/coredns-mesos/mesos/internal/migrate"
 	"github.com/coredns-mesos/mesos/internal/synth"
+	"github.com/coredns-mesos/mesos/plugin/records"
 	"github.com/coredns-mesos/mesos/plugin/state"
 
 	"github.com/miekg/dns"
@@ -72,10 +72,10 @@ func main() {
 		fail(err)
 	}
 	decoded := time.Now()
-	o := mesos.DefaultOptions()
+	o := records.DefaultOptions()
 	o.Zones = []string{dns.Fqdn(*zone)}
-	o.Hosts = mesos.NewHostCache(nil)
-	set := mesos.Build(context.Background(), st, o, nil)
+	o.Hosts = records.NewHostCache(nil)
+	set := records.Build(context.Background(), st, o, nil)
 	built := time.Now()
 	if *stats {
 		runtime.GC()

@@ -1,4 +1,4 @@
-package mesos
+package records
 
 import (
 	"bytes"
@@ -92,7 +92,7 @@ func BenchmarkLookup(b *testing.B) {
 	}
 	// One task's own name: a single A record.
 	ft := s.st.Frameworks[0].Tasks[0]
-	canon := ft.Name + "-" + taskHash(ft.ID) + "-s" + ft.AgentID[strings.LastIndexByte(ft.AgentID, 'S')+1:] + ".marathon.mesos."
+	canon := ft.Name + "-" + TaskHash(ft.ID) + "-s" + ft.AgentID[strings.LastIndexByte(ft.AgentID, 'S')+1:] + ".marathon.mesos."
 	cases := []struct {
 		name, q string
 		t       uint16
@@ -121,13 +121,13 @@ func BenchmarkLookup(b *testing.B) {
 }
 
 // benchUpdater is an updater holding the synthetic cluster of n tasks, published.
-func benchUpdater(b *testing.B, n int) (*benchState, *updater, *Set) {
+func benchUpdater(b *testing.B, n int) (*benchState, *Updater, *Set) {
 	b.Helper()
 	s := synthState(b, n)
 	o := DefaultOptions()
-	u := newUpdater(&o)
-	u.update(context.Background(), s.st)
-	return s, u, u.publish(nil)
+	u := NewUpdater(&o)
+	u.Update(context.Background(), s.st)
+	return s, u, u.Publish(nil)
 }
 
 // BenchmarkEvent is what one event costs the refresh goroutine: a task launched (or
@@ -149,7 +149,7 @@ func BenchmarkEvent(b *testing.B) {
 				}
 				i++
 				u.apply(context.Background(), ch, s.st)
-				set = u.publish(set)
+				set = u.Publish(set)
 			}
 		})
 	}
@@ -162,7 +162,7 @@ func BenchmarkQuietPoll(b *testing.B) {
 			s, u, _ := benchUpdater(b, n)
 			b.ReportAllocs()
 			for b.Loop() {
-				u.update(context.Background(), s.st)
+				u.Update(context.Background(), s.st)
 			}
 			if u.pending {
 				b.Fatal("a quiet poll changed the records")

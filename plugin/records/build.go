@@ -1,4 +1,4 @@
-package mesos
+package records
 
 import (
 	"bytes"
@@ -22,12 +22,12 @@ const (
 
 // Reasons the builder leaves a task or record out, counted beside the decoder's.
 const (
-	skipTaskUnknownAgent   = "task_unknown_agent"
-	skipTaskEmptyName      = "task_empty_name"
-	skipFrameworkEmptyName = "framework_empty_name"
-	skipNameTooLong        = "name_too_long"
-	skipReservedName       = "reserved_name"
-	skipSRVOverLimit       = "srv_over_limit"
+	SkipTaskUnknownAgent   = "task_unknown_agent"
+	SkipTaskEmptyName      = "task_empty_name"
+	SkipFrameworkEmptyName = "framework_empty_name"
+	SkipNameTooLong        = "name_too_long"
+	SkipReservedName       = "reserved_name"
+	SkipSRVOverLimit       = "srv_over_limit"
 )
 
 // Build turns a decoded state into a record set. prev, when not nil, is the set it
@@ -35,9 +35,9 @@ const (
 // The refresh goroutine does not call it: it keeps an updater, which changes only what
 // changed.
 func Build(ctx context.Context, st *state.State, opts Options, prev *Set) *Set {
-	u := newUpdater(&opts)
-	u.update(ctx, st)
-	return u.publish(prev)
+	u := NewUpdater(&opts)
+	u.Update(ctx, st)
+	return u.Publish(prev)
 }
 
 type agentInfo struct {
@@ -265,7 +265,7 @@ func (b *builder) fwInfo(f *state.Framework) fwInfo {
 func (b *builder) framework(f *state.Framework, fi *fwInfo) {
 	fwLabel := fi.label
 	if fwLabel == "" {
-		b.skip(skipFrameworkEmptyName, 1)
+		b.skip(SkipFrameworkEmptyName, 1)
 		return
 	}
 	b.stats.Frameworks += int(b.sign)
@@ -286,7 +286,7 @@ func (b *builder) task(t *state.Task, fwLabel string, ag *agentInfo) {
 		return
 	}
 	if ag == nil {
-		b.skip(skipTaskUnknownAgent, 1)
+		b.skip(SkipTaskUnknownAgent, 1)
 		return
 	}
 	if b.o.HealthyOnly {
@@ -301,7 +301,7 @@ func (b *builder) task(t *state.Task, fwLabel string, ag *agentInfo) {
 	}
 	label := b.lab.label(name)
 	if label == "" {
-		b.skip(skipTaskEmptyName, 1)
+		b.skip(SkipTaskEmptyName, 1)
 		return
 	}
 	b.stats.Tasks += int(b.sign)
@@ -397,7 +397,7 @@ func (b *builder) ptr(ip netip.Addr, cnode *node) {
 	name := reverseName(ip)
 	in := false
 	for _, z := range b.o.ReverseZones {
-		if rel, ok := relative(name+".", z); ok && rel != "" {
+		if rel, ok := Relative(name+".", z); ok && rel != "" {
 			in = true
 			break
 		}
@@ -451,7 +451,7 @@ func (b *builder) agentNames(t *state.Task, label, canon, under, f, fs string, a
 	}
 	// A task holding a huge range would otherwise make 4 records a port.
 	if limit := b.o.MaxTaskSRV; limit > 0 && ports*k > limit {
-		b.skip(skipSRVOverLimit, ports*k-limit/k*k)
+		b.skip(SkipSRVOverLimit, ports*k-limit/k*k)
 		ports = limit / k
 	}
 	for _, pr := range t.Ports {
@@ -507,7 +507,7 @@ func (b *builder) name(pre, part, post, rest string) *node {
 func (b *builder) public(pre, part, post, rest string) *node {
 	k := b.compose(pre, part, post, rest)
 	if b.reserved(k) {
-		b.skip(skipReservedName, 1)
+		b.skip(SkipReservedName, 1)
 		return nil
 	}
 	return b.node(k)
@@ -519,11 +519,11 @@ func (b *builder) public(pre, part, post, rest string) *node {
 func (b *builder) canonical(canon, f, fs string, noPID bool) *node {
 	k := b.compose("", canon, "", f)
 	if b.reserved(k) {
-		b.skip(skipReservedName, 1)
+		b.skip(SkipReservedName, 1)
 		return nil
 	}
 	if len(k) > b.maxRel {
-		b.skip(skipNameTooLong, 1)
+		b.skip(SkipNameTooLong, 1)
 		return nil
 	}
 	if noPID || b.t.findBytes(k) != nil {
@@ -545,7 +545,7 @@ func (b *builder) compose(pre, part, post, rest string) []byte {
 
 func (b *builder) node(k []byte) *node {
 	if len(k) > b.maxRel {
-		b.skip(skipNameTooLong, 1)
+		b.skip(SkipNameTooLong, 1)
 		return nil
 	}
 	if b.share != "" && string(k) == b.share {

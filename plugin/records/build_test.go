@@ -1,4 +1,4 @@
-package mesos
+package records
 
 import (
 	"context"
@@ -98,7 +98,7 @@ func TestTaskRecordsWithoutDiscovery(t *testing.T) {
 		"state": "TASK_RUNNING", "resources": {"ports": "[31000-31001, 31005-31005]"},
 		"statuses": [{"state": "TASK_RUNNING", "timestamp": 1,
 			"container_status": {"network_infos": [{"ip_addresses": [{"ip_address": "172.17.0.5"}]}]}}]}`), nil)
-	c := "web-" + taskHash("web.1") + "-s0"
+	c := "web-" + TaskHash("web.1") + "-s0"
 	want(t, s, "web.marathon.mesos.", dns.TypeA, "172.17.0.5")
 	want(t, s, c+".marathon.mesos.", dns.TypeA, "172.17.0.5")
 	want(t, s, "web.marathon.slave.mesos.", dns.TypeA, "10.0.1.1")
@@ -131,7 +131,7 @@ func TestDiscoveryPorts(t *testing.T) {
 		]}},
 		"statuses": [{"state": "TASK_RUNNING", "timestamp": 1,
 			"container_status": {"network_infos": [{"ip_addresses": [{"ip_address": "172.17.0.6"}]}]}}]}`), nil)
-	c := "db-" + taskHash("db.1") + "-s1"
+	c := "db-" + TaskHash("db.1") + "-s1"
 	task := c + ".marathon.mesos."
 	// T comes from the discovery name, not the task name.
 	want(t, s, "db.marathon.mesos.", dns.TypeA, "172.17.0.6")
@@ -157,7 +157,7 @@ func TestDottedDiscoveryNames(t *testing.T) {
 		"state": "TASK_RUNNING", "resources": {"ports": "[31000-31000]"},
 		"discovery": {"name": "app.group", "ports": {"ports": [{"number": 8080, "protocol": "tcp"}]}},
 		"statuses": [{"state": "TASK_RUNNING", "timestamp": 1}]}`)
-	suffix := "-" + taskHash("app.1") + "-s0"
+	suffix := "-" + TaskHash("app.1") + "-s0"
 	s := build(t, js, nil)
 	want(t, s, "app-group.marathon.mesos.", dns.TypeA, "10.0.1.1")
 	want(t, s, "app.group.marathon.mesos.", dns.TypeA, "10.0.1.1")
@@ -261,7 +261,7 @@ func TestLongTaskName(t *testing.T) {
 	}
 	t63 := long[:63]
 	want(t, s, t63+".marathon.mesos.", dns.TypeA, "10.0.1.1")
-	c := long[:63-len("-xxxxx-s0")] + "-" + taskHash("long.1") + "-s0"
+	c := long[:63-len("-xxxxx-s0")] + "-" + TaskHash("long.1") + "-s0"
 	want(t, s, c+".marathon.mesos.", dns.TypeA, "10.0.1.1")
 	want(t, s, "_"+long[:62]+"._tcp.marathon.slave.mesos.", dns.TypeSRV, "0 1 31000 "+c+".marathon.slave.mesos.")
 	want(t, s, "_"+long[:62]+"._"+long[:62]+"._tcp.marathon.mesos.", dns.TypeSRV, "0 1 80 "+c+".marathon.mesos.")
@@ -291,13 +291,13 @@ func TestDuplicatesAndSkips(t *testing.T) {
 	s := build(t, js, nil)
 	// Same framework name, same task name: one name, both tasks.
 	want(t, s, "web.marathon.mesos.", dns.TypeA, "10.0.1.1", "10.0.1.2")
-	want(t, s, "web-"+taskHash("web.a")+"-s0.marathon.mesos.", dns.TypeA, "10.0.1.1")
-	want(t, s, "web-"+taskHash("web.b")+"-s1.marathon.mesos.", dns.TypeA, "10.0.1.2")
+	want(t, s, "web-"+TaskHash("web.a")+"-s0.marathon.mesos.", dns.TypeA, "10.0.1.1")
+	want(t, s, "web-"+TaskHash("web.b")+"-s1.marathon.mesos.", dns.TypeA, "10.0.1.2")
 	for _, n := range []string{"orphan", "staging", "done"} {
 		exists(t, s, n+".marathon.mesos.", false)
 	}
 	st := s.Stats()
-	if st.Skipped[skipTaskUnknownAgent] != 1 || st.Skipped[skipTaskEmptyName] != 1 || st.Tasks != 2 {
+	if st.Skipped[SkipTaskUnknownAgent] != 1 || st.Skipped[SkipTaskEmptyName] != 1 || st.Tasks != 2 {
 		t.Errorf("stats = %+v", st)
 	}
 }
@@ -345,7 +345,7 @@ func TestHostnamesThroughResolver(t *testing.T) {
 	want(t, s, "slave.mesos.", dns.TypeA, "192.0.2.10")
 	// Unresolvable: the address records are left out, never filled with the name.
 	want(t, s, "u.byhost.mesos.", dns.TypeA)
-	want(t, s, "_u._tcp.byhost.mesos.", dns.TypeSRV, "0 1 80 u-"+taskHash("u.1")+"-s1.byhost.slave.mesos.")
+	want(t, s, "_u._tcp.byhost.mesos.", dns.TypeSRV, "0 1 80 u-"+TaskHash("u.1")+"-s1.byhost.slave.mesos.")
 	calls := r.count()
 	if calls != 5 {
 		t.Errorf("%d lookups, want 5 (each name once)", calls)
@@ -447,7 +447,7 @@ func TestSerialAcrossRestart(t *testing.T) {
 		slept += d
 		now = now.Add(d)
 	}
-	u := newUpdater(&opts)
+	u := NewUpdater(&opts)
 	var s *Set
 	st := decode(t, stateWith(""))
 	for i := range 2000 {
@@ -455,13 +455,13 @@ func TestSerialAcrossRestart(t *testing.T) {
 		now = now.Add(time.Millisecond)
 		st.Frameworks[0].Tasks = append(st.Frameworks[0].Tasks, state.Task{ID: fmt.Sprintf("t.%d", i), Name: "web",
 			AgentID: "20160107-001256-134875658-5050-27524-S0", State: state.TaskRunning})
-		u.update(context.Background(), clone(st))
+		u.Update(context.Background(), clone(st))
 		prev := s
-		s = u.publish(prev)
-		if prev != nil && !serialLess(prev.Serial(), s.Serial()) {
+		s = u.Publish(prev)
+		if prev != nil && !SerialLess(prev.Serial(), s.Serial()) {
 			t.Fatalf("change %d: serial %d -> %d", i, prev.Serial(), s.Serial())
 		}
-		if c := clockSerial(now); serialLess(c, s.Serial()) {
+		if c := clockSerial(now); SerialLess(c, s.Serial()) {
 			t.Fatalf("change %d: serial %d ahead of the clock's %d", i, s.Serial(), c)
 		}
 	}
@@ -471,13 +471,13 @@ func TestSerialAcrossRestart(t *testing.T) {
 	// A restart takes longer than a tick; the new server remembers nothing.
 	now = now.Add(time.Second)
 	restarted := Build(context.Background(), st, opts, nil)
-	if !serialLess(s.Serial(), restarted.Serial()) {
+	if !SerialLess(s.Serial(), restarted.Serial()) {
 		t.Errorf("after a restart the serial went from %d to %d", s.Serial(), restarted.Serial())
 	}
 	// An upgrade from the serials before this clock (Unix seconds, run ahead by bursts)
 	// goes up too.
 	old := uint32(now.Unix()) + 30*86400 // #nosec G115 -- a serial
-	if !serialLess(old, restarted.Serial()) {
+	if !SerialLess(old, restarted.Serial()) {
 		t.Errorf("a serial %d of the old scheme is not below the new %d", old, restarted.Serial())
 	}
 }
@@ -489,10 +489,10 @@ func TestStatsCarryDecoderSkips(t *testing.T) {
 		"frameworks": [{"id": "f", "name": "m", "tasks": [{"id": "t", "name": "t", "slave_id": "a-S9", "state": "TASK_RUNNING"}]}]}`)
 	s := Build(context.Background(), st, DefaultOptions(), nil)
 	got := s.Stats().Skipped
-	if got[state.SkipAgentBadPID] != 1 || got[skipTaskUnknownAgent] != 1 || got.Total() != 2 {
+	if got[state.SkipAgentBadPID] != 1 || got[SkipTaskUnknownAgent] != 1 || got.Total() != 2 {
 		t.Errorf("set skips %v", got)
 	}
-	if st.Skipped.Total() != 1 || st.Skipped[skipTaskUnknownAgent] != 0 {
+	if st.Skipped.Total() != 1 || st.Skipped[SkipTaskUnknownAgent] != 0 {
 		t.Errorf("the state's own skips changed: %v", st.Skipped)
 	}
 }

@@ -1,4 +1,4 @@
-package mesos
+package records
 
 import (
 	"context"
@@ -20,7 +20,7 @@ const dupIDTasks = `
 
 func TestTasksSharingAnIDPoll(t *testing.T) {
 	s := build(t, stateWith(dupIDTasks), nil)
-	h := taskHash("dup.1")
+	h := TaskHash("dup.1")
 	want(t, s, "web.marathon.mesos.", dns.TypeA, "10.0.1.1")
 	want(t, s, "api.marathon.mesos.", dns.TypeA, "10.0.1.2")
 	want(t, s, "web-"+h+"-s0.marathon.mesos.", dns.TypeA, "10.0.1.1")
@@ -49,7 +49,7 @@ func TestTasksSharingAnIDStream(t *testing.T) {
 	}
 	var c state.Cluster
 	c.Leader = state.PID{ID: "master", Host: "10.0.0.2", Port: 5050}
-	u := newUpdater(&o)
+	u := NewUpdater(&o)
 	var s *Set
 	step := func(rec string) {
 		t.Helper()
@@ -60,12 +60,12 @@ func TestTasksSharingAnIDStream(t *testing.T) {
 		c.Apply(ev)
 		ch, all := c.Changes()
 		if all {
-			u.update(context.Background(), c.State())
+			u.Update(context.Background(), c.State())
 		} else {
 			u.apply(context.Background(), &changes{agents: ch.Agents, fws: ch.Frameworks, tasks: ch.Tasks},
 				&state.State{Leader: c.Leader, Skipped: c.Skipped})
 		}
-		s = u.publish(s)
+		s = u.Publish(s)
 		sameSets(t, "after "+ev.Type, s, Build(context.Background(), c.State(), o, nil))
 	}
 	step(snapshot)
@@ -87,8 +87,8 @@ func TestTasksSharingAnIDStream(t *testing.T) {
 	want(t, s, "api.marathon.mesos.", dns.TypeA, "10.0.1.2")
 	// A whole state made of the cluster (as the failover guard takes it) numbers the
 	// entries as the cluster does.
-	u.update(context.Background(), c.State())
-	s = u.publish(s)
+	u.Update(context.Background(), c.State())
+	s = u.Publish(s)
 	want(t, s, "api.marathon.mesos.", dns.TypeA, "10.0.1.2")
 	step(update("TASK_STAGING"))
 	exists(t, s, "api.marathon.mesos.", false)

@@ -1,4 +1,4 @@
-package mesos
+package records
 
 import (
 	"net"
@@ -9,6 +9,21 @@ import (
 	"github.com/coredns-mesos/mesos/plugin/state"
 )
 
+// EnumTask is a running task and the records it gives, for /v1/enumerate.
+type EnumTask struct {
+	Name    string
+	ID      string
+	Records []EnumRecord
+}
+
+// EnumRecord is one record a task gives: an A, AAAA or SRV (Rtype), its owner (Name)
+// and its value (Host: an address, or an SRV's target and port).
+type EnumRecord struct {
+	Name  string
+	Host  string
+	Rtype string
+}
+
 type enumItem struct {
 	fw  *fwEntry
 	ag  *agentInfo
@@ -16,14 +31,14 @@ type enumItem struct {
 	key state.TaskKey
 }
 
-// enumerate calls each, in order (by framework name, then framework id, then task id),
+// Enumerate calls each, in order (by framework name, then framework id, then task id),
 // with every running task of a named framework and the records it gives in zone, as
 // the records were last given the tasks; first says the task is its framework's first.
 // It stops when each returns false. Each task runs through a builder of its own on an
 // empty tree, and is taken back, so the set served is not touched. Called from the
 // HTTP API: it holds u.mu only to copy what it reads, one entry a running task; the
-// enumTask given, and its records, are only good until each returns.
-func (u *updater) enumerate(zone string, each func(framework string, first bool, t *enumTask) bool) {
+// EnumTask given, and its records, are only good until each returns.
+func (u *Updater) Enumerate(zone string, each func(framework string, first bool, t *EnumTask) bool) {
 	u.mu.Lock()
 	items := make([]enumItem, 0, u.nrun)
 	for k, t := range u.tasks {
@@ -53,11 +68,11 @@ func (u *updater) enumerate(zone string, each func(framework string, first bool,
 	var stats Stats
 	t := newTree()
 	b := newBuilder(u.o, t, &stats)
-	var et enumTask
+	var et EnumTask
 	for i, it := range items {
 		b.sign = 1
 		b.task(it.t, it.fw.info.label, it.ag)
-		et = enumTask{Name: it.t.Name, ID: it.t.ID, Records: et.Records[:0]}
+		et = EnumTask{Name: it.t.Name, ID: it.t.ID, Records: et.Records[:0]}
 		for _, n := range t.dirty {
 			owner := zone
 			if n.name != "" {
@@ -68,13 +83,13 @@ func (u *updater) enumerate(zone string, each func(framework string, first bool,
 				if !a.Is4() {
 					rtype = "AAAA"
 				}
-				et.Records = append(et.Records, enumRecord{Name: owner, Host: a.String(), Rtype: rtype})
+				et.Records = append(et.Records, EnumRecord{Name: owner, Host: a.String(), Rtype: rtype})
 			}
 			for _, r := range n.srvs {
-				et.Records = append(et.Records, enumRecord{Name: owner, Host: net.JoinHostPort(r.tn.name+"."+zone, strconv.Itoa(int(r.port))), Rtype: "SRV"})
+				et.Records = append(et.Records, EnumRecord{Name: owner, Host: net.JoinHostPort(r.tn.name+"."+zone, strconv.Itoa(int(r.port))), Rtype: "SRV"})
 			}
 		}
-		slices.SortFunc(et.Records, func(a, b enumRecord) int {
+		slices.SortFunc(et.Records, func(a, b EnumRecord) int {
 			return strings.Compare(a.Rtype+" "+a.Name+" "+a.Host, b.Rtype+" "+b.Name+" "+b.Host)
 		})
 		et.Records = slices.Compact(et.Records)

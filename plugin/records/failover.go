@@ -1,4 +1,4 @@
-package mesos
+package records
 
 import (
 	"time"
@@ -6,14 +6,14 @@ import (
 	"github.com/coredns-mesos/mesos/plugin/state"
 )
 
-// failover keeps DNS whole through a master failover. A new leader lists the agents
+// Failover keeps DNS whole through a master failover. A new leader lists the agents
 // that have not re-registered with it yet as recovered, and knows none of their tasks
 // for up to ten minutes: their tasks keep the records they had until the agent is back
 // (then the master's view wins) or the bound passes. A state that would drop most
 // records at once with no recovered agents to explain it (a wiped registry, a proxy
 // answering an empty state) is published only if a second look, confirm later, says
 // the same.
-type failover struct {
+type Failover struct {
 	timeout time.Duration // agent_reregister_timeout
 	confirm time.Duration
 
@@ -22,39 +22,47 @@ type failover struct {
 	dropAfter int                  // the running tasks that drop left
 }
 
+// NewFailover returns a failover gate that keeps the tasks of recovered agents for up
+// to timeout (agent_reregister_timeout), and confirms a large drop by a second look
+// confirm later.
+func NewFailover(timeout, confirm time.Duration) *Failover {
+	return &Failover{timeout: timeout, confirm: confirm}
+}
+
 // minDrop is the fewest tasks a drop must take before it needs confirming: a small
 // cluster that loses its few tasks is not suspicious.
 const minDrop = 10
 
-// published is what the records were last made of, held-back tasks included.
-type published interface {
-	// running is the number of running tasks.
-	running() int
-	// heldOn returns the agents among keep, and their tasks grouped by framework.
-	heldOn(keep map[string]bool) ([]state.Agent, []state.Framework)
+// Published is what the records were last made of, held-back tasks included: the
+// Updater.
+type Published interface {
+	// Running is the number of running tasks.
+	Running() int
+	// HeldOn returns the agents among keep, and their tasks grouped by framework.
+	HeldOn(keep map[string]bool) ([]state.Agent, []state.Framework)
 }
 
-// check returns the state to publish, st with the tasks of recovered agents put back,
+// Check returns the state to publish, st with the tasks of recovered agents put back,
 // and how many tasks that put back. A wait above zero means: publish nothing now,
 // look again after wait. expiry, above zero, is when the bound of a recovered agent's
 // tasks passes: the state must be looked at again then, even if nothing else changes.
 // last, nil before the first state, is what is published now.
-func (f *failover) check(st *state.State, now time.Time, last published) (out *state.State, held int, wait, expiry time.Duration) {
+func (f *Failover) Check(st *state.State, now time.Time, last Published) (out *state.State, held int, wait, expiry time.Duration) {
 	held, gone, expiry := f.holdBack(st, now, last)
-	if wait := f.drop(runningTasks(st), gone, now, last); wait > 0 {
+	if wait := f.Drop(st.Running(), gone, now, last); wait > 0 {
 		return nil, 0, wait, 0
 	}
 	return st, held, 0, expiry
 }
 
-// drop is check's second half, for a state of after running tasks, where explained of
+// Drop is Check's second half, for a state of after running tasks, where explained of
 // the tasks published before are gone for a known reason (their agent did not come
 // back in time): above zero, how long to wait before a large drop may be published.
 // Recovered agents explain the loss of their own tasks only.
-func (f *failover) drop(after, explained int, now time.Time, last published) time.Duration {
+func (f *Failover) Drop(after, explained int, now time.Time, last Published) time.Duration {
 	before := 0
 	if last != nil {
-		before = last.running() - explained
+		before = last.Running() - explained
 	}
 	if before >= minDrop && after*2 < before {
 		// The second look must see the same drop: another (a different count) starts
@@ -74,7 +82,7 @@ func (f *failover) drop(after, explained int, now time.Time, last published) tim
 // last state published, until the agent re-registers or the bound passes. It returns
 // how many tasks it put back, how many running tasks of the last state it let go
 // because their agent's bound passed, and how long until the next bound passes.
-func (f *failover) holdBack(st *state.State, now time.Time, last published) (held, gone int, expiry time.Duration) {
+func (f *Failover) holdBack(st *state.State, now time.Time, last Published) (held, gone int, expiry time.Duration) {
 	if len(st.Recovered) == 0 {
 		f.since = nil
 		return 0, 0, 0
@@ -120,7 +128,7 @@ func (f *failover) holdBack(st *state.State, now time.Time, last published) (hel
 	}
 	// One pass over what was published: the agents still kept and their tasks go
 	// back into st; the running tasks of those past their bound are gone.
-	agents, frameworks := last.heldOn(waiting)
+	agents, frameworks := last.HeldOn(waiting)
 	kept := make(map[string]bool, len(keep))
 	for _, a := range agents {
 		if keep[a.ID] {
@@ -154,19 +162,4 @@ func (f *failover) holdBack(st *state.State, now time.Time, last published) (hel
 		}
 	}
 	return held, gone, expiry
-}
-
-func runningTasks(st *state.State) int {
-	if st == nil {
-		return 0
-	}
-	n := 0
-	for i := range st.Frameworks {
-		for j := range st.Frameworks[i].Tasks {
-			if st.Frameworks[i].Tasks[j].State == state.TaskRunning {
-				n++
-			}
-		}
-	}
-	return n
 }

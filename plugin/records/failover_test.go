@@ -1,4 +1,4 @@
-package mesos
+package records
 
 import (
 	"context"
@@ -30,54 +30,54 @@ func cluster(agents, perAgent int, recovered ...string) *state.State {
 // guarded is a failover guard in front of an updater, as the refresh goroutine has it:
 // what the guard lets through is what the records are then made of.
 type guarded struct {
-	f *failover
-	u *updater
+	f *Failover
+	u *Updater
 	// expiry is what the last check said of the held tasks' bound.
 	expiry time.Duration
 }
 
-func guard(f *failover) *guarded {
+func guard(f *Failover) *guarded {
 	o := DefaultOptions()
-	return &guarded{f: f, u: newUpdater(&o)}
+	return &guarded{f: f, u: NewUpdater(&o)}
 }
 
 func (g *guarded) check(st *state.State, now time.Time) (*state.State, int, time.Duration) {
-	out, held, wait, expiry := g.f.check(st, now, g.u)
+	out, held, wait, expiry := g.f.Check(st, now, g.u)
 	g.expiry = expiry
 	if wait == 0 {
-		g.u.update(context.Background(), out)
-		g.u.publish(nil)
+		g.u.Update(context.Background(), out)
+		g.u.Publish(nil)
 	}
 	return out, held, wait
 }
 
 func TestFailoverHoldsBackRecoveredAgents(t *testing.T) {
-	f := guard(&failover{timeout: 10 * time.Minute, confirm: 3 * time.Second})
+	f := guard(&Failover{timeout: 10 * time.Minute, confirm: 3 * time.Second})
 	now := clockAt(1700000000)
-	if out, _, wait := f.check(cluster(3, 5), now); wait != 0 || runningTasks(out) != 15 {
+	if out, _, wait := f.check(cluster(3, 5), now); wait != 0 || out.Running() != 15 {
 		t.Fatalf("first state: wait %v", wait)
 	}
 	// The new leader: every agent recovered, no task known.
 	thin := &state.State{Leader: state.PID{Host: "10.0.0.3", Port: 5050}, Recovered: []state.Agent{{ID: "S0"}, {ID: "S1"}, {ID: "S2"}}}
 	out, held, wait := f.check(thin, now.Add(time.Second))
-	if wait != 0 || held != 15 || runningTasks(out) != 15 || len(out.Agents) != 3 || out.Leader.Host != "10.0.0.3" {
-		t.Fatalf("after failover: wait %v held %d tasks %d agents %d leader %v", wait, held, runningTasks(out), len(out.Agents), out.Leader)
+	if wait != 0 || held != 15 || out.Running() != 15 || len(out.Agents) != 3 || out.Leader.Host != "10.0.0.3" {
+		t.Fatalf("after failover: wait %v held %d tasks %d agents %d leader %v", wait, held, out.Running(), len(out.Agents), out.Leader)
 	}
 	// S0 re-registers with 2 of its 5 tasks: the master's view wins for S0.
 	back := cluster(1, 2, "S1", "S2")
 	out, held, _ = f.check(back, now.Add(time.Minute))
-	if held != 10 || runningTasks(out) != 12 {
-		t.Errorf("one agent back: held %d, tasks %d, want 10 held and 12 in all", held, runningTasks(out))
+	if held != 10 || out.Running() != 12 {
+		t.Errorf("one agent back: held %d, tasks %d, want 10 held and 12 in all", held, out.Running())
 	}
 	// Past the bound the rest goes.
 	out, held, wait = f.check(cluster(1, 2, "S1", "S2"), now.Add(11*time.Minute))
-	if held != 0 || runningTasks(out) != 2 || wait != 0 {
-		t.Errorf("past the bound: held %d tasks %d wait %v", held, runningTasks(out), wait)
+	if held != 0 || out.Running() != 2 || wait != 0 {
+		t.Errorf("past the bound: held %d tasks %d wait %v", held, out.Running(), wait)
 	}
 }
 
 func TestFailoverConfirmsLargeDrops(t *testing.T) {
-	f := guard(&failover{timeout: 10 * time.Minute, confirm: 3 * time.Second})
+	f := guard(&Failover{timeout: 10 * time.Minute, confirm: 3 * time.Second})
 	now := clockAt(1700000000)
 	f.check(cluster(4, 10), now)
 	// An empty state with no recovered agents: held back, look again in 3 s.
@@ -95,14 +95,14 @@ func TestFailoverConfirmsLargeDrops(t *testing.T) {
 	if out, _, wait := f.check(cluster(1, 10), now.Add(4*time.Second)); wait != 2*time.Second || out != nil {
 		t.Fatalf("too early: wait %v", wait)
 	}
-	if out, _, wait := f.check(cluster(1, 10), now.Add(6*time.Second)); wait != 0 || runningTasks(out) != 10 {
+	if out, _, wait := f.check(cluster(1, 10), now.Add(6*time.Second)); wait != 0 || out.Running() != 10 {
 		t.Fatalf("confirmed drop: wait %v", wait)
 	}
 	// Small changes and small clusters publish at once.
 	if _, _, wait := f.check(cluster(1, 6), now.Add(7*time.Second)); wait != 0 {
 		t.Errorf("a drop from 10 to 6 waited %v", wait)
 	}
-	f2 := guard(&failover{timeout: time.Minute, confirm: time.Second})
+	f2 := guard(&Failover{timeout: time.Minute, confirm: time.Second})
 	f2.check(cluster(1, 5), now)
 	if _, _, wait := f2.check(cluster(0, 0), now); wait != 0 {
 		t.Errorf("a 5-task cluster emptied waited %v", wait)
@@ -113,7 +113,7 @@ func TestFailoverConfirmsLargeDrops(t *testing.T) {
 // recovered explains the loss of that agent's tasks, not of the other nine's: the rest
 // of the drop still waits for a second look.
 func TestFailoverRecoveredExplainOnlyTheirOwn(t *testing.T) {
-	f := guard(&failover{timeout: 10 * time.Minute, confirm: 3 * time.Second})
+	f := guard(&Failover{timeout: 10 * time.Minute, confirm: 3 * time.Second})
 	now := clockAt(1700000000)
 	f.check(cluster(10, 5), now)
 	thin := &state.State{Leader: state.PID{Host: "10.0.0.3", Port: 5050}, Recovered: []state.Agent{{ID: "S0"}}}
@@ -125,7 +125,7 @@ func TestFailoverRecoveredExplainOnlyTheirOwn(t *testing.T) {
 	for a := range 10 {
 		all.Recovered = append(all.Recovered, state.Agent{ID: fmt.Sprintf("S%d", a)})
 	}
-	if out, held, wait := f.check(all, now.Add(2*time.Second)); wait != 0 || held != 50 || runningTasks(out) != 50 {
+	if out, held, wait := f.check(all, now.Add(2*time.Second)); wait != 0 || held != 50 || out.Running() != 50 {
 		t.Fatalf("every agent recovering: wait %v held %d", wait, held)
 	}
 }
@@ -134,7 +134,7 @@ func TestFailoverRecoveredExplainOnlyTheirOwn(t *testing.T) {
 // they go then, not at the next unrelated change; once past it, their loss is
 // explained and published at once.
 func TestFailoverBoundIsATimer(t *testing.T) {
-	f := guard(&failover{timeout: 10 * time.Minute, confirm: 3 * time.Second})
+	f := guard(&Failover{timeout: 10 * time.Minute, confirm: 3 * time.Second})
 	now := clockAt(1700000000)
 	f.check(cluster(3, 5), now)
 	if _, held, wait := f.check(cluster(1, 5, "S1", "S2"), now.Add(time.Second)); held != 10 || wait != 0 || f.expiry != 10*time.Minute {
@@ -144,8 +144,8 @@ func TestFailoverBoundIsATimer(t *testing.T) {
 		t.Fatalf("expiry %v four minutes on, want 6m", f.expiry)
 	}
 	out, held, wait := f.check(cluster(1, 5, "S1", "S2"), now.Add(10*time.Minute+time.Second))
-	if held != 0 || wait != 0 || runningTasks(out) != 5 || f.expiry != 0 {
-		t.Fatalf("past the bound: held %d wait %v tasks %d expiry %v", held, wait, runningTasks(out), f.expiry)
+	if held != 0 || wait != 0 || out.Running() != 5 || f.expiry != 0 {
+		t.Fatalf("past the bound: held %d wait %v tasks %d expiry %v", held, wait, out.Running(), f.expiry)
 	}
 }
 
@@ -155,7 +155,7 @@ func TestFailoverBoundIsATimer(t *testing.T) {
 // the empty state was published 0.3 s after it was first seen, confirmed by the look
 // at the first drop.
 func TestFailoverConfirmsTheSameDrop(t *testing.T) {
-	f := guard(&failover{timeout: 10 * time.Minute, confirm: 3 * time.Second})
+	f := guard(&Failover{timeout: 10 * time.Minute, confirm: 3 * time.Second})
 	now := clockAt(1700000000)
 	f.check(cluster(10, 5), now)
 	if out, _, wait := f.check(cluster(4, 5), now.Add(time.Second)); out != nil || wait != 3*time.Second {

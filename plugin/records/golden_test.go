@@ -1,4 +1,4 @@
-package mesos
+package records
 
 import (
 	"context"
@@ -20,7 +20,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 // TestGolden builds every capture's records and compares them, record by record, with
 // a golden file that a person has read. Rewrite with: go test -run TestGolden -update
 func TestGolden(t *testing.T) {
-	files, _ := filepath.Glob("testdata/mesos/state-*.json")
+	files, _ := filepath.Glob("../../testdata/mesos/state-*.json")
 	if len(files) < 4 {
 		t.Fatalf("found %d captures", len(files))
 	}
@@ -52,8 +52,8 @@ func TestGolden(t *testing.T) {
 // into a Cluster and compares the records with a golden file that a person has read:
 // every event type applied, from real masters.
 func TestGoldenEvents(t *testing.T) {
-	files, _ := filepath.Glob("testdata/mesos/events-*.jsonl")
-	more, _ := filepath.Glob("testdata/mesos/getstate-*.json")
+	files, _ := filepath.Glob("../../testdata/mesos/events-*.jsonl")
+	more, _ := filepath.Glob("../../testdata/mesos/getstate-*.json")
 	files = append(files, more...)
 	if len(files) < 7 {
 		t.Fatalf("found %d captures", len(files))

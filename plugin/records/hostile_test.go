@@ -1,4 +1,4 @@
-package mesos
+package records
 
 import (
 	"fmt"
@@ -66,11 +66,11 @@ func TestReservedNames(t *testing.T) {
 	// the tasks of framework "slave", a framework that only starts like "master".
 	want(t, s, "x.slave.mesos.", dns.TypeA, "10.6.0.7")
 	want(t, s, "web.x.slave.slave.mesos.", dns.TypeA, "10.0.1.1")
-	want(t, s, "_web._tcp.x.slave.slave.mesos.", dns.TypeSRV, "0 1 99 web-"+taskHash("xs.1")+"-s0.x.slave.slave.mesos.")
+	want(t, s, "_web._tcp.x.slave.slave.mesos.", dns.TypeSRV, "0 1 99 web-"+TaskHash("xs.1")+"-s0.x.slave.slave.mesos.")
 	want(t, s, "web.slave.mesos.", dns.TypeA, "10.6.1.4")
 	want(t, s, "master12x.mesos.", dns.TypeA, "10.6.0.8")
 	want(t, s, "_framework._tcp.leader.mesos.", dns.TypeSRV)
-	if n := s.Stats().Skipped[skipReservedName]; n < 10 {
+	if n := s.Stats().Skipped[SkipReservedName]; n < 10 {
 		t.Errorf("%d reserved names counted, want every one left out", n)
 	}
 }
@@ -97,10 +97,10 @@ func TestAgentWithBadPID(t *testing.T) {
 		task("w.2", "web", "a-S1", netinfo("10.9.0.2")+`, "resources": {"ports": "[80-80]"}`) + `]}]}`
 	s := build(t, js, nil)
 	want(t, s, "web.marathon.mesos.", dns.TypeA, "10.9.0.1", "10.9.0.2")
-	want(t, s, "web-"+taskHash("w.1")+"-s0.marathon.mesos.", dns.TypeA, "10.9.0.1")
+	want(t, s, "web-"+TaskHash("w.1")+"-s0.marathon.mesos.", dns.TypeA, "10.9.0.1")
 	want(t, s, "web.marathon.slave.mesos.", dns.TypeA, "10.0.1.2")
-	exists(t, s, "web-"+taskHash("w.1")+"-s0.marathon.slave.mesos.", false)
-	want(t, s, "_web._tcp.marathon.mesos.", dns.TypeSRV, "0 1 80 web-"+taskHash("w.2")+"-s1.marathon.slave.mesos.")
+	exists(t, s, "web-"+TaskHash("w.1")+"-s0.marathon.slave.mesos.", false)
+	want(t, s, "_web._tcp.marathon.mesos.", dns.TypeSRV, "0 1 80 web-"+TaskHash("w.2")+"-s1.marathon.slave.mesos.")
 	want(t, s, "slave.mesos.", dns.TypeA, "10.0.1.2")
 	want(t, s, "_slave._tcp.mesos.", dns.TypeSRV, "0 1 5051 slave.mesos.")
 	if s.Stats().Skipped[state.SkipAgentBadPID] != 1 || s.Stats().Tasks != 2 {
@@ -158,7 +158,7 @@ func TestNoLabelStartsOrEndsWithDash(t *testing.T) {
 	js := `{"leader": "master@10.0.0.2:5050", "slaves": [{"id": "agent-", "pid": "slave(1)@10.0.1.1:5051"}],
 		"frameworks": [{"id": "f", "name": "-marathon-", "tasks": [` + task("w.1", "-web-", "agent-", `, "resources": {"ports": "[80-80]"}`) + `]}]}`
 	s := build(t, js, nil)
-	want(t, s, "web-"+taskHash("w.1")+".marathon.mesos.", dns.TypeA, "10.0.1.1")
+	want(t, s, "web-"+TaskHash("w.1")+".marathon.mesos.", dns.TypeA, "10.0.1.1")
 	for _, rr := range allRecords(s) {
 		names := []string{rr.Header().Name}
 		if srv, ok := rr.(*dns.SRV); ok {
@@ -182,7 +182,7 @@ func TestSRVLimit(t *testing.T) {
 	if n := s.Stats().Records; n > defaultMaxTaskSRV+16 {
 		t.Errorf("%d records from one task", n)
 	}
-	if got, want := s.Stats().Skipped[skipSRVOverLimit], 65535*4-defaultMaxTaskSRV; got != want {
+	if got, want := s.Stats().Skipped[SkipSRVOverLimit], 65535*4-defaultMaxTaskSRV; got != want {
 		t.Errorf("%d SRV records counted over the limit, want %d", got, want)
 	}
 	if n := len(rdata(t, s, "_web._tcp.marathon.mesos.", dns.TypeSRV)); n != defaultMaxTaskSRV/4 {

@@ -1,4 +1,4 @@
-package mesos
+package records
 
 import (
 	"crypto/sha1" // #nosec G505 -- SHA-1 is Mesos-DNS's task-name hash, part of the names, not security
@@ -113,10 +113,10 @@ func cut(s string, n int) string {
 
 const zbase32 = "ybndrfg8ejkmcpqxot1uwisza345h769"
 
-// taskHash is the 5-character z-base-32 prefix of SHA-1(id): its top 25 bits.
-func taskHash(id string) string { return string(appendTaskHash(nil, id)) }
+// TaskHash is the 5-character z-base-32 prefix of SHA-1(id): its top 25 bits.
+func TaskHash(id string) string { return string(appendTaskHash(nil, id)) }
 
-// appendTaskHash appends taskHash(id) to dst.
+// appendTaskHash appends TaskHash(id) to dst.
 func appendTaskHash(dst []byte, id string) []byte {
 	var buf [96]byte                        // most ids: no allocation
 	sum := sha1.Sum(append(buf[:0], id...)) // #nosec G401 -- as above

@@ -1,4 +1,4 @@
-package mesos
+package records
 
 import (
 	"strings"
@@ -60,10 +60,10 @@ func TestLabels(t *testing.T) {
 }
 
 func TestTaskHash(t *testing.T) {
-	if got := taskHash("test"); got != "iffe9" {
-		t.Fatalf("taskHash(test) = %q, want iffe9 (naming.md test vector)", got)
+	if got := TaskHash("test"); got != "iffe9" {
+		t.Fatalf("TaskHash(test) = %q, want iffe9 (naming.md test vector)", got)
 	}
-	if taskHash("a") == taskHash("b") {
+	if TaskHash("a") == TaskHash("b") {
 		t.Fatal("distinct ids hash alike")
 	}
 }

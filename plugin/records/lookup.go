@@ -1,4 +1,4 @@
-package mesos
+package records
 
 import (
 	"hash/maphash"
@@ -24,7 +24,7 @@ func (s *Set) Exists(qname, zone string) bool {
 		_, ok := s.lookupReverse(qname, zone, dns.TypeNone)
 		return ok
 	}
-	rel, ok := relative(qname, zone)
+	rel, ok := Relative(qname, zone)
 	if !ok {
 		return false
 	}
@@ -88,7 +88,7 @@ func (s *Set) LookupLimit(qname, zone string, qtype uint16, size int) (answer, e
 		answer, exists = s.lookupReverse(qname, zone, qtype)
 		return answer, nil, exists
 	}
-	rel, ok := relative(qname, zone)
+	rel, ok := Relative(qname, zone)
 	if !ok {
 		return nil, nil, false
 	}
@@ -237,9 +237,9 @@ func (s *Set) addrRRs(out []dns.RR, owner string, addrs []netip.Addr, qtype uint
 	return out
 }
 
-// relative strips zone from qname; ok is false when qname is not inside zone. The
+// Relative strips zone from qname; ok is false when qname is not inside zone. The
 // result keeps qname's case: find lowercases it without allocating.
-func relative(qname, zone string) (string, bool) {
+func Relative(qname, zone string) (string, bool) {
 	if len(qname) < len(zone) || !strings.EqualFold(qname[len(qname)-len(zone):], zone) {
 		return "", false
 	}

@@ -1,4 +1,4 @@
-package mesos
+package records
 
 import (
 	"fmt"
@@ -28,7 +28,7 @@ func TestZoneSemantics(t *testing.T) {
 		exists(t, s, "web.nope."+z, false)
 		exists(t, s, z, true)
 		ans, _, ok := s.Lookup("_web._tcp.marathon."+z, z, dns.TypeSRV)
-		if !ok || len(ans) != 1 || ans[0].Header().Ttl != 30 || ans[0].(*dns.SRV).Weight != 7 || ans[0].(*dns.SRV).Target != "web-"+taskHash("web.1")+"-s0.marathon.slave."+z {
+		if !ok || len(ans) != 1 || ans[0].Header().Ttl != 30 || ans[0].(*dns.SRV).Weight != 7 || ans[0].(*dns.SRV).Target != "web-"+TaskHash("web.1")+"-s0.marathon.slave."+z {
 			t.Errorf("SRV in %s = %v", z, ans)
 		}
 		// Known name, other type: exists with nothing to say.
@@ -62,7 +62,7 @@ func TestLookupHandsOutCopies(t *testing.T) {
 	srvs[0].(*dns.SRV).Target = "evil."
 	extra[0].(*dns.A).A[3] = 99
 	want(t, s, "web.marathon.mesos.", dns.TypeA, "10.0.1.1")
-	want(t, s, "_web._tcp.marathon.mesos.", dns.TypeSRV, "0 1 80 web-"+taskHash("web.1")+"-s0.marathon.slave.mesos.")
+	want(t, s, "_web._tcp.marathon.mesos.", dns.TypeSRV, "0 1 80 web-"+TaskHash("web.1")+"-s0.marathon.slave.mesos.")
 	_, extra, _ = s.Lookup("_web._tcp.marathon.mesos.", "mesos.", dns.TypeSRV)
 	if extra[0].(*dns.A).A.String() != "10.0.1.1" {
 		t.Errorf("extra changed: %v", extra[0])

@@ -1,4 +1,4 @@
-package mesos
+package records
 
 import (
 	"fmt"
@@ -250,7 +250,7 @@ func referenceTask(z *refZone, t *state.Task, fl string, agents map[string]*stat
 	}
 	s := a.ID[strings.LastIndexByte(a.ID, '-')+1:]
 	s = cut(labeler{}.label(s), maxLabel-len("-xxxxx-")-1)
-	suffix := "-" + taskHash(t.ID)
+	suffix := "-" + TaskHash(t.ID)
 	if s != "" {
 		suffix += "-" + s
 	}

@@ -1,4 +1,4 @@
-package mesos
+package records
 
 import (
 	"hash/maphash"
@@ -39,7 +39,7 @@ func (s *Set) ptrTarget(n *node) string {
 
 // lookupReverse is LookupLimit for a reverse zone.
 func (s *Set) lookupReverse(qname, zone string, qtype uint16) (answer []dns.RR, exists bool) {
-	rel, ok := relative(qname, zone)
+	rel, ok := Relative(qname, zone)
 	if !ok {
 		return nil, false
 	}
@@ -76,14 +76,14 @@ func (s *Set) walkReverse(zone string, fn func(dns.RR) bool) {
 				}
 			})
 		}
-		slices.SortFunc(s.rsorted, func(a, b *node) int { return canonicalCompare(a.name, b.name) })
+		slices.SortFunc(s.rsorted, func(a, b *node) int { return CanonicalCompare(a.name, b.name) })
 	})
 	if !fn(s.SOA(zone)) || !fn(s.NS(zone)) {
 		return
 	}
 	for _, n := range s.rsorted {
 		owner := n.name + "."
-		if rel, ok := relative(owner, zone); !ok || rel == "" {
+		if rel, ok := Relative(owner, zone); !ok || rel == "" {
 			continue
 		}
 		if !fn(&dns.PTR{Hdr: dns.RR_Header{Name: owner, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: s.ttl}, Ptr: s.ptrTarget(n)}) {

@@ -1,4 +1,4 @@
-package mesos
+package records
 
 import (
 	"cmp"

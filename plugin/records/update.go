@@ -1,4 +1,4 @@
-package mesos
+package records
 
 import (
 	"cmp"
@@ -12,13 +12,13 @@ import (
 	"github.com/coredns-mesos/mesos/plugin/state"
 )
 
-// updater keeps the records in step with the cluster for the refresh goroutine, which
+// Updater keeps the records in step with the cluster for the refresh goroutine, which
 // alone uses it. It remembers every agent, framework and task it was given, with what
 // its names were made of; a new state, or the changes an event stream made, is
 // compared with that, and only what differs is taken back from the tree (as it was
 // added) and added again. A quiet resync or poll touches no name, and an event that
 // launches one task touches that task's names.
-type updater struct {
+type Updater struct {
 	o     *Options
 	t     *tree
 	rev   *tree // the PTR records, nil without reverse zones
@@ -59,8 +59,8 @@ func fromCluster(ch state.Changes) *changes {
 	return &changes{agents: ch.Agents, fws: ch.Frameworks, tasks: ch.Tasks}
 }
 
-func newUpdater(o *Options) *updater {
-	u := &updater{
+func NewUpdater(o *Options) *Updater {
+	u := &Updater{
 		o:      o,
 		t:      newTree(),
 		agents: make(map[string]*agentEntry),
@@ -80,8 +80,8 @@ func newUpdater(o *Options) *updater {
 	return u
 }
 
-// update brings the records to a whole state: a poll, a snapshot, a resync.
-func (u *updater) update(ctx context.Context, st *state.State) {
+// Update brings the records to a whole state: a poll, a snapshot, a resync.
+func (u *Updater) Update(ctx context.Context, st *state.State) {
 	if u.mast == nil {
 		u.loadState(ctx, st)
 		return
@@ -115,7 +115,7 @@ func (u *updater) update(ctx context.Context, st *state.State) {
 // updateAll is update for a whole cluster given as changes: every agent, framework
 // and task there is; what is not there is gone. st gives the leader, the masters and
 // the skip counts. all is the updater's after.
-func (u *updater) updateAll(ctx context.Context, all *changes, st *state.State) {
+func (u *Updater) updateAll(ctx context.Context, all *changes, st *state.State) {
 	if u.mast == nil {
 		u.loadChanges(ctx, all, st)
 		return
@@ -158,7 +158,7 @@ func (u *updater) updateAll(ctx context.Context, all *changes, st *state.State) 
 // gives (TestFirstStateInBulk).
 
 // loadState loads a first state, its tasks in the state's order.
-func (u *updater) loadState(ctx context.Context, st *state.State) {
+func (u *Updater) loadState(ctx context.Context, st *state.State) {
 	n := 0
 	for i := range st.Frameworks {
 		n += len(st.Frameworks[i].Tasks)
@@ -185,7 +185,7 @@ func (u *updater) loadState(ctx context.Context, st *state.State) {
 
 // loadChanges loads a first state given as changes (the stream's cluster), its
 // tasks grouped by framework and name.
-func (u *updater) loadChanges(ctx context.Context, all *changes, st *state.State) {
+func (u *Updater) loadChanges(ctx context.Context, all *changes, st *state.State) {
 	type grouped struct {
 		group uint64
 		keyedTask
@@ -209,7 +209,7 @@ func (u *updater) loadChanges(ctx context.Context, all *changes, st *state.State
 
 // load builds the first state: the agents, frameworks and masters as a change, then
 // tasks (which the updater keeps) in order.
-func (u *updater) load(ctx context.Context, agents map[string]*state.Agent, fws map[string]*state.Framework,
+func (u *Updater) load(ctx context.Context, agents map[string]*state.Agent, fws map[string]*state.Framework,
 	tasks map[state.TaskKey]*state.Task, order []keyedTask, st *state.State) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -252,9 +252,34 @@ func fwsOf(st *state.State) map[string]*state.Framework {
 	return m
 }
 
+// UpdateAll brings the records to a whole cluster given as changes (the stream's
+// Cluster.All): every agent, framework and task there is; what is not there is gone.
+// st gives the leader, the masters and the skip counts. The updater keeps all's maps.
+func (u *Updater) UpdateAll(ctx context.Context, all state.Changes, st *state.State) {
+	u.updateAll(ctx, fromCluster(all), st)
+}
+
+// Apply brings the records to the changes an event stream made (the stream's
+// Cluster.Changes); st gives the leader, the masters and the stream's skip counts.
+func (u *Updater) Apply(ctx context.Context, ch state.Changes, st *state.State) {
+	u.apply(ctx, fromCluster(ch), st)
+}
+
+// Pending reports a change not published yet.
+func (u *Updater) Pending() bool { return u.pending }
+
+// KeepChanged makes the updater keep the names each publication touched, for
+// TakeChanged (the HTTP API's watches).
+func (u *Updater) KeepChanged() { u.t.keepChanged = true }
+
+// TakeChanged returns the names the publications since it was last called touched,
+// relative to the zone, and forgets them. The slice is reused by the next
+// publication: it is read before then.
+func (u *Updater) TakeChanged() []string { return u.t.takeChanged() }
+
 // apply brings the records to the changes an event stream made; st gives the leader,
 // the masters and the stream's skip counts.
-func (u *updater) apply(ctx context.Context, ch *changes, st *state.State) {
+func (u *Updater) apply(ctx context.Context, ch *changes, st *state.State) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.skips = st.Skipped
@@ -262,7 +287,7 @@ func (u *updater) apply(ctx context.Context, ch *changes, st *state.State) {
 }
 
 // commit takes back what changed as it was added and adds it as it is now.
-func (u *updater) commit(ctx context.Context, ch *changes, st *state.State) {
+func (u *Updater) commit(ctx context.Context, ch *changes, st *state.State) {
 	u.resolve(ctx, ch, st)
 	b := u.b
 	// What really changed: a value, or what its names are made of (an address a host
@@ -301,7 +326,7 @@ func (u *updater) commit(ctx context.Context, ch *changes, st *state.State) {
 // contribute adds (sign 1) or takes back (-1) what the held values of the changed
 // tasks, agents, frameworks and masters give. Tasks are taken back first and added
 // last, each with its agent and framework as held then.
-func (u *updater) contribute(sign int32, redo map[state.TaskKey]*state.Task, agents map[string]*agentEntry, fws map[string]*fwEntry, masters bool) {
+func (u *Updater) contribute(sign int32, redo map[state.TaskKey]*state.Task, agents map[string]*agentEntry, fws map[string]*fwEntry, masters bool) {
 	b := u.b
 	b.sign = sign
 	if sign < 0 {
@@ -335,7 +360,7 @@ func (u *updater) contribute(sign int32, redo map[state.TaskKey]*state.Task, age
 
 // resolve looks up the host names the changed agents and frameworks, and the
 // masters, stand on.
-func (u *updater) resolve(ctx context.Context, ch *changes, st *state.State) {
+func (u *Updater) resolve(ctx context.Context, ch *changes, st *state.State) {
 	var names []string
 	for _, a := range ch.agents {
 		if a != nil {
@@ -388,7 +413,7 @@ func store[E any](held, changed map[string]*E) {
 // redo returns the tasks to take back and add again: those that changed, and those
 // whose agent or framework did. A task that is the same takes the new copy, so that
 // the old state can go.
-func (u *updater) redo(tasks map[state.TaskKey]*state.Task, agents map[string]*agentEntry, fws map[string]*fwEntry) map[state.TaskKey]*state.Task {
+func (u *Updater) redo(tasks map[state.TaskKey]*state.Task, agents map[string]*agentEntry, fws map[string]*fwEntry) map[state.TaskKey]*state.Task {
 	redo := tasks
 	if len(u.tasks) > 0 {
 		redo = make(map[state.TaskKey]*state.Task, len(tasks))
@@ -423,7 +448,7 @@ func (u *updater) redo(tasks map[state.TaskKey]*state.Task, agents map[string]*a
 
 // storeTasks makes the redone tasks the held ones, and keeps the count of those
 // running.
-func (u *updater) storeTasks(redo map[state.TaskKey]*state.Task) {
+func (u *Updater) storeTasks(redo map[state.TaskKey]*state.Task) {
 	for k, t := range redo {
 		if old := u.tasks[k]; old != nil && old.State == state.TaskRunning {
 			u.nrun--
@@ -441,7 +466,7 @@ func (u *updater) storeTasks(redo map[state.TaskKey]*state.Task) {
 
 // task runs the builder over one task, with its framework and agent as known now. A
 // task whose framework is not known yet makes nothing (it would have no F).
-func (u *updater) task(k state.TaskKey, t *state.Task) {
+func (u *Updater) task(k state.TaskKey, t *state.Task) {
 	f := u.fws[k.Framework]
 	if f == nil || f.info.label == "" {
 		return
@@ -453,10 +478,10 @@ func (u *updater) task(k state.TaskKey, t *state.Task) {
 	u.b.task(t, f.info.label, ag)
 }
 
-// publish seals the batch into a new Set. prev is the set it replaces (possibly
+// Publish seals the batch into a new Set. prev is the set it replaces (possibly
 // another updater's, across a reload): the serial stays when the records are the
 // same and grows when they differ.
-func (u *updater) publish(prev *Set) *Set {
+func (u *Updater) Publish(prev *Set) *Set {
 	u.pending = false
 	u.t.seal()
 	if u.rev != nil {
@@ -496,12 +521,12 @@ func (u *updater) publish(prev *Set) *Set {
 	return s
 }
 
-// running is the number of running tasks the records were last given.
-func (u *updater) running() int { return u.nrun }
+// Running is the number of running tasks the records were last given.
+func (u *Updater) Running() int { return u.nrun }
 
-// heldOn returns the agents among keep and their tasks, grouped by framework, as the
+// HeldOn returns the agents among keep and their tasks, grouped by framework, as the
 // records were last given them.
-func (u *updater) heldOn(keep map[string]bool) ([]state.Agent, []state.Framework) {
+func (u *Updater) HeldOn(keep map[string]bool) ([]state.Agent, []state.Framework) {
 	var agents []state.Agent
 	for id := range keep {
 		if e := u.agents[id]; e != nil {
@@ -527,17 +552,6 @@ func (u *updater) heldOn(keep map[string]bool) ([]state.Agent, []state.Framework
 		fws[i].Tasks = append(fws[i].Tasks, *t)
 	}
 	return agents, fws
-}
-
-// running counts the running tasks among ch.
-func (ch *changes) running() int {
-	n := 0
-	for _, t := range ch.tasks {
-		if t != nil && t.State == state.TaskRunning {
-			n++
-		}
-	}
-	return n
 }
 
 // The serial is a clock: serialBase at serialEpoch, one more every serialTick. A set's
@@ -576,13 +590,13 @@ func nextSerial(prev *Set, hash uint64, o *Options) uint32 {
 	case prev.hash == hash:
 		return prev.serial
 	}
-	if !serialLess(prev.serial, c) && prev.serial-c <= 1 && sleep != nil {
+	if !SerialLess(prev.serial, c) && prev.serial-c <= 1 && sleep != nil {
 		t := now()
 		next := time.UnixMilli((t.UnixMilli()/serialTick.Milliseconds() + int64(prev.serial-c) + 1) * serialTick.Milliseconds())
 		sleep(next.Sub(t))
 		c = clockSerial(now())
 	}
-	if !serialLess(prev.serial, c) {
+	if !SerialLess(prev.serial, c) {
 		return prev.serial + 1
 	}
 	return c

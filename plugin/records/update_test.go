@@ -1,4 +1,4 @@
-package mesos
+package records
 
 import (
 	"bytes"
@@ -243,13 +243,13 @@ func mutate(rng *rand.Rand, st *state.State, seq *int) {
 // TestUpdaterCaptures takes one updater through every state capture in turn, each
 // replacing the last whole, and back to the first.
 func TestUpdaterCaptures(t *testing.T) {
-	files, _ := filepath.Glob("testdata/mesos/state-*.json")
+	files, _ := filepath.Glob("../../testdata/mesos/state-*.json")
 	if len(files) < 4 {
 		t.Fatalf("found %d captures", len(files))
 	}
 	files = append(files, files[0])
 	o := DefaultOptions()
-	u := newUpdater(&o)
+	u := NewUpdater(&o)
 	var prev *Set
 	for _, f := range files {
 		raw, err := os.ReadFile(f)
@@ -260,8 +260,8 @@ func TestUpdaterCaptures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		u.update(context.Background(), st)
-		prev = u.publish(prev)
+		u.Update(context.Background(), st)
+		prev = u.Publish(prev)
 		sameSets(t, filepath.Base(f), prev, Build(context.Background(), st, o, nil))
 		sameAsReference(t, filepath.Base(f), prev, st, &o, nil)
 		if u.t.broken != 0 {
@@ -293,7 +293,7 @@ func TestUpdaterMatchesBuild(t *testing.T) {
 			}
 			rng := rand.New(rand.NewPCG(7, uint64(len(variant))))
 			st := synthCluster(t, synth.Config{Tasks: 300, Agents: 8, Frameworks: 4, Seed: 3, Duplicates: true})
-			u := newUpdater(&o)
+			u := NewUpdater(&o)
 			var prev *Set
 			var prevDump string
 			seq := 0
@@ -307,8 +307,8 @@ func TestUpdaterMatchesBuild(t *testing.T) {
 					hosts.m["agent0.example"] = []netip.Addr{netip.AddrFrom4([4]byte{10, 8, 1, byte(step)})}
 					hosts.mu.Unlock()
 				}
-				u.update(context.Background(), st)
-				got := u.publish(prev)
+				u.Update(context.Background(), st)
+				got := u.Publish(prev)
 				want := Build(context.Background(), st, o, nil)
 				sameSets(t, fmt.Sprintf("step %d", step), got, want)
 				hosts.mu.Lock()
@@ -321,7 +321,7 @@ func TestUpdaterMatchesBuild(t *testing.T) {
 				if prev != nil && (got.serial == prev.serial) != (got.hash == prev.hash) {
 					t.Fatalf("step %d: serial %d→%d with the records same=%v", step, prev.serial, got.serial, got.hash == prev.hash)
 				}
-				if prev != nil && serialLess(got.serial, prev.serial) {
+				if prev != nil && SerialLess(got.serial, prev.serial) {
 					t.Fatalf("step %d: serial went back from %d to %d", step, prev.serial, got.serial)
 				}
 				// The set before is untouched by the change: it still answers as it did.
@@ -337,7 +337,7 @@ func TestUpdaterMatchesBuild(t *testing.T) {
 // TestStreamChangesMatchBuild replays the event captures, publishing what each event
 // changed as the stream does, and compares each set with a build of the whole state.
 func TestStreamChangesMatchBuild(t *testing.T) {
-	files, _ := filepath.Glob("testdata/mesos/events-*.jsonl")
+	files, _ := filepath.Glob("../../testdata/mesos/events-*.jsonl")
 	if len(files) < 5 {
 		t.Fatalf("found %d event captures", len(files))
 	}
@@ -414,7 +414,7 @@ func replayVia(t *testing.T, records []string, viaAll bool) {
 	t.Helper()
 	o := DefaultOptions()
 	o.Now = func() time.Time { return clockAt(1700000000) }
-	u := newUpdater(&o)
+	u := NewUpdater(&o)
 	var c state.Cluster
 	c.Leader = state.PID{ID: "master", Host: "10.0.0.2", Port: 5050}
 	var prev *Set
@@ -431,7 +431,7 @@ func replayVia(t *testing.T, records []string, viaAll bool) {
 		ch, all := c.Changes()
 		switch {
 		case all && !viaAll:
-			u.update(context.Background(), c.State())
+			u.Update(context.Background(), c.State())
 		case all:
 			u.updateAll(context.Background(), fromCluster(c.All()), &state.State{Leader: c.Leader, Skipped: c.Skipped})
 		default:
@@ -439,7 +439,7 @@ func replayVia(t *testing.T, records []string, viaAll bool) {
 			u.apply(context.Background(), &changes{agents: ch.Agents, fws: ch.Frameworks, tasks: ch.Tasks},
 				&state.State{Leader: c.Leader, Skipped: c.Skipped})
 		}
-		got := u.publish(prev)
+		got := u.Publish(prev)
 		sameSets(t, fmt.Sprintf("after record %d (%s)", n+1, ev.Type), got, Build(context.Background(), c.State(), o, nil))
 		sameAsReference(t, fmt.Sprintf("after record %d (%s)", n+1, ev.Type), got, c.State(), &o, nil)
 		if u.t.broken != 0 {
@@ -470,8 +470,8 @@ func TestFirstStateInBulk(t *testing.T) {
 		name string
 		json []byte
 	}
-	var inputs []input
-	files, _ := filepath.Glob("testdata/mesos/state-*.json")
+	inputs := make([]input, 0, 8)
+	files, _ := filepath.Glob("../../testdata/mesos/state-*.json")
 	if len(files) < 4 {
 		t.Fatalf("found %d captures", len(files))
 	}
@@ -509,21 +509,21 @@ func TestFirstStateInBulk(t *testing.T) {
 				}
 				ctx := context.Background()
 
-				inc := newUpdater(&o)
-				inc.update(ctx, &state.State{})
-				inc.publish(nil)
-				inc.update(ctx, st)
+				inc := NewUpdater(&o)
+				inc.Update(ctx, &state.State{})
+				inc.Publish(nil)
+				inc.Update(ctx, st)
 				if inc.t.bulk {
 					t.Fatal("the second state went the bulk way")
 				}
-				want := inc.publish(nil)
+				want := inc.Publish(nil)
 
-				bulk := newUpdater(&o)
-				bulk.update(ctx, st)
+				bulk := NewUpdater(&o)
+				bulk.Update(ctx, st)
 				if !bulk.t.bulk {
 					t.Fatal("the first state did not go the bulk way")
 				}
-				sameSets(t, "a state in bulk", bulk.publish(nil), want)
+				sameSets(t, "a state in bulk", bulk.Publish(nil), want)
 
 				v1, err := fakemaster.ToV1(in.json)
 				if err != nil {
@@ -536,17 +536,17 @@ func TestFirstStateInBulk(t *testing.T) {
 				var c state.Cluster
 				c.Leader = st.Leader
 				c.Apply(ev)
-				streamed := newUpdater(&o)
+				streamed := NewUpdater(&o)
 				streamed.updateAll(ctx, fromCluster(c.All()), &state.State{Leader: c.Leader, Skipped: c.Skipped})
 				if !streamed.t.bulk {
 					t.Fatal("the stream's first snapshot did not go the bulk way")
 				}
-				incStream := newUpdater(&o)
-				incStream.update(ctx, &state.State{})
-				incStream.publish(nil)
+				incStream := NewUpdater(&o)
+				incStream.Update(ctx, &state.State{})
+				incStream.Publish(nil)
 				incStream.updateAll(ctx, fromCluster(c.All()), &state.State{Leader: c.Leader, Skipped: c.Skipped})
-				sameSets(t, "a stream's snapshot in bulk", streamed.publish(nil), incStream.publish(nil))
-				for _, u := range []*updater{inc, bulk, streamed, incStream} {
+				sameSets(t, "a stream's snapshot in bulk", streamed.Publish(nil), incStream.Publish(nil))
+				for _, u := range []*Updater{inc, bulk, streamed, incStream} {
 					if u.t.broken != 0 {
 						t.Fatalf("%d removals of what was never added", u.t.broken)
 					}

@@ -1,4 +1,4 @@
-package mesos
+package records
 
 import (
 	"slices"
@@ -52,14 +52,14 @@ func (s *Set) inOrder() []*node {
 			})
 		}
 		slices.SortFunc(s.sorted, func(a, b *node) int {
-			return canonicalCompare(a.name, b.name)
+			return CanonicalCompare(a.name, b.name)
 		})
 	})
 	return s.sorted
 }
 
-// canonicalCompare orders names as RFC 4034 §6.1 does: label by label from the right.
-func canonicalCompare(a, b string) int {
+// CanonicalCompare orders names as RFC 4034 §6.1 does: label by label from the right.
+func CanonicalCompare(a, b string) int {
 	for a != "" || b != "" {
 		if a == "" {
 			return -1
@@ -85,5 +85,5 @@ func lastLabel(s string) (label, rest string) {
 	return s, ""
 }
 
-// serialLess compares SOA serials with RFC 1982 arithmetic.
-func serialLess(a, b uint32) bool { return a != b && b-a < 1<<31 }
+// SerialLess compares SOA serials with RFC 1982 arithmetic.
+func SerialLess(a, b uint32) bool { return a != b && b-a < 1<<31 }
