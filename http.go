@@ -1,69 +1,23 @@
 package mesos
 
 import (
-	"bufio"
-	"bytes"
-	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"net"
-	"net/http"
-	"os"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
-	"github.com/coredns-mesos/mesos/plugin/records"
+	"github.com/coredns-mesos/mesos/plugin/api"
 	"github.com/coredns/caddy"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// The HTTP API: Mesos-DNS's read-only endpoints, with Consul-style blocking queries
-// on the name endpoints. It serves what AXFR would: bind it to loopback or a trusted
-// network.
-
-const (
-	defaultWait       = 5 * time.Minute
-	maxWait           = 10 * time.Minute
-	defaultMaxWatches = 10000
-	// indexHeader carries a name's index, the serial at which its answer last changed.
-	indexHeader = "X-Mesos-Index"
-	// maxZoneAnswers bounds the whole-zone answers (/v1/axfr, /v1/enumerate) written at
-	// once. Each is encoded zoneChunk octets at a time, and a client that does not take
-	// a chunk within zoneStall is dropped.
-	maxZoneAnswers = 2
-	zoneChunk      = 32 << 10
-	zoneStall      = 10 * time.Second
-)
-
-// api is a block's HTTP API while it listens. Its goroutines (the server's, one a
-// request) touch only this: the block's config, read-only; the records, read as the
-// handler reads them; the updater, whose enumerate takes the updater's own lock; and
-// the hub, which the follower hands each new set.
-type api struct {
-	cfg     *config
-	records *atomic.Pointer[records.Set]
-	updater *records.Updater
-
-	hub  *hub
-	srv  *http.Server
-	ln   net.Listener
-	done chan struct{}
-	// zoneAnswers holds a token for each whole-zone answer being written; stall
-	// bounds each of their writes.
-	zoneAnswers chan struct{}
-	stall       time.Duration
-	// refused counts a request refused or cut off, by reason.
-	refused *prometheus.CounterVec
-}
+// The HTTP API (plugin/api): Mesos-DNS's read-only endpoints, with Consul-style
+// blocking queries on the name endpoints. It serves what AXFR would: bind it to
+// loopback or a trusted network. This file starts and stops it for the block.
 
 // startAPI listens on the block's http address; the refresh goroutine hands each new
-// set to the hub. Its error names the option and the address, as the API's others
+// set to the API. Its error names the option and the address, as the API's others
 // do. Called with m.life.mu held.
 func (m *Mesos) startAPI() error {
 	if m.cfg.http == "" || m.httpAPI.Load() != nil {
@@ -73,7 +27,7 @@ func (m *Mesos) startAPI() error {
 	if err != nil {
 		return fmt.Errorf("http %s: %w", m.cfg.http, err)
 	}
-	m.serveAPI(ln, zoneStall)
+	m.serveAPI(ln, api.ZoneStall)
 	return nil
 }
 
@@ -81,332 +35,34 @@ func (m *Mesos) startAPI() error {
 // write of a whole-zone answer. Called with m.life.mu held.
 func (m *Mesos) serveAPI(ln net.Listener, stall time.Duration) {
 	block := prometheus.Labels{"server": m.key.server, "zone": m.Zones[0]}
-	a := &api{cfg: m.cfg, records: &m.set, updater: m.life.updater,
-		hub: newHub(m.cfg.maxWatches), ln: ln, done: make(chan struct{}),
-		zoneAnswers: make(chan struct{}, maxZoneAnswers), stall: stall,
-		refused: httpRefused.MustCurryWith(block)}
-	a.hub.gauge = httpWatches.With(block)
-	a.hub.cur = m.set.Load()
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/version", version)
-	mux.HandleFunc("GET /v1/config", a.config)
-	mux.HandleFunc("GET /v1/hosts/{host}", func(w http.ResponseWriter, r *http.Request) { a.name(w, r, 'h', r.PathValue("host")) })
-	mux.HandleFunc("GET /v1/services/{service}", func(w http.ResponseWriter, r *http.Request) {
-		a.name(w, r, 's', r.PathValue("service"))
+	refused := httpRefused.MustCurryWith(block)
+	a := api.Serve(ln, api.Config{
+		Zones: m.cfg.opts.Zones, Enumerate: m.cfg.enumerate, MaxWatches: m.cfg.maxWatches,
+		Refresh: m.cfg.refresh, Stall: stall, Version: caddy.AppVersion, Config: m.cfg.apiJSON(),
+		Records: &m.set, Updater: m.life.updater,
+		Refused: func(reason string) { refused.WithLabelValues(reason).Inc() },
+		Watches: httpWatches.With(block),
+		Errorf:  log.Errorf,
 	})
-	if m.cfg.enumerate {
-		mux.HandleFunc("GET /v1/axfr", func(w http.ResponseWriter, r *http.Request) { a.wholeZone(w, r, a.writeAxfr) })
-		mux.HandleFunc("GET /v1/enumerate", func(w http.ResponseWriter, r *http.Request) { a.wholeZone(w, r, a.writeEnumerate) })
-	}
-	// WriteTimeout drops a client that does not take its answer within stall of its
-	// request: a blocking query moves the deadline when its wait ends, a whole-zone
-	// answer with each chunk it writes.
-	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: stall, IdleTimeout: 2 * time.Minute}
-	go func() {
-		defer close(a.done)
-		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Errorf("http %s: %v", a.cfg.http, err)
-		}
-	}()
 	m.httpAPI.Store(a)
-	// The refresh goroutine may have published since the set was read above (a
-	// failed reload restarts the API while it runs). The set is stored before the
-	// hub hears of it, so one read under the hub's lock is never older than what the
-	// hub was given.
-	a.hub.mu.Lock()
-	a.hub.cur = m.set.Load()
-	a.hub.mu.Unlock()
+	// The refresh goroutine may have published since Serve read the records (a failed
+	// reload restarts the API while it runs).
+	a.Sync()
 }
 
 // stopAPI answers the open watches, closes the listener and waits for the requests
 // under way. Called with m.life.mu held.
 func (m *Mesos) stopAPI() {
-	a := m.httpAPI.Swap(nil)
-	if a == nil {
-		return
+	if a := m.httpAPI.Swap(nil); a != nil {
+		a.Close()
 	}
-	a.hub.close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := a.srv.Shutdown(ctx); err != nil {
-		a.srv.Close()
-	}
-	<-a.done
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		code, b = http.StatusInternalServerError, []byte(`{"error":"encoding the answer failed"}`)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	w.Write(append(b, '\n'))
-}
-
-func badRequest(w http.ResponseWriter, msg string) {
-	writeJSON(w, http.StatusBadRequest, map[string]string{"error": msg})
-}
-
-// noRecords answers a request that came before the first records (errNoRecords).
-func noRecords(w http.ResponseWriter) {
-	writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": errNoRecords.Error() + ": the masters have not been read"})
-}
-
-// version answers /v1/version in Mesos-DNS's shape.
-func version(w http.ResponseWriter, r *http.Request) {
-	if !noParams(w, r) {
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{
-		"Service": "CoreDNS mesos plugin",
-		"Version": caddy.AppVersion,
-		"URL":     "https://github.com/coredns-mesos/mesos",
-	})
-}
-
-func noParams(w http.ResponseWriter, r *http.Request) bool {
-	for k := range r.URL.Query() {
-		badRequest(w, "unknown query parameter "+strconv.Quote(k))
-		return false
-	}
-	return true
-}
-
-// nameParams reads a name endpoint's blocking-query parameters: index (0 when
-// absent: answer at once) and wait, with up to wait/16 of jitter.
-func nameParams(r *http.Request) (index uint32, wait time.Duration, err error) {
-	q := r.URL.Query()
-	wait = defaultWait
-	for k, vs := range q {
-		if len(vs) != 1 {
-			return 0, 0, errors.New(strconv.Quote(k) + " given more than once")
-		}
-		v := vs[0]
-		switch k {
-		case "index":
-			n, err := strconv.ParseUint(v, 10, 32)
-			if err != nil {
-				return 0, 0, errors.New("index " + strconv.Quote(v) + " is not an index (a number from 0 to 4294967295)")
-			}
-			index = uint32(n)
-		case "wait":
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				return 0, 0, errors.New("wait " + strconv.Quote(v) + " is not a positive duration such as 30s or 5m")
-			}
-			wait = min(d, maxWait)
-		default:
-			return 0, 0, errors.New("unknown query parameter " + strconv.Quote(k))
-		}
-	}
-	wait += rand.N(wait/16 + 1) // #nosec G404 -- spreads clients, not a secret
-	return index, wait, nil
-}
-
-// checkName validates a name from a path and returns it lower-cased and fully
-// qualified.
-func checkName(s string) (string, error) {
-	name := strings.ToLower(s)
-	if !strings.HasSuffix(name, ".") {
-		name += "."
-	}
-	if name == "." || len(name) > 254 {
-		return "", errors.New("not a domain name: it must be 1 to 253 octets")
-	}
-	for label := range strings.SplitSeq(name[:len(name)-1], ".") {
-		if label == "" || len(label) > 63 {
-			return "", errors.New("not a domain name: each label must be 1 to 63 octets")
-		}
-		for i := range len(label) {
-			c := label[i]
-			if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' && c != '_' {
-				return "", errors.New("not a domain name: labels hold letters, digits, '-' and '_'")
-			}
-		}
-	}
-	return name, nil
-}
-
-// name answers /v1/hosts/{host} and /v1/services/{service}, at once or, given an
-// index, once the answer differs from the one at that index.
-func (a *api) name(w http.ResponseWriter, r *http.Request, kind byte, given string) {
-	name, err := checkName(given)
-	if err != nil {
-		badRequest(w, err.Error())
-		return
-	}
-	index, wait, err := nameParams(r)
-	if err != nil {
-		badRequest(w, err.Error())
-		return
-	}
-	k := watchKey{kind: kind}
-	for _, z := range a.cfg.opts.Zones {
-		if rel, ok := records.Relative(name, z); ok && len(z) > len(k.zone) {
-			k.zone, k.rel = z, rel
-		}
-	}
-	if k.zone == "" {
-		// Not a name of this block: nothing can ever change it.
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusNotFound)
-		w.Write([]byte("[]\n"))
-		return
-	}
-	var rep reply
-	if index == 0 {
-		rep, err = a.hub.lookup(k)
-	} else {
-		t := time.NewTimer(wait)
-		rep, err = a.hub.wait(k, index, t.C, r.Context().Done())
-		t.Stop()
-		// Nothing was written yet: the deadline moves.
-		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(a.stall))
-	}
-	switch {
-	case errors.Is(err, errNoRecords):
-		noRecords(w)
-		return
-	case errors.Is(err, errTooMany{}):
-		a.refused.WithLabelValues("max_watches").Inc()
-		w.Header().Set("Retry-After", "1")
-		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many open watches (max_watches)"})
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set(indexHeader, strconv.FormatUint(uint64(rep.index), 10))
-	if rep.found {
-		w.WriteHeader(http.StatusOK)
-	} else {
-		w.WriteHeader(http.StatusNotFound)
-	}
-	var service []byte
-	if kind == 's' {
-		// The answer names the service as the client gave it, as Mesos-DNS does.
-		service, _ = json.Marshal(given)
-	}
-	writeAnswer(w, rep.body, service)
-}
-
-// serviceHole is where a services answer as the hub keeps it leaves the service out.
-var serviceHole = []byte(`{"service":""`)
-
-// writeAnswer writes body, with service (JSON) in each of its holes when given.
-func writeAnswer(w io.Writer, body, service []byte) {
-	for service != nil {
-		i := bytes.Index(body, serviceHole)
-		if i < 0 {
-			break
-		}
-		i += len(serviceHole) - len(`""`)
-		w.Write(body[:i])
-		w.Write(service)
-		body = body[i+len(`""`):]
-	}
-	w.Write(body)
-}
-
-// hostJSON is one address of /v1/hosts.
-type hostJSON struct {
-	Host string `json:"host"`
-	IP   string `json:"ip"`
-}
-
-// serviceJSON is one address of one SRV target of /v1/services. Port is a string as
-// Mesos-DNS had it; PortNumber is the same port as a number.
-type serviceJSON struct {
-	Service    string `json:"service"`
-	Host       string `json:"host"`
-	IP         string `json:"ip"`
-	Port       string `json:"port"`
-	PortNumber uint16 `json:"port_number"`
-}
-
-// answer computes the body for k from s: whether the name exists, the JSON (a services
-// answer with its service left empty), and the relative names the answer reads (its
-// own, an SRV answer's targets).
-func answer(s *records.Set, k watchKey) (found bool, body []byte, reads []string) {
-	n, ok := s.Find(k.rel)
-	reads = []string{k.rel}
-	if !ok {
-		return false, []byte("[]\n"), reads
-	}
-	var v any
-	switch k.kind {
-	case 'h':
-		out := make([]hostJSON, 0, len(n.Addrs()))
-		owner := k.zone
-		if k.rel != "" {
-			owner = k.rel + "." + k.zone
-		}
-		for _, a := range n.Addrs() {
-			out = append(out, hostJSON{Host: owner, IP: a.String()})
-		}
-		v = out
-	case 's':
-		out := make([]serviceJSON, 0, n.SRVs())
-		for i := range n.SRVs() {
-			tn, port := n.SRV(i)
-			reads = append(reads, tn.Rel())
-			e := serviceJSON{Host: tn.Rel() + "." + k.zone, Port: strconv.Itoa(int(port)), PortNumber: port}
-			if len(tn.Addrs()) == 0 {
-				out = append(out, e)
-			}
-			for _, a := range tn.Addrs() {
-				e.IP = a.String()
-				out = append(out, e)
-			}
-		}
-		v = out
-	}
-	b, _ := json.Marshal(v)
-	return true, append(b, '\n'), reads
-}
-
-// configJSON is /v1/config: the block's effective options, named as Mesos-DNS names
-// its own where it has them. Secrets never appear.
-type configJSON struct {
-	Masters                []string
-	Zk                     string `json:",omitempty"`
-	Zones                  []string
-	Domain                 string
-	RefreshSeconds         float64
-	TimeoutSeconds         float64
-	Mode                   string
-	ResyncSeconds          float64
-	AgentReregisterSeconds float64
-	MaxStateSize           int64
-	TTL                    uint32
-	SOAMname               string
-	SOARname               string
-	SOARefresh             uint32
-	SOARetry               uint32
-	SOAExpire              uint32
-	SOAMinttl              uint32
-	IPSources              []records.IPSource
-	EnforceRFC952          bool
-	CompatNames            bool
-	HealthyOnly            bool
-	SRVRecordDefaultWeight uint16
-	MaxSRVPerTask          int
-	MesosHTTPSOn           bool
-	InsecureSkipVerify     bool
-	MesosAuthentication    string                      `json:",omitempty"`
-	MesosCredentials       *struct{ Principal string } `json:",omitempty"`
-	ZkAuthentication       bool
-	HTTPListener           string
-	EnumerationOn          bool
-	MaxWatches             int
-}
-
-// config answers /v1/config.
-func (a *api) config(w http.ResponseWriter, r *http.Request) {
-	if !noParams(w, r) {
-		return
-	}
-	c, o := a.cfg, &a.cfg.opts
-	out := configJSON{
+// apiJSON is /v1/config: the block's effective options, named as Mesos-DNS names its
+// own where it has them. Secrets never appear.
+func (c *config) apiJSON() api.ConfigJSON {
+	o := &c.opts
+	out := api.ConfigJSON{
 		Zones: o.Zones, Domain: strings.TrimSuffix(o.Zones[0], "."),
 		RefreshSeconds: c.refresh.Seconds(), TimeoutSeconds: c.timeout.Seconds(), Mode: c.mode,
 		ResyncSeconds: c.resync.Seconds(), AgentReregisterSeconds: c.reregister.Seconds(), MaxStateSize: c.maxBytes,
@@ -435,197 +91,5 @@ func (a *api) config(w http.ResponseWriter, r *http.Request) {
 		out.MesosAuthentication = "basic"
 		out.MesosCredentials = &struct{ Principal string }{c.principal}
 	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-// axfrJSON is /v1/axfr in Mesos-DNS's shape, for the first zone. The answer is written
-// a name at a time (writeAxfr), never built whole.
-type axfrJSON struct {
-	axfrHead
-	Records struct {
-		As    map[string][]string
-		AAAAs map[string][]string
-		SRVs  map[string][]string
-	}
-}
-
-type axfrHead struct {
-	TTL            uint32
-	Serial         uint32
-	RefreshSeconds float64
-	Mname          string
-	Rname          string
-	Domain         string
-}
-
-// wholeZone answers /v1/axfr or /v1/enumerate with write, which encodes the answer into
-// bw as it goes, from records that do not change meanwhile: the answer is never held
-// whole. At most maxZoneAnswers are written at once; past that a request is refused
-// at once with Retry-After rather than queued, as a queued request would hold its
-// connection all the same. Each write of up to zoneChunk octets is given a.stall to
-// complete: a client that reads slowly gets it all, one that stops reading is dropped.
-func (a *api) wholeZone(w http.ResponseWriter, r *http.Request, write func(bw *bufio.Writer, s *records.Set) error) {
-	if !noParams(w, r) {
-		return
-	}
-	s := a.records.Load()
-	if s == nil {
-		noRecords(w)
-		return
-	}
-	select {
-	case a.zoneAnswers <- struct{}{}:
-		defer func() { <-a.zoneAnswers }()
-	default:
-		a.refused.WithLabelValues("busy").Inc()
-		w.Header().Set("Retry-After", "1")
-		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many whole-zone answers under way: retry later"})
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	rc := http.NewResponseController(w)
-	bw := bufio.NewWriterSize(deadlineWriter{w, rc, a.stall}, zoneChunk)
-	err := write(bw, s)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		// What net/http still holds goes out under the last write's deadline.
-		err = rc.Flush()
-	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		a.refused.WithLabelValues("stalled").Inc()
-	}
-}
-
-// deadlineWriter writes to w, each write with a deadline of its own, stall from its
-// start. The server sets the next request's deadline afresh.
-type deadlineWriter struct {
-	w     http.ResponseWriter
-	rc    *http.ResponseController
-	stall time.Duration
-}
-
-func (d deadlineWriter) Write(p []byte) (int, error) {
-	// A ResponseWriter without deadlines (not net/http's) writes without one.
-	d.rc.SetWriteDeadline(time.Now().Add(d.stall))
-	return d.w.Write(p)
-}
-
-// writeAxfr writes /v1/axfr to bw, a name at a time, in the shape of axfrJSON and as
-// encoding/json would, except for the order of the names in each map: the zone's
-// canonical order, as AXFR gives them, rather than Go's sorted map keys.
-func (a *api) writeAxfr(bw *bufio.Writer, s *records.Set) error {
-	zone := a.cfg.opts.Zones[0]
-	soa := s.SOA(zone)
-	head, err := json.Marshal(axfrHead{TTL: s.TTL(), Serial: s.Serial(), RefreshSeconds: a.cfg.refresh.Seconds(),
-		Mname: strings.TrimSuffix(soa.Ns, "."), Rname: strings.TrimSuffix(soa.Mbox, "."), Domain: strings.TrimSuffix(zone, ".")})
-	if err != nil {
-		return err
-	}
-	b := append(bw.AvailableBuffer(), head[:len(head)-1]...)
-	b = append(b, `,"Records":{`...)
-	for i, kind := range []string{"As", "AAAAs", "SRVs"} {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '"')
-		b = append(b, kind...)
-		b = append(b, `":{`...)
-		names := 0
-		s.Names(func(n records.Name) bool {
-			var gave bool
-			if b, gave = appendAxfrName(b, n, zone, kind, names > 0); !gave {
-				return true
-			}
-			names++
-			if _, err = bw.Write(b); err != nil {
-				return false
-			}
-			b = bw.AvailableBuffer()
-			return true
-		})
-		if err != nil {
-			return err
-		}
-		b = append(b, '}')
-	}
-	_, err = bw.Write(append(b, "}}\n"...))
-	return err
-}
-
-// appendAxfrName appends n's entry in /v1/axfr's map kind, after a comma when sep, and
-// says whether n has one.
-func appendAxfrName(b []byte, n records.Name, zone, kind string, sep bool) ([]byte, bool) {
-	values := 0
-	switch kind {
-	case "As", "AAAAs":
-		for _, a := range n.Addrs() {
-			if a.Is4() == (kind == "As") {
-				values++
-			}
-		}
-	case "SRVs":
-		values = n.SRVs()
-	}
-	if values == 0 {
-		return b, false
-	}
-	if sep {
-		b = append(b, ',')
-	}
-	b = append(b, '"')
-	if n.Rel() != "" {
-		b = appendJSONText(b, n.Rel())
-		b = append(b, '.')
-	}
-	b = appendJSONText(b, zone)
-	b = append(b, `":[`...)
-	values = 0
-	if kind == "SRVs" {
-		for i := range n.SRVs() {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			tn, port := n.SRV(i)
-			b = appendJSONString(b, net.JoinHostPort(tn.Rel()+"."+zone, strconv.Itoa(int(port))))
-		}
-		return append(b, ']'), true
-	}
-	for _, a := range n.Addrs() {
-		if a.Is4() != (kind == "As") {
-			continue
-		}
-		if values > 0 {
-			b = append(b, ',')
-		}
-		values++
-		b = append(b, '"')
-		if a.Zone() == "" {
-			b = a.AppendTo(b)
-		} else {
-			b = appendJSONText(b, a.String())
-		}
-		b = append(b, '"')
-	}
-	return append(b, ']'), true
-}
-
-// appendJSONString appends s as a JSON string, as encoding/json writes it.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	b = appendJSONText(b, s)
-	return append(b, '"')
-}
-
-// appendJSONText appends s as the inside of a JSON string, as encoding/json writes it:
-// as it is when it needs no escape, which names and addresses never do.
-func appendJSONText(b []byte, s string) []byte {
-	for i := range len(s) {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			return append(b, q[1:len(q)-1]...)
-		}
-	}
-	return append(b, s...)
+	return out
 }

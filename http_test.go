@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coredns-mesos/mesos/plugin/api"
 	"github.com/coredns-mesos/mesos/plugin/records"
 	"github.com/coredns-mesos/mesos/plugin/state"
 	"github.com/coredns-mesos/mesos/test/fakemaster"
@@ -45,10 +46,10 @@ func httpGet(t *testing.T, url string) httpAnswer {
 		t.Fatalf("GET %s: %v", url, err)
 	}
 	a := httpAnswer{code: resp.StatusCode, body: b}
-	if h := resp.Header.Get(indexHeader); h != "" {
+	if h := resp.Header.Get(api.IndexHeader); h != "" {
 		n, err := strconv.ParseUint(h, 10, 32)
 		if err != nil {
-			t.Fatalf("GET %s: %s %q", url, indexHeader, h)
+			t.Fatalf("GET %s: %s %q", url, api.IndexHeader, h)
 		}
 		a.index = uint32(n)
 	}
@@ -130,18 +131,18 @@ func TestHTTPAPIMatchesDNS(t *testing.T) {
 			checked := 0
 			for owner, kinds := range owners {
 				if kinds&1 != 0 {
-					var want []hostJSON
+					var want []api.Host
 					for _, qt := range []uint16{dns.TypeA, dns.TypeAAAA} {
 						for _, rr := range exchange(t, addr, owner, qt).Answer {
 							switch rr := rr.(type) {
 							case *dns.A:
-								want = append(want, hostJSON{owner, rr.A.String()})
+								want = append(want, api.Host{Host: owner, IP: rr.A.String()})
 							case *dns.AAAA:
-								want = append(want, hostJSON{owner, rr.AAAA.String()})
+								want = append(want, api.Host{Host: owner, IP: rr.AAAA.String()})
 							}
 						}
 					}
-					sameAnswer(t, base+"/v1/hosts/"+strings.TrimSuffix(owner, "."), want, func(h hostJSON) string { return h.Host + " " + h.IP })
+					sameAnswer(t, base+"/v1/hosts/"+strings.TrimSuffix(owner, "."), want, func(h api.Host) string { return h.Host + " " + h.IP })
 					checked++
 				}
 				if kinds&2 != 0 {
@@ -157,10 +158,10 @@ func TestHTTPAPIMatchesDNS(t *testing.T) {
 					}
 					// The service as a client might spell it: the answer repeats it.
 					given := strings.ToUpper(owner[:2]) + owner[2:len(owner)-1]
-					var want []serviceJSON
+					var want []api.Service
 					for _, rr := range r.Answer {
 						srv := rr.(*dns.SRV)
-						e := serviceJSON{Service: given, Host: srv.Target, Port: strconv.Itoa(int(srv.Port)), PortNumber: srv.Port}
+						e := api.Service{Service: given, Host: srv.Target, Port: strconv.Itoa(int(srv.Port)), PortNumber: srv.Port}
 						if len(addrs[srv.Target]) == 0 {
 							want = append(want, e)
 						}
@@ -169,7 +170,7 @@ func TestHTTPAPIMatchesDNS(t *testing.T) {
 							want = append(want, e)
 						}
 					}
-					sameAnswer(t, base+"/v1/services/"+given, want, func(e serviceJSON) string { return e.Host + " " + e.Port + " " + e.IP })
+					sameAnswer(t, base+"/v1/services/"+given, want, func(e api.Service) string { return e.Host + " " + e.Port + " " + e.IP })
 					checked++
 				}
 			}
@@ -255,12 +256,12 @@ func TestHTTPAPIRequests(t *testing.T) {
 	if bytes.Contains(cfg.body, []byte(secret)) {
 		t.Fatalf("/v1/config shows the secret: %s", cfg.body)
 	}
-	var c configJSON
+	var c api.ConfigJSON
 	if err := json.Unmarshal(cfg.body, &c); err != nil {
 		t.Fatal(err)
 	}
 	if c.TTL != 30 || c.Domain != "mesos" || c.MesosCredentials == nil || c.MesosCredentials.Principal != "dcos" ||
-		c.EnumerationOn || c.MaxWatches != defaultMaxWatches || len(c.Masters) != 1 || c.SOAMname != "ns1.mesos." {
+		c.EnumerationOn || c.MaxWatches != api.DefaultMaxWatches || len(c.Masters) != 1 || c.SOAMname != "ns1.mesos." {
 		t.Errorf("/v1/config: %s", cfg.body)
 	}
 }
@@ -268,7 +269,7 @@ func TestHTTPAPIRequests(t *testing.T) {
 func TestHTTPAPIEnumeration(t *testing.T) {
 	_, addr, base := startAPI(t, "testdata/mesos/state-1.5.0-dcos.json", "        http_enumerate\n", "leader.mesos")
 	a := httpGet(t, base+"/v1/axfr")
-	var got axfrJSON
+	var got api.Axfr
 	if err := json.Unmarshal(a.body, &got); err != nil || a.code != 200 {
 		t.Fatalf("axfr: %d %s %v", a.code, a.body, err)
 	}
@@ -305,7 +306,7 @@ func TestHTTPAPIEnumeration(t *testing.T) {
 	// Every record a task gives, as /v1/enumerate lists it, is one of the zone's; and
 	// every running task with records is there.
 	a = httpGet(t, base+"/v1/enumerate")
-	var en enumJSON
+	var en api.Enumeration
 	if err := json.Unmarshal(a.body, &en); err != nil || a.code != 200 {
 		t.Fatalf("enumerate: %d %s %v", a.code, a.body, err)
 	}
@@ -363,7 +364,7 @@ func watchAsync(url string) <-chan struct {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			a.code, a.body = resp.StatusCode, b
-			n, _ := strconv.ParseUint(resp.Header.Get(indexHeader), 10, 32)
+			n, _ := strconv.ParseUint(resp.Header.Get(api.IndexHeader), 10, 32)
 			a.index = uint32(n)
 		}
 		ch <- struct {
@@ -446,7 +447,7 @@ func waitWatching(t *testing.T, base string, n int) {
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		for _, m := range liveInstances() {
-			if a := m.httpAPI.Load(); a != nil && "http://"+m.cfg.http == base && a.hub.watching() == n {
+			if a := m.httpAPI.Load(); a != nil && "http://"+m.cfg.http == base && a.Watching() == n {
 				return
 			}
 		}

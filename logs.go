@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/coredns-mesos/mesos/plugin/master"
+	"github.com/coredns-mesos/mesos/plugin/records"
 	"github.com/coredns-mesos/mesos/plugin/state"
 )
 
@@ -50,7 +51,7 @@ func (m *Mesos) serving(what string) string {
 
 // answeringSERVFAIL is what the log says is answered before the first records, in the
 // same words wherever it says it.
-var answeringSERVFAIL = errNoRecords.Error() + " (answering SERVFAIL)"
+var answeringSERVFAIL = records.ErrNoRecords.Error() + " (answering SERVFAIL)"
 
 // skipSummary is what was left out, as reason=count sorted by reason.
 func skipSummary(s state.Skips) string {

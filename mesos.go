@@ -4,12 +4,12 @@ package mesos
 
 import (
 	"context"
-	"errors"
 	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/coredns-mesos/mesos/plugin/api"
 	"github.com/coredns-mesos/mesos/plugin/master"
 	"github.com/coredns-mesos/mesos/plugin/records"
 	"github.com/coredns-mesos/mesos/plugin/state"
@@ -24,17 +24,12 @@ import (
 
 var log = clog.NewWithPlugin(pluginName)
 
-// errNoRecords is the one way to say there is no record set yet: none was loaded from
-// the masters, nor handed over by a reload. Queries are answered SERVFAIL, a transfer
-// is refused, the HTTP API answers 503.
-var errNoRecords = errors.New("no records yet")
-
 // Mesos is the plugin handler. It answers from a record set that the follower of the
 // masters replaces whole and queries read without locks. Its other fields are grouped
 // by the goroutines that may touch them, each group a type of its own.
 type Mesos struct {
 	// The handler's: what queries read. Next, Zones and Fall are set at setup; set is
-	// nil until the first records are loaded or handed over (errNoRecords), then the
+	// nil until the first records are loaded or handed over (records.ErrNoRecords), then the
 	// follower replaces it whole.
 	Next  plugin.Handler
 	Zones []string
@@ -51,10 +46,10 @@ type Mesos struct {
 	bind []string           // the server block's listen addresses
 	xfer *transfer.Transfer // the server block's transfer plugin, if any
 
-	follower follower            // the refresh goroutine's
-	zk       zkElection          // ZooKeeper's word: its detector writes, the follower reads
-	httpAPI  atomic.Pointer[api] // the HTTP API while it listens: started and stopped under life.mu
-	life     lifecycle           // caddy's start, stop and reload callbacks', under life.mu
+	follower follower                   // the refresh goroutine's
+	zk       zkElection                 // ZooKeeper's word: its detector writes, the follower reads
+	httpAPI  atomic.Pointer[api.Server] // the HTTP API while it listens: started and stopped under life.mu
+	life     lifecycle                  // caddy's start, stop and reload callbacks', under life.mu
 }
 
 // follower is the refresh goroutine's (run, and all it calls): what it keeps from one
@@ -163,7 +158,7 @@ func (m *Mesos) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) 
 
 	set := m.set.Load()
 	if set == nil {
-		// errNoRecords: an NXDOMAIN now would be cached as a lie.
+		// records.ErrNoRecords: an NXDOMAIN now would be cached as a lie.
 		return dns.RcodeServerFailure, nil
 	}
 

@@ -118,7 +118,7 @@ func (m *Mesos) served(r *master.Result, took time.Duration, whole bool) {
 		f.handOn.set.Store(set)
 		touched := f.updater.TakeChanged()
 		if a := m.httpAPI.Load(); a != nil {
-			a.hub.published(set, touched)
+			a.Published(set, touched)
 		}
 		if prev == nil || prev.Serial() != set.Serial() {
 			f.notify.changed()

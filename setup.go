@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coredns-mesos/mesos/plugin/api"
 	"github.com/coredns-mesos/mesos/plugin/master"
 	"github.com/coredns-mesos/mesos/plugin/records"
 	"github.com/coredns-mesos/mesos/plugin/state"
@@ -126,7 +127,7 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 		mode:       modeAuto,
 		resync:     defaultResync,
 		reregister: defaultReregister,
-		maxWatches: defaultMaxWatches,
+		maxWatches: api.DefaultMaxWatches,
 
 		notifyInterval: defaultNotifyInterval,
 	}, root: dnsserver.GetConfig(c).Root, seen: map[string]bool{}}

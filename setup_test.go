@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coredns-mesos/mesos/plugin/api"
 	"github.com/coredns-mesos/mesos/plugin/records"
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
@@ -375,7 +376,7 @@ func TestParseHTTP(t *testing.T) {
 		t.Errorf("http %q enumerate %v max_watches %d", c.http, c.enumerate, c.maxWatches)
 	}
 	m, err = parseBlock(t, "mesos {\nmasters 10.0.0.1\n}")
-	if err != nil || m.cfg.http != "" || m.cfg.enumerate || m.cfg.maxWatches != defaultMaxWatches {
+	if err != nil || m.cfg.http != "" || m.cfg.enumerate || m.cfg.maxWatches != api.DefaultMaxWatches {
 		t.Errorf("defaults: %v %+v", err, m.cfg)
 	}
 }

@@ -24,7 +24,7 @@ func (m *Mesos) Transfer(zone string, serial uint32) (<-chan []dns.RR, error) {
 	}
 	set := m.set.Load()
 	if set == nil {
-		return nil, plugin.Error(pluginName, errNoRecords)
+		return nil, plugin.Error(pluginName, records.ErrNoRecords)
 	}
 	ch := make(chan []dns.RR)
 	go func() {

@@ -1,6 +1,7 @@
 package records
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -10,6 +11,11 @@ import (
 
 	"github.com/miekg/dns"
 )
+
+// ErrNoRecords is the one way to say there is no record set yet: none was loaded from
+// the masters, nor handed over by a reload. Queries are answered SERVFAIL, a transfer
+// is refused, the HTTP API answers 503.
+var ErrNoRecords = errors.New("no records yet")
 
 // Stats describe what a build produced and what it left out.
 type Stats struct {

@@ -1,4 +1,4 @@
-package mesos
+package api
 
 import (
 	"bufio"
@@ -17,24 +17,31 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/coredns-mesos/mesos/internal/synth"
 	"github.com/coredns-mesos/mesos/plugin/records"
 	"github.com/coredns-mesos/mesos/plugin/state"
-
-	dto "github.com/prometheus/client_model/go"
 )
 
-// testAPI is a block's HTTP API served by the test itself, without CoreDNS or a
-// master: its records are those of one state.
+// testAPI is an HTTP API served by the test itself, without CoreDNS or a master: its
+// records are those of one state.
 type testAPI struct {
-	m    *Mesos
-	a    *api
-	addr string // host:port
-	base string // http://host:port
+	a       *Server
+	records *atomic.Pointer[records.Set]
+	updater *records.Updater
+	zone    string
+	addr    string // host:port
+	base    string // http://host:port
+
+	mu      sync.Mutex
+	refused map[string]int
 }
+
+// testRefresh is the refresh the API reports in /v1/axfr.
+const testRefresh = 30 * time.Second
 
 // serveTestAPI serves the API of a block whose records are those of the state js, with
 // the whole-zone endpoints on and stall for their writes. shape, when set, is applied
@@ -46,13 +53,11 @@ func serveTestAPI(t *testing.T, js []byte, shape func(*net.TCPConn), stall time.
 		t.Fatal(err)
 	}
 	o := records.DefaultOptions()
-	m := &Mesos{Zones: o.Zones, cfg: &config{opts: o, refresh: defaultRefresh, http: "127.0.0.1:0", enumerate: true, maxWatches: defaultMaxWatches}}
-	m.key.server = "test://" + t.Name()
-	m.life.updater = records.NewUpdater(&m.cfg.opts)
-	m.life.updater.KeepChanged()
-	m.life.updater.Update(context.Background(), st)
-	m.set.Store(m.life.updater.Publish(nil))
-	m.life.updater.TakeChanged()
+	ta := &testAPI{records: new(atomic.Pointer[records.Set]), updater: records.NewUpdater(&o), zone: o.Zones[0], refused: map[string]int{}}
+	ta.updater.KeepChanged()
+	ta.updater.Update(context.Background(), st)
+	ta.records.Store(ta.updater.Publish(nil))
+	ta.updater.TakeChanged()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -60,15 +65,18 @@ func serveTestAPI(t *testing.T, js []byte, shape func(*net.TCPConn), stall time.
 	if shape != nil {
 		ln = shapedListener{ln, shape}
 	}
-	m.life.mu.Lock()
-	m.serveAPI(ln, stall)
-	m.life.mu.Unlock()
-	t.Cleanup(func() {
-		m.life.mu.Lock()
-		m.stopAPI()
-		m.life.mu.Unlock()
+	ta.a = Serve(ln, Config{
+		Zones: o.Zones, Enumerate: true, MaxWatches: DefaultMaxWatches, Refresh: testRefresh, Stall: stall,
+		Records: ta.records, Updater: ta.updater,
+		Refused: func(reason string) {
+			ta.mu.Lock()
+			ta.refused[reason]++
+			ta.mu.Unlock()
+		},
 	})
-	return &testAPI{m: m, a: m.httpAPI.Load(), addr: ln.Addr().String(), base: "http://" + ln.Addr().String()}
+	t.Cleanup(ta.a.Close)
+	ta.addr, ta.base = ln.Addr().String(), "http://"+ln.Addr().String()
+	return ta
 }
 
 // shapedListener applies shape to each connection it accepts.
@@ -111,7 +119,7 @@ func synthJSON(t *testing.T) []byte {
 // case and with or without the final dot it is asked for, and each answer still repeats
 // the service as the client spelled it.
 func TestHTTPSpellingsShareOneAnswer(t *testing.T) {
-	ta := serveTestAPI(t, synthJSON(t), nil, zoneStall)
+	ta := serveTestAPI(t, synthJSON(t), nil, ZoneStall)
 	// The app with the most instances and a port.
 	c, _ := synthAPICluster()
 	var app synth.App
@@ -121,7 +129,7 @@ func TestHTTPSpellingsShareOneAnswer(t *testing.T) {
 		}
 	}
 	service, host := "_"+app.Name+"._tcp."+app.Framework+".mesos", app.Name+"."+app.Framework+".mesos"
-	var want []serviceJSON
+	var want []Service
 	if a := httpGet(t, ta.base+"/v1/services/"+service); a.code != http.StatusOK || json.Unmarshal(a.body, &want) != nil || len(want) == 0 {
 		t.Fatalf("%s: %d %s", service, a.code, a.body)
 	}
@@ -149,7 +157,7 @@ func TestHTTPSpellingsShareOneAnswer(t *testing.T) {
 	}
 	for i := range 128 {
 		given := spell(service, i)
-		var got []serviceJSON
+		var got []Service
 		if a := httpGet(t, ta.base+"/v1/services/"+given); a.code != http.StatusOK || json.Unmarshal(a.body, &got) != nil || len(got) != len(want) {
 			t.Fatalf("%s: %d %s", given, a.code, a.body)
 		}
@@ -188,7 +196,7 @@ func readCapture(t *testing.T, path string) []byte {
 // hold more answers (or more names they read) than its bound, with every watch the
 // bound allows open on other names.
 func TestHubBounded(t *testing.T) {
-	st, err := state.Decode(bytes.NewReader(readCapture(t, "testdata/mesos/state-1.5.0-dcos.json")))
+	st, err := state.Decode(bytes.NewReader(readCapture(t, "../../testdata/mesos/state-1.5.0-dcos.json")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +239,7 @@ func TestHubBounded(t *testing.T) {
 // goroutine, only the answers someone waits on; one that nobody waits on is computed
 // when it is next asked for, and then has the new answer and the new index.
 func TestHubPublicationComputesWatchedOnly(t *testing.T) {
-	js := readCapture(t, "testdata/mesos/state-1.5.0-dcos.json")
+	js := readCapture(t, "../../testdata/mesos/state-1.5.0-dcos.json")
 	st, err := state.Decode(bytes.NewReader(js))
 	if err != nil {
 		t.Fatal(err)
@@ -339,11 +347,11 @@ func chunked(t *testing.T, addr, path string) (code int, hdr textproto.MIMEHeade
 
 // axfrWhole is /v1/axfr as it was built before it was streamed: whole, in maps,
 // encoded at once.
-func axfrWhole(m *Mesos) []byte {
-	s := m.set.Load()
-	zone := m.cfg.opts.Zones[0]
+func axfrWhole(ta *testAPI) []byte {
+	s := ta.records.Load()
+	zone := ta.zone
 	soa := s.SOA(zone)
-	out := axfrJSON{axfrHead: axfrHead{TTL: s.TTL(), Serial: s.Serial(), RefreshSeconds: m.cfg.refresh.Seconds(),
+	out := Axfr{AxfrHead: AxfrHead{TTL: s.TTL(), Serial: s.Serial(), RefreshSeconds: testRefresh.Seconds(),
 		Mname: strings.TrimSuffix(soa.Ns, "."), Rname: strings.TrimSuffix(soa.Mbox, "."), Domain: strings.TrimSuffix(zone, ".")}}
 	out.Records.As, out.Records.AAAAs, out.Records.SRVs = map[string][]string{}, map[string][]string{}, map[string][]string{}
 	s.Names(func(n records.Name) bool {
@@ -371,16 +379,16 @@ func axfrWhole(m *Mesos) []byte {
 
 // enumerateWhole is /v1/enumerate as it was built before it was streamed: whole, then
 // encoded at once.
-func enumerateWhole(m *Mesos) []byte {
-	out := enumJSON{Frameworks: []enumFramework{}}
-	m.life.updater.Enumerate(m.cfg.opts.Zones[0], func(framework string, first bool, t *records.EnumTask) bool {
+func enumerateWhole(ta *testAPI) []byte {
+	out := Enumeration{Frameworks: []EnumFramework{}}
+	ta.updater.Enumerate(ta.zone, func(framework string, first bool, t *records.EnumTask) bool {
 		if first {
-			out.Frameworks = append(out.Frameworks, enumFramework{Name: framework, Tasks: []enumTask{}})
+			out.Frameworks = append(out.Frameworks, EnumFramework{Name: framework, Tasks: []EnumTask{}})
 		}
 		f := &out.Frameworks[len(out.Frameworks)-1]
-		et := enumTask{Name: t.Name, ID: t.ID, Records: make([]enumRecord, len(t.Records))}
+		et := EnumTask{Name: t.Name, ID: t.ID, Records: make([]EnumRecord, len(t.Records))}
 		for i, r := range t.Records {
-			et.Records[i] = enumRecord(r)
+			et.Records[i] = EnumRecord(r)
 		}
 		f.Tasks = append(f.Tasks, et)
 		return true
@@ -394,7 +402,7 @@ func enumerateWhole(m *Mesos) []byte {
 // enumerate the same bytes), and leave in pieces no larger than the buffer they are
 // encoded in: the answer is never held whole.
 func TestHTTPWholeZoneStreamed(t *testing.T) {
-	captures, _ := filepath.Glob("testdata/mesos/state-*.json")
+	captures, _ := filepath.Glob("../../testdata/mesos/state-*.json")
 	if len(captures) == 0 {
 		t.Fatal("no captures")
 	}
@@ -404,9 +412,9 @@ func TestHTTPWholeZoneStreamed(t *testing.T) {
 	}
 	for name, js := range inputs {
 		t.Run(name, func(t *testing.T) {
-			ta := serveTestAPI(t, js, nil, zoneStall)
+			ta := serveTestAPI(t, js, nil, ZoneStall)
 			code, _, body, largest := chunked(t, ta.addr, "/v1/axfr")
-			want := axfrWhole(ta.m)
+			want := axfrWhole(ta)
 			var got, wantJSON any
 			if err := json.Unmarshal(body, &got); err != nil || code != http.StatusOK {
 				t.Fatalf("/v1/axfr: %d %v\n%s", code, err, body)
@@ -427,7 +435,7 @@ func TestHTTPWholeZoneStreamed(t *testing.T) {
 			}
 
 			code, _, body, largest = chunked(t, ta.addr, "/v1/enumerate")
-			if want := enumerateWhole(ta.m); code != http.StatusOK || !bytes.Equal(body, want) {
+			if want := enumerateWhole(ta); code != http.StatusOK || !bytes.Equal(body, want) {
 				t.Errorf("/v1/enumerate: %d\n%s\nwant\n%s", code, body, want)
 			}
 			if name == "synthetic" && (len(body) < 256<<10 || largest > 32<<10) {
@@ -540,7 +548,7 @@ func TestHTTPWholeZoneBound(t *testing.T) {
 // reading is dropped, with only part of the answer.
 func TestHTTPWholeZoneStalledClient(t *testing.T) {
 	ta := serveTestAPI(t, synthJSON(t), smallSendBuffer, 100*time.Millisecond)
-	full := enumerateWhole(ta.m)
+	full := enumerateWhole(ta)
 	c, err := net.Dial("tcp", ta.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -575,18 +583,16 @@ func TestHTTPWholeZoneStalledClient(t *testing.T) {
 
 // refusedCount is the count of requests ta refused or cut off for reason.
 func refusedCount(ta *testAPI, reason string) float64 {
-	var c dto.Metric
-	if err := httpRefused.WithLabelValues(ta.m.key.server, ta.m.Zones[0], reason).Write(&c); err != nil {
-		return -1
-	}
-	return c.GetCounter().GetValue()
+	ta.mu.Lock()
+	defer ta.mu.Unlock()
+	return float64(ta.refused[reason])
 }
 
 // TestHTTPWatchOutlastsWriteTimeout: every answer has the write timeout to be taken, but
 // a blocking query's wait does not count against it, nor does a whole-zone answer
 // before it on the same connection.
 func TestHTTPWatchOutlastsWriteTimeout(t *testing.T) {
-	ta := serveTestAPI(t, readCapture(t, "testdata/mesos/state-1.5.0-dcos.json"), nil, 200*time.Millisecond)
+	ta := serveTestAPI(t, readCapture(t, "../../testdata/mesos/state-1.5.0-dcos.json"), nil, 200*time.Millisecond)
 	first := httpGet(t, ta.base+"/v1/hosts/test123.marathon.mesos")
 	if first.code != http.StatusOK {
 		t.Fatalf("test123.marathon.mesos: %d %s", first.code, first.body)

@@ -1,4 +1,4 @@
-package mesos
+package api
 
 import (
 	"bufio"
@@ -6,37 +6,40 @@ import (
 	"github.com/coredns-mesos/mesos/plugin/records"
 )
 
-// enumJSON is /v1/enumerate in Mesos-DNS's shape: each framework, its tasks, and the
+// Enumeration is /v1/enumerate in Mesos-DNS's shape: each framework, its tasks, and the
 // records each task gives. The answer is written a task at a time (writeEnumerate),
 // never built whole.
-type enumJSON struct {
-	Frameworks []enumFramework `json:"frameworks"`
+type Enumeration struct {
+	Frameworks []EnumFramework `json:"frameworks"`
 }
 
-type enumFramework struct {
+// EnumFramework is one framework of /v1/enumerate and its tasks.
+type EnumFramework struct {
 	Name  string     `json:"name"`
-	Tasks []enumTask `json:"tasks"`
+	Tasks []EnumTask `json:"tasks"`
 }
 
-type enumTask struct {
+// EnumTask is one running task of /v1/enumerate and the records it gives.
+type EnumTask struct {
 	Name    string       `json:"name"`
 	ID      string       `json:"id"`
-	Records []enumRecord `json:"records"`
+	Records []EnumRecord `json:"records"`
 }
 
-type enumRecord struct {
+// EnumRecord is one record a task gives in /v1/enumerate.
+type EnumRecord struct {
 	Name  string `json:"name"`
 	Host  string `json:"host"`
 	Rtype string `json:"rtype"`
 }
 
 // writeEnumerate writes /v1/enumerate to bw, one task at a time, in the shape of
-// enumJSON and as encoding/json would.
-func (a *api) writeEnumerate(bw *bufio.Writer, _ *records.Set) error {
+// Enumeration and as encoding/json would.
+func (a *Server) writeEnumerate(bw *bufio.Writer, _ *records.Set) error {
 	var err error
 	b := append(bw.AvailableBuffer(), `{"frameworks":[`...)
 	frameworks := 0
-	a.updater.Enumerate(a.cfg.opts.Zones[0], func(framework string, first bool, t *records.EnumTask) bool {
+	a.cfg.Updater.Enumerate(a.cfg.Zones[0], func(framework string, first bool, t *records.EnumTask) bool {
 		switch {
 		case first && frameworks > 0:
 			b = append(b, "]},"...)

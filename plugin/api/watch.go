@@ -1,4 +1,4 @@
-package mesos
+package api
 
 import (
 	"bytes"
@@ -135,12 +135,12 @@ type reply struct {
 	index uint32
 }
 
-// lookup answers k at once, or errNoRecords while there is no set.
+// lookup answers k at once, or records.ErrNoRecords while there is no set.
 func (h *hub) lookup(k watchKey) (reply, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.cur == nil {
-		return reply{}, errNoRecords
+		return reply{}, records.ErrNoRecords
 	}
 	e := h.get(k)
 	return reply{e.found, e.body, e.index}, nil
@@ -153,7 +153,7 @@ func (h *hub) wait(k watchKey, index uint32, expired <-chan time.Time, stop <-ch
 	h.mu.Lock()
 	if h.cur == nil {
 		h.mu.Unlock()
-		return reply{}, errNoRecords
+		return reply{}, records.ErrNoRecords
 	}
 	e := h.get(k)
 	if e.index != index || h.done {
