@@ -392,10 +392,6 @@ func (t *tree) normalize(n *node) {
 		}
 		clear(n.srvs[w:])
 		n.srvs = n.srvs[:w]
-		if cap(n.srvs) > w+w/4 {
-			// Appending one at a time left up to twice the room.
-			n.srvs = slices.Clone(n.srvs)
-		}
 	} else if k < len(n.srvs) {
 		tail := slices.Clone(n.srvs[k:])
 		slices.SortFunc(tail, srvCompare)
