@@ -54,9 +54,25 @@ var errTooLong = fmt.Errorf("%w: a string over 1 MiB", errType)
 // error). A malformed agent, framework or task is left out and counted in
 // State.Skipped; invalid or truncated JSON, or a document that is not an object, is an
 // error and no State is returned.
-func Decode(r io.Reader) (*State, error) {
+func Decode(r io.Reader) (*State, error) { return DecodeHooked(r, Hooks{}) }
+
+// Hooks see a state while Decode reads it, so that what is read first can be used
+// while the rest is read. A hook runs on the decoding goroutine; what it is given is
+// never changed after, but the document may still turn out invalid: only the State
+// that DecodeHooked returns is the master's.
+type Hooks struct {
+	// Agents is called with the agents once the document's "slaves" are read.
+	Agents func([]Agent)
+	// Framework is called with each framework once it is read, its tasks included, in
+	// the order of the document (the order of State.Frameworks).
+	Framework func(Framework)
+}
+
+// DecodeHooked is Decode, calling h's hooks as it goes.
+func DecodeHooked(r io.Reader, h Hooks) (*State, error) {
 	g := &guard{r: r}
 	d := &decoder{
+		hooks:  h,
 		d:      jsontext.NewDecoder(g, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)),
 		st:     &State{},
 		intern: make(map[string]string),
@@ -88,6 +104,7 @@ func Decode(r io.Reader) (*State, error) {
 type decoder struct {
 	// agentsSeen and agentsGood count the agents listed and those with a usable pid.
 	agentsSeen, agentsGood int
+	hooks                  Hooks
 
 	d      *jsontext.Decoder
 	st     *State
@@ -145,7 +162,13 @@ func (d *decoder) top() error {
 				return err
 			})
 		case "slaves":
-			return d.list("slaves", d.agent)
+			if err := d.list("slaves", d.agent); err != nil {
+				return err
+			}
+			if d.hooks.Agents != nil {
+				d.hooks.Agents(d.st.Agents)
+			}
+			return nil
 		case "recovered_slaves":
 			return d.list("recovered_slaves", d.recoveredAgent)
 		case "frameworks":
@@ -281,6 +304,9 @@ func (d *decoder) framework() error {
 		}
 	}
 	d.st.Frameworks = append(d.st.Frameworks, f)
+	if d.hooks.Framework != nil {
+		d.hooks.Framework(f)
+	}
 	return nil
 }
 

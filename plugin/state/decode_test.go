@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -433,5 +435,45 @@ func TestDecodeUnusableSelfLeader(t *testing.T) {
 	st = mustDecode(t, `{"leader": "master@0.0.0.0:5050", "pid": "master@10.0.0.3:5050"}`)
 	if st.SelfLeads {
 		t.Error("a master naming another leader leads itself")
+	}
+}
+
+// TestDecodeHooked: the hooks see the agents and then each framework as the State has
+// them in the end, each framework's tasks the very ones it holds, for every capture.
+func TestDecodeHooked(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/mesos/state-*.json")
+	if len(files) < 4 {
+		t.Fatalf("found %d captures", len(files))
+	}
+	for _, f := range files {
+		js, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var agents []Agent
+		var fws []Framework
+		agentsFirst := false
+		st, err := DecodeHooked(bytes.NewReader(js), Hooks{
+			Agents: func(a []Agent) {
+				agents = slices.Clone(a)
+				agentsFirst = len(fws) == 0
+			},
+			Framework: func(fw Framework) { fws = append(fws, fw) },
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if !reflect.DeepEqual(agents, st.Agents) {
+			t.Errorf("%s: the Agents hook saw %d agents, the state has %d", f, len(agents), len(st.Agents))
+		}
+		if !reflect.DeepEqual(fws, st.Frameworks) {
+			t.Errorf("%s: the Framework hook saw %d frameworks unlike the state's %d", f, len(fws), len(st.Frameworks))
+		}
+		for i := range fws {
+			if len(fws[i].Tasks) > 0 && &fws[i].Tasks[0] != &st.Frameworks[i].Tasks[0] {
+				t.Errorf("%s: framework %d's tasks are a copy, not the state's", f, i)
+			}
+		}
+		t.Logf("%s: %d agents (before the frameworks: %v), %d frameworks", filepath.Base(f), len(agents), agentsFirst, len(fws))
 	}
 }
