@@ -33,6 +33,8 @@ type Updater struct {
 	skips   state.Skips
 	nrun    int
 	pending bool // a change not published yet
+	// loading is the first state being built while it is decoded (LoadingDecoder).
+	loading *loading
 	// mu is held while agents, fws and tasks change, for the HTTP API's enumeration,
 	// the one reader outside the refresh goroutine.
 	mu sync.Mutex
@@ -59,14 +61,21 @@ func fromCluster(ch state.Changes) *changes {
 	return &changes{agents: ch.Agents, fws: ch.Frameworks, tasks: ch.Tasks}
 }
 
+// NewUpdater returns an updater that holds nothing: its first state is loaded in bulk.
 func NewUpdater(o *Options) *Updater {
-	u := &Updater{
-		o:      o,
-		t:      newTree(),
-		agents: make(map[string]*agentEntry),
-		fws:    make(map[string]*fwEntry),
-		tasks:  make(map[state.TaskKey]*state.Task),
-	}
+	u := &Updater{o: o}
+	u.init()
+	return u
+}
+
+// init makes u hold nothing, as NewUpdater does.
+func (u *Updater) init() {
+	o := u.o
+	u.t, u.rev = newTree(), nil
+	u.agents = make(map[string]*agentEntry)
+	u.fws = make(map[string]*fwEntry)
+	u.tasks = make(map[state.TaskKey]*state.Task)
+	u.mast, u.skips, u.stats, u.nrun, u.pending, u.loading = nil, nil, Stats{}, 0, false, nil
 	u.b = newBuilder(o, u.t, &u.stats)
 	if len(o.ReverseZones) > 0 {
 		u.rev = newTree()
@@ -77,12 +86,15 @@ func NewUpdater(o *Options) *Updater {
 	}
 	u.b.sign = 1
 	u.b.static()
-	return u
 }
 
 // Update brings the records to a whole state: a poll, a snapshot, a resync.
 func (u *Updater) Update(ctx context.Context, st *state.State) {
 	if u.mast == nil {
+		if u.loaded(st) {
+			u.finishLoad(ctx, st)
+			return
+		}
 		u.loadState(ctx, st)
 		return
 	}
@@ -159,6 +171,7 @@ func (u *Updater) updateAll(ctx context.Context, all *changes, st *state.State) 
 
 // loadState loads a first state, its tasks in the state's order.
 func (u *Updater) loadState(ctx context.Context, st *state.State) {
+	u.dropLoad()
 	n := 0
 	for i := range st.Frameworks {
 		n += len(st.Frameworks[i].Tasks)
@@ -186,6 +199,7 @@ func (u *Updater) loadState(ctx context.Context, st *state.State) {
 // loadChanges loads a first state given as changes (the stream's cluster), its
 // tasks grouped by framework and name.
 func (u *Updater) loadChanges(ctx context.Context, all *changes, st *state.State) {
+	u.dropLoad()
 	type grouped struct {
 		group uint64
 		keyedTask
@@ -264,6 +278,10 @@ func (u *Updater) UpdateAll(ctx context.Context, all state.Changes, st *state.St
 func (u *Updater) Apply(ctx context.Context, ch state.Changes, st *state.State) {
 	u.apply(ctx, fromCluster(ch), st)
 }
+
+// Loaded reports whether the updater was given a state: until it is, Update loads in
+// bulk, and LoadingDecoder builds as it decodes.
+func (u *Updater) Loaded() bool { return u.mast != nil }
 
 // Pending reports a change not published yet.
 func (u *Updater) Pending() bool { return u.pending }

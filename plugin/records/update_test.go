@@ -3,6 +3,7 @@ package records
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -553,5 +554,111 @@ func TestFirstStateInBulk(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestLoadingDecoder checks the first state built while it is decoded against the same
+// state loaded incrementally, on every capture and a synthetic cluster, and that what
+// a decoding built is dropped when it is not the state given: the agents after the
+// frameworks (the 0.19 and 0.25 captures), a framework id twice, a document that turns
+// out invalid, a state other than the one decoded.
+func TestLoadingDecoder(t *testing.T) {
+	type input struct {
+		name      string
+		json      []byte
+		pipelined bool // built while decoded, rather than after
+	}
+	var inputs []input
+	files, _ := filepath.Glob("../../testdata/mesos/state-*.json")
+	if len(files) < 4 {
+		t.Fatalf("found %d captures", len(files))
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := strings.Contains(f, "0.19.0") || strings.Contains(f, "0.25.0")
+		inputs = append(inputs, input{filepath.Base(f), raw, !old})
+	}
+	var buf bytes.Buffer
+	if _, err := synth.Write(&buf, synth.Config{Tasks: 2000, Agents: 40, Frameworks: 5, Seed: 9, Duplicates: true}); err != nil {
+		t.Fatal(err)
+	}
+	synthetic := buf.Bytes()
+	inputs = append(inputs, input{"synthetic", synthetic, true})
+	// The first framework twice: the second's name holds for the tasks of both.
+	var doc map[string]any
+	if err := json.Unmarshal(synthetic, &doc); err != nil {
+		t.Fatal(err)
+	}
+	fws := doc["frameworks"].([]any)
+	again := maps.Clone(fws[0].(map[string]any))
+	again["name"] = "again-" + again["name"].(string)
+	// Agents first, as the decoding must see them to build as it goes.
+	var twice []byte
+	for i, key := range []string{"leader", "slaves", "frameworks"} {
+		v := doc[key]
+		if key == "frameworks" {
+			v = append(fws, again)
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sep := ","
+		if i == 0 {
+			sep = "{"
+		}
+		twice = fmt.Appendf(twice, "%s%q:%s", sep, key, b)
+	}
+	twice = append(twice, '}')
+	inputs = append(inputs, input{"framework_twice", twice, false})
+
+	o := DefaultOptions()
+	o.Now = func() time.Time { return clockAt(1700000000) }
+	o.ReverseZones = []string{"in-addr.arpa.", "ip6.arpa."}
+	ctx := context.Background()
+	for _, in := range inputs {
+		t.Run(in.name, func(t *testing.T) {
+			st0, err := state.Decode(bytes.NewReader(in.json))
+			if err != nil {
+				t.Fatal(err)
+			}
+			inc := NewUpdater(&o)
+			inc.Update(ctx, &state.State{})
+			inc.Publish(nil)
+			inc.Update(ctx, st0)
+			want := inc.Publish(nil)
+
+			u := NewUpdater(&o)
+			decode := u.LoadingDecoder(ctx)
+			// A decoding that fails half way, then the one that counts.
+			if _, err := decode(bytes.NewReader(in.json[:len(in.json)/2])); err == nil {
+				t.Fatal("half a document decoded")
+			}
+			st, err := decode(bytes.NewReader(in.json))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := u.loaded(st); got != in.pipelined {
+				t.Fatalf("built while decoded: %v, want %v", got, in.pipelined)
+			}
+			u.Update(ctx, st)
+			sameSets(t, "a state built while decoded", u.Publish(nil), want)
+
+			// A state other than the one decoded is loaded as any other.
+			other := NewUpdater(&o)
+			if _, err := other.LoadingDecoder(ctx)(bytes.NewReader(in.json)); err != nil {
+				t.Fatal(err)
+			}
+			other.Update(ctx, st0)
+			sameSets(t, "another state after a decoding", other.Publish(nil), want)
+			for _, x := range []*Updater{u, other} {
+				if x.t.broken != 0 {
+					t.Fatalf("%d removals of what was never added", x.t.broken)
+				}
+			}
+		})
 	}
 }
