@@ -57,6 +57,7 @@ func (m *Mesos) run(ctx context.Context, client *master.Client) {
 			Jitter:   0.1,
 			OnResult: func(r *master.Result, took time.Duration) time.Duration { return m.loaded(ctx, r, took, true) },
 			OnError:  m.failed,
+			Decoder:  m.decoder(ctx),
 			// nil without ZooKeeper: never yields.
 			Wake: m.zk.changed,
 		}
@@ -128,7 +129,7 @@ func (m *Mesos) pause(ctx context.Context, d time.Duration) bool {
 // could not open (streamErr): the attempt is counted and logged once, here.
 func (m *Mesos) pollOnce(ctx context.Context, client *master.Client, streamErr error) time.Duration {
 	start := time.Now()
-	r, err := client.Fetch(ctx)
+	r, err := client.FetchWith(ctx, m.decoder(ctx)())
 	if err != nil {
 		if ctx.Err() == nil {
 			m.failed(err, time.Since(start))
@@ -137,6 +138,18 @@ func (m *Mesos) pollOnce(ctx context.Context, client *master.Client, streamErr e
 	}
 	m.polledInstead(streamErr)
 	return m.loaded(ctx, r, time.Since(start), true)
+}
+
+// decoder gives the decoder of a poll's state: until the first records are loaded, one
+// that builds them while it decodes (records.Updater.LoadingDecoder), on the other
+// core; after, state.Decode. Called on the refresh goroutine.
+func (m *Mesos) decoder(ctx context.Context) func() master.Decoder {
+	return func() master.Decoder {
+		if u := m.follower.updater; !u.Loaded() {
+			return u.LoadingDecoder(ctx)
+		}
+		return state.Decode
+	}
 }
 
 // follow applies one stream until it ends; subscribed reports whether it got as far as

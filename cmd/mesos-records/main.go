@@ -22,7 +22,6 @@ import (
 	"github.com/coredns-mesos/mesos/internal/migrate"
 	"github.com/coredns-mesos/mesos/internal/synth"
 	"github.com/coredns-mesos/mesos/plugin/records"
-	"github.com/coredns-mesos/mesos/plugin/state"
 
 	"github.com/miekg/dns"
 )
@@ -66,16 +65,20 @@ func main() {
 		defer f.Close()
 		in = f
 	}
+	// The records are built while the state is decoded, as the server's first poll
+	// does: "decode" is that, "build" what is left after it (the masters, sealing).
 	start := time.Now()
-	st, err := state.Decode(in)
+	o := records.DefaultOptions()
+	o.Zones = []string{dns.Fqdn(*zone)}
+	o.Hosts = records.NewHostCache(nil)
+	u := records.NewUpdater(&o)
+	st, err := u.LoadingDecoder(context.Background())(in)
 	if err != nil {
 		fail(err)
 	}
 	decoded := time.Now()
-	o := records.DefaultOptions()
-	o.Zones = []string{dns.Fqdn(*zone)}
-	o.Hosts = records.NewHostCache(nil)
-	set := records.Build(context.Background(), st, o, nil)
+	u.Update(context.Background(), st)
+	set := u.Publish(nil)
 	built := time.Now()
 	if *stats {
 		runtime.GC()

@@ -136,14 +136,22 @@ func (c *Client) candidates() (ms []*url.URL, last *url.URL) {
 	return ms, c.leader
 }
 
+// Decoder decodes a /master/state document: state.Decode, or a decoder that does
+// more as it reads (records.Updater.LoadingDecoder builds the records meanwhile).
+type Decoder func(io.Reader) (*state.State, error)
+
 // Fetch returns the leading master's state. It tries the last known leader first, then
 // each configured master in turn: asking /master/redirect for the leader and fetching
 // from there. Every failure is returned joined, so the caller can tell why.
-func (c *Client) Fetch(ctx context.Context) (*Result, error) {
+func (c *Client) Fetch(ctx context.Context) (*Result, error) { return c.FetchWith(ctx, state.Decode) }
+
+// FetchWith is Fetch decoding each state it reads with decode. A state read from a
+// master that turns out not to lead is set aside: only the Result's is the leader's.
+func (c *Client) FetchWith(ctx context.Context, decode Decoder) (*Result, error) {
 	var errs []error
 	ms, last := c.candidates()
 	if last != nil {
-		r, err := c.fetchFrom(ctx, last)
+		r, err := c.fetchFrom(ctx, last, decode)
 		if err == nil {
 			return r, nil
 		}
@@ -165,7 +173,7 @@ func (c *Client) Fetch(ctx context.Context) (*Result, error) {
 			errs = append(errs, err)
 			continue
 		}
-		r, err := c.fetchFrom(ctx, leader)
+		r, err := c.fetchFrom(ctx, leader, decode)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -205,12 +213,12 @@ func (c *Client) redirect(ctx context.Context, m *url.URL) (*url.URL, error) {
 
 // fetchFrom gets and decodes the state from base, following a leader change by 307 or,
 // on masters before 1.0, by the state naming another leader.
-func (c *Client) fetchFrom(ctx context.Context, base *url.URL) (*Result, error) {
+func (c *Client) fetchFrom(ctx context.Context, base *url.URL, decode Decoder) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	seen := []string{base.Host}
 	for range 4 {
-		r, next, err := c.fetchOnce(ctx, base)
+		r, next, err := c.fetchOnce(ctx, base, decode)
 		if err != nil {
 			return nil, err
 		}
@@ -228,7 +236,7 @@ func (c *Client) fetchFrom(ctx context.Context, base *url.URL) (*Result, error) 
 }
 
 // fetchOnce returns either a result, or the base URL to try next.
-func (c *Client) fetchOnce(ctx context.Context, base *url.URL) (*Result, *url.URL, error) {
+func (c *Client) fetchOnce(ctx context.Context, base *url.URL, decode Decoder) (*Result, *url.URL, error) {
 	resp, err := c.get(ctx, base.JoinPath("master", "state"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", base.Host, err)
@@ -256,7 +264,7 @@ func (c *Client) fetchOnce(ctx context.Context, base *url.URL) (*Result, *url.UR
 		return nil, nil, fmt.Errorf("%s: %w %d", base.Host, ErrStatus, resp.StatusCode)
 	}
 	body := &limitReader{r: resp.Body, left: c.cfg.MaxBytes}
-	st, err := state.Decode(body)
+	st, err := decode(body)
 	if body.over {
 		return nil, nil, fmt.Errorf("%s: %w (%d bytes)", base.Host, ErrTooLarge, c.cfg.MaxBytes)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"math/rand/v2"
 	"time"
+
+	"github.com/coredns-mesos/mesos/plugin/state"
 )
 
 // Poller fetches the state on an interval. After a failure it retries sooner, backing
@@ -21,6 +23,8 @@ type Poller struct {
 	// (0: after Interval; never later than Interval); OnError is called with every failed fetch.
 	OnResult func(*Result, time.Duration) time.Duration
 	OnError  func(error, time.Duration)
+	// Decoder, when set, gives the decoder of each poll's state (nil: state.Decode).
+	Decoder func() Decoder
 	// Wake, when it yields, ends the wait for the next poll: ZooKeeper naming another
 	// leader is worth a poll now, not at the next interval.
 	Wake <-chan struct{}
@@ -35,7 +39,13 @@ func (p *Poller) Run(ctx context.Context) {
 	backoff := minB
 	for {
 		start := time.Now()
-		r, err := p.Client.Fetch(ctx)
+		decode := Decoder(state.Decode)
+		if p.Decoder != nil {
+			if d := p.Decoder(); d != nil {
+				decode = d
+			}
+		}
+		r, err := p.Client.FetchWith(ctx, decode)
 		took := time.Since(start)
 		if ctx.Err() != nil {
 			return
