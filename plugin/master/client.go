@@ -263,8 +263,13 @@ func (c *Client) fetchOnce(ctx context.Context, base *url.URL, decode Decoder) (
 	default:
 		return nil, nil, fmt.Errorf("%s: %w %d", base.Host, ErrStatus, resp.StatusCode)
 	}
-	body := &limitReader{r: resp.Body, left: c.cfg.MaxBytes}
+	ahead := newReadAhead(resp.Body)
+	body := &limitReader{r: ahead, left: c.cfg.MaxBytes}
 	st, err := decode(body)
+	// A read ahead of a decoder that stopped early may wait on the master: closing
+	// the body ends it.
+	resp.Body.Close()
+	ahead.stop()
 	if body.over {
 		return nil, nil, fmt.Errorf("%s: %w (%d bytes)", base.Host, ErrTooLarge, c.cfg.MaxBytes)
 	}
