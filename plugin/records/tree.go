@@ -362,25 +362,18 @@ func (t *tree) normalize(n *node) {
 		}
 		n.addrs, n.arefs = addrs, refs
 	}
-	if k := int(n.sortedS); k < len(n.srvs) && len(n.srvs) <= smallNode {
-		for i := max(k, 1); i < len(n.srvs); i++ {
-			for j := i; j > 0 && srvCompare(n.srvs[j], n.srvs[j-1]) < 0; j-- {
-				n.srvs[j], n.srvs[j-1] = n.srvs[j-1], n.srvs[j]
+	if k := int(n.sortedS); k < len(n.srvs) && (len(n.srvs) <= smallNode || k == 0) {
+		// A few records, or all new (a new name, a first build): sorted and merged in
+		// place.
+		if len(n.srvs) <= smallNode {
+			for i := max(k, 1); i < len(n.srvs); i++ {
+				for j := i; j > 0 && srvCompare(n.srvs[j], n.srvs[j-1]) < 0; j-- {
+					n.srvs[j], n.srvs[j-1] = n.srvs[j-1], n.srvs[j]
+				}
 			}
+		} else {
+			slices.SortFunc(n.srvs, srvCompare)
 		}
-		w := 0
-		for i := range n.srvs {
-			if w > 0 && sameSRV(&n.srvs[w-1], &n.srvs[i]) {
-				n.srvs[w-1].ref += n.srvs[i].ref
-				continue
-			}
-			n.srvs[w] = n.srvs[i]
-			w++
-		}
-		n.srvs = n.srvs[:w]
-	} else if k == 0 {
-		// All new (a new name, a first build): sorted and merged in place.
-		slices.SortFunc(n.srvs, srvCompare)
 		w := 0
 		for i := range n.srvs {
 			if w > 0 && sameSRV(&n.srvs[w-1], &n.srvs[i]) {

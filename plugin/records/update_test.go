@@ -461,33 +461,41 @@ func TestNodeSize(t *testing.T) {
 	}
 }
 
+// firstState is a state document to load first: each capture, and a synthetic
+// cluster (last) with tasks sharing ids.
+type firstState struct {
+	name string
+	json []byte
+}
+
+func firstStates(t *testing.T) []firstState {
+	t.Helper()
+	files, _ := filepath.Glob("../../testdata/mesos/state-*.json")
+	if len(files) < 4 {
+		t.Fatalf("found %d captures", len(files))
+	}
+	out := make([]firstState, 0, len(files)+1)
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, firstState{filepath.Base(f), raw})
+	}
+	var buf bytes.Buffer
+	if _, err := synth.Write(&buf, synth.Config{Tasks: 2000, Agents: 40, Frameworks: 5, Seed: 9, Duplicates: true}); err != nil {
+		t.Fatal(err)
+	}
+	return append(out, firstState{"synthetic", buf.Bytes()})
+}
+
 // TestFirstStateInBulk checks the bulk path of a first state against the incremental
 // one, which cannot share its shortcuts: the same state loaded into a fresh updater
 // (in bulk) and into one that was given an empty state first (each record added and
 // counted as it comes) gives the same names, records and counts. So does the stream's
 // cluster, loaded as changes in its own order.
 func TestFirstStateInBulk(t *testing.T) {
-	type input struct {
-		name string
-		json []byte
-	}
-	inputs := make([]input, 0, 8)
-	files, _ := filepath.Glob("../../testdata/mesos/state-*.json")
-	if len(files) < 4 {
-		t.Fatalf("found %d captures", len(files))
-	}
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		inputs = append(inputs, input{filepath.Base(f), raw})
-	}
-	var buf bytes.Buffer
-	if _, err := synth.Write(&buf, synth.Config{Tasks: 2000, Agents: 40, Frameworks: 5, Seed: 9, Duplicates: true}); err != nil {
-		t.Fatal(err)
-	}
-	inputs = append(inputs, input{"synthetic", buf.Bytes()})
+	inputs := firstStates(t)
 
 	variants := map[string]func(*Options){
 		"default": func(*Options) {},
@@ -564,29 +572,16 @@ func TestFirstStateInBulk(t *testing.T) {
 // out invalid, a state other than the one decoded.
 func TestLoadingDecoder(t *testing.T) {
 	type input struct {
-		name      string
-		json      []byte
+		firstState
 		pipelined bool // built while decoded, rather than after
 	}
 	var inputs []input
-	files, _ := filepath.Glob("../../testdata/mesos/state-*.json")
-	if len(files) < 4 {
-		t.Fatalf("found %d captures", len(files))
+	for _, in := range firstStates(t) {
+		// Masters before 1.0 list their agents after the frameworks.
+		old := strings.Contains(in.name, "0.19.0") || strings.Contains(in.name, "0.25.0")
+		inputs = append(inputs, input{in, !old})
 	}
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		old := strings.Contains(f, "0.19.0") || strings.Contains(f, "0.25.0")
-		inputs = append(inputs, input{filepath.Base(f), raw, !old})
-	}
-	var buf bytes.Buffer
-	if _, err := synth.Write(&buf, synth.Config{Tasks: 2000, Agents: 40, Frameworks: 5, Seed: 9, Duplicates: true}); err != nil {
-		t.Fatal(err)
-	}
-	synthetic := buf.Bytes()
-	inputs = append(inputs, input{"synthetic", synthetic, true})
+	synthetic := inputs[len(inputs)-1].json
 	// The first framework twice: the second's name holds for the tasks of both.
 	var doc map[string]any
 	if err := json.Unmarshal(synthetic, &doc); err != nil {
@@ -613,7 +608,7 @@ func TestLoadingDecoder(t *testing.T) {
 		twice = fmt.Appendf(twice, "%s%q:%s", sep, key, b)
 	}
 	twice = append(twice, '}')
-	inputs = append(inputs, input{"framework_twice", twice, false})
+	inputs = append(inputs, input{firstState{"framework_twice", twice}, false})
 
 	o := DefaultOptions()
 	o.Now = func() time.Time { return clockAt(1700000000) }
