@@ -349,20 +349,56 @@ func (m *Master) render(state []byte, noLeader bool, leader, self string, gz boo
 	return body, nil
 }
 
-// withLeader sets the top-level leader, pid and leader_info of a state document.
+// withLeader sets the top-level leader, pid and leader_info of a state document. The
+// other fields keep the document's order: a master writes its agents before its
+// frameworks (masters before 1.0 the other way round), and a client may read the one
+// while the other is still coming.
 func withLeader(state []byte, noLeader bool, leader, self string) ([]byte, error) {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(state, &top); err != nil {
-		return nil, err
+	d := json.NewDecoder(bytes.NewReader(state))
+	if t, err := d.Token(); err != nil || t != json.Delim('{') {
+		return nil, fmt.Errorf("a state must be a JSON object: %v", err)
 	}
-	delete(top, "leader_info")
-	if noLeader {
-		delete(top, "leader")
-	} else {
-		top["leader"], _ = json.Marshal("master@" + leader)
+	var out bytes.Buffer
+	put := func(key string, value []byte) {
+		if out.Len() == 0 {
+			out.WriteByte('{')
+		} else {
+			out.WriteByte(',')
+		}
+		k, _ := json.Marshal(key)
+		out.Write(k)
+		out.WriteByte(':')
+		out.Write(value)
 	}
-	top["pid"], _ = json.Marshal("master@" + self)
-	return json.Marshal(top)
+	leaderValue, _ := json.Marshal("master@" + leader)
+	wroteLeader := false
+	for d.More() {
+		t, err := d.Token()
+		if err != nil {
+			return nil, err
+		}
+		var v json.RawMessage
+		if err := d.Decode(&v); err != nil {
+			return nil, err
+		}
+		switch key := t.(string); key {
+		case "leader_info", "pid":
+		case "leader":
+			if !noLeader {
+				put(key, leaderValue)
+				wroteLeader = true
+			}
+		default:
+			put(key, v)
+		}
+	}
+	if !noLeader && !wroteLeader {
+		put("leader", leaderValue)
+	}
+	pid, _ := json.Marshal("master@" + self)
+	put("pid", pid)
+	out.WriteByte('}')
+	return out.Bytes(), nil
 }
 
 // Faults lists every fault with what it does, for -h and for errors.
@@ -445,15 +481,41 @@ func (m *Master) control(w http.ResponseWriter, r *http.Request) {
 // a.b.c.d in a pid, hostname or IP field becomes 127.b.c.d, every host name in those
 // fields 127.0.0.1. IPv6 addresses are left alone: only container addresses carry
 // them, and nothing is ever sent to those.
+// The top-level fields keep their order (see withLeader).
 func Rewrite(js []byte) ([]byte, error) {
-	var v any
 	d := json.NewDecoder(bytes.NewReader(js))
 	d.UseNumber()
-	if err := d.Decode(&v); err != nil {
+	if t, err := d.Token(); err != nil || t != json.Delim('{') {
+		var v any
+		if err := json.Unmarshal(js, &v); err != nil {
+			return nil, err
+		}
+		return json.Marshal(rewrite(v, ""))
+	}
+	out := []byte{'{'}
+	for d.More() {
+		t, err := d.Token()
+		if err != nil {
+			return nil, err
+		}
+		var v any
+		if err := d.Decode(&v); err != nil {
+			return nil, err
+		}
+		k, _ := json.Marshal(t.(string))
+		b, err := json.Marshal(rewrite(v, t.(string)))
+		if err != nil {
+			return nil, err
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = append(append(append(out, k...), ':'), b...)
+	}
+	if _, err := d.Token(); err != nil {
 		return nil, err
 	}
-	rewrite(v, "")
-	return json.Marshal(v)
+	return append(out, '}'), nil
 }
 
 func rewrite(v any, key string) any {
