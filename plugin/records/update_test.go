@@ -575,8 +575,9 @@ func TestLoadingDecoder(t *testing.T) {
 		firstState
 		pipelined bool // built while decoded, rather than after
 	}
-	var inputs []input
-	for _, in := range firstStates(t) {
+	states := firstStates(t)
+	inputs := make([]input, 0, len(states)+1)
+	for _, in := range states {
 		// Masters before 1.0 list their agents after the frameworks.
 		old := strings.Contains(in.name, "0.19.0") || strings.Contains(in.name, "0.25.0")
 		inputs = append(inputs, input{in, !old})
