@@ -68,6 +68,30 @@ func BenchmarkDecode(b *testing.B) {
 	}
 }
 
+// BenchmarkLoad is a first poll's load: the state decoded and its records built
+// beside the decoding (LoadingDecoder), then published.
+func BenchmarkLoad(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("tasks=%d", n), func(b *testing.B) {
+			s := synthState(b, n)
+			b.SetBytes(int64(len(s.json)))
+			b.ReportAllocs()
+			var set *Set
+			for b.Loop() {
+				o := DefaultOptions()
+				u := NewUpdater(&o)
+				st, err := u.LoadingDecoder(context.Background())(bytes.NewReader(s.json))
+				if err != nil {
+					b.Fatal(err)
+				}
+				u.Update(context.Background(), st)
+				set = u.Publish(nil)
+			}
+			b.ReportMetric(float64(set.Len()), "records")
+		})
+	}
+}
+
 func BenchmarkBuild(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("tasks=%d", n), func(b *testing.B) {
