@@ -40,6 +40,11 @@ type enumItem struct {
 // EnumTask given, and its records, are only good until each returns.
 func (u *Updater) Enumerate(zone string, each func(framework string, first bool, t *EnumTask) bool) {
 	u.mu.Lock()
+	if !u.Loaded() {
+		// Nothing published, or a first state being built while it is decoded.
+		u.mu.Unlock()
+		return
+	}
 	items := make([]enumItem, 0, u.nrun)
 	for k, t := range u.tasks {
 		f := u.fws[k.Framework]

@@ -20,6 +20,7 @@ type loading struct {
 	st         *state.State // the state the decoding returned; nil until it did
 	agents     int          // the agents it was given
 	frameworks int          // and the frameworks
+	tasks      int          // and their tasks
 	// unusable says the frameworks cannot be built as they come: one came before the
 	// agents, or an id came twice.
 	unusable bool
@@ -69,6 +70,7 @@ func (u *Updater) LoadingDecoder(ctx context.Context) func(io.Reader) (*state.St
 			},
 			Framework: func(f state.Framework) {
 				l.frameworks++
+				l.tasks += len(f.Tasks)
 				if !agentsRead || l.seen[f.ID] {
 					l.unusable = true
 				}
@@ -81,17 +83,26 @@ func (u *Updater) LoadingDecoder(ctx context.Context) func(io.Reader) (*state.St
 		})
 		close(work)
 		<-done
-		if err == nil {
-			l.st = st
+		if err != nil {
+			u.dropLoad()
+			return nil, err
 		}
-		return st, err
+		l.st = st
+		return st, nil
 	}
 }
 
 // loaded reports whether the last decoding built st whole.
 func (u *Updater) loaded(st *state.State) bool {
 	l := u.loading
-	return l != nil && l.st == st && !l.unusable && l.agents == len(st.Agents) && l.frameworks == len(st.Frameworks)
+	if l == nil || l.st != st || l.unusable || l.agents != len(st.Agents) || l.frameworks != len(st.Frameworks) {
+		return false
+	}
+	tasks := 0
+	for i := range st.Frameworks {
+		tasks += len(st.Frameworks[i].Tasks)
+	}
+	return tasks == l.tasks
 }
 
 // dropLoad makes the updater hold nothing again if a decoding built anything.
@@ -124,7 +135,9 @@ func (u *Updater) loadAgents(ctx context.Context, agents map[string]*state.Agent
 func (u *Updater) loadFramework(ctx context.Context, f *state.Framework) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	u.resolve(ctx, &changes{fws: map[string]*state.Framework{f.ID: f}}, &state.State{})
+	// A scheduler's host name is not looked up here, one framework at a time: the
+	// addresses it has are those the agents' lookup found, and finishLoad looks the
+	// others up in one round, as a bulk load does.
 	b := u.b
 	b.sign = 1
 	e := &fwEntry{f: state.Framework{ID: f.ID, Name: f.Name, Hostname: f.Hostname, PID: f.PID}, info: b.fwInfo(f)}
@@ -148,12 +161,25 @@ func (u *Updater) loadFramework(ctx context.Context, f *state.Framework) {
 	}
 }
 
-// finishLoad completes a state the last decoding built: its masters, its skip counts.
+// finishLoad completes a state the last decoding built: the frameworks that stand on
+// a host name, looked up now (their records are redone where that gives addresses),
+// the masters, the skip counts.
 func (u *Updater) finishLoad(ctx context.Context, st *state.State) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.loading = nil
 	u.skips = st.Skipped
-	u.commit(ctx, &changes{tasks: map[state.TaskKey]*state.Task{}}, st)
+	named := make(map[string]*state.Framework)
+	for i := range st.Frameworks {
+		f := &st.Frameworks[i]
+		host := f.Hostname
+		if !f.PID.IsZero() {
+			host = f.PID.Host
+		}
+		if hostName(nil, host) != nil {
+			named[f.ID] = f
+		}
+	}
+	u.commit(ctx, &changes{fws: named, tasks: map[state.TaskKey]*state.Task{}}, st)
 	u.pending = true
 }

@@ -540,11 +540,20 @@ func (u *Updater) Publish(prev *Set) *Set {
 }
 
 // Running is the number of running tasks the records were last given.
-func (u *Updater) Running() int { return u.nrun }
+func (u *Updater) Running() int {
+	if !u.Loaded() {
+		// A first state built while decoded is not published yet.
+		return 0
+	}
+	return u.nrun
+}
 
 // HeldOn returns the agents among keep and their tasks, grouped by framework, as the
 // records were last given them.
 func (u *Updater) HeldOn(keep map[string]bool) ([]state.Agent, []state.Framework) {
+	if !u.Loaded() {
+		return nil, nil
+	}
 	var agents []state.Agent
 	for id := range keep {
 		if e := u.agents[id]; e != nil {

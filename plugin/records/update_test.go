@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -610,10 +611,23 @@ func TestLoadingDecoder(t *testing.T) {
 	}
 	twice = append(twice, '}')
 	inputs = append(inputs, input{firstState{"framework_twice", twice}, false})
+	// Schedulers known by host name only (no pid): looked up once the frameworks are
+	// built.
+	hosts := &fakeHosts{m: map[string][]netip.Addr{}}
+	for i := range 3 {
+		hosts.m[fmt.Sprintf("master-%d", i)] = []netip.Addr{netip.AddrFrom4([4]byte{10, 9, 9, byte(i + 1)})}
+	}
+	named := regexp.MustCompile(`"pid":"scheduler-[0-9]+@[^"]*",`).ReplaceAll(synthetic, nil)
+	if bytes.Equal(named, synthetic) || !bytes.Contains(named, []byte(`"hostname":"master-0"`)) {
+		t.Fatal("the synthetic state's schedulers are not where this test looks")
+	}
+	inputs = append(inputs, input{firstState{"scheduler_host_names", named}, true})
 
 	o := DefaultOptions()
 	o.Now = func() time.Time { return clockAt(1700000000) }
 	o.ReverseZones = []string{"in-addr.arpa.", "ip6.arpa."}
+	o.Hosts = NewHostCache(hosts)
+	o.Hosts.ttl, o.Hosts.negTTL = 0, 0
 	ctx := context.Background()
 	for _, in := range inputs {
 		t.Run(in.name, func(t *testing.T) {
@@ -632,6 +646,9 @@ func TestLoadingDecoder(t *testing.T) {
 			// A decoding that fails half way, then the one that counts.
 			if _, err := decode(bytes.NewReader(in.json[:len(in.json)/2])); err == nil {
 				t.Fatal("half a document decoded")
+			}
+			if len(u.tasks)+len(u.agents) != 0 || u.Running() != 0 {
+				t.Fatalf("a decoding that failed left %d tasks and %d agents", len(u.tasks), len(u.agents))
 			}
 			st, err := decode(bytes.NewReader(in.json))
 			if err != nil {
