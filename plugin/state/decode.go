@@ -293,7 +293,8 @@ func (d *decoder) framework() error {
 	if len(scratch) > 0 {
 		f.Tasks = slices.Clone(scratch)
 	}
-	clear(scratch[:cap(scratch)])
+	// What this framework used: its tasks, and one a skipped task may have left.
+	clear(scratch[:min(len(scratch)+1, cap(scratch))])
 	d.tasks = scratch[:0]
 	if err != nil {
 		return err

@@ -474,6 +474,10 @@ func TestDecodeHooked(t *testing.T) {
 				t.Errorf("%s: framework %d's tasks are a copy, not the state's", f, i)
 			}
 		}
-		t.Logf("%s: %d agents (before the frameworks: %v), %d frameworks", filepath.Base(f), len(agents), agentsFirst, len(fws))
+		// Masters before 1.0 list their agents after the frameworks; the others first.
+		old := strings.Contains(f, "0.19.0") || strings.Contains(f, "0.25.0")
+		if agentsFirst == old {
+			t.Errorf("%s: the agents came before the frameworks: %v", f, agentsFirst)
+		}
 	}
 }
