@@ -487,7 +487,9 @@ func Rewrite(js []byte) ([]byte, error) {
 	d.UseNumber()
 	if t, err := d.Token(); err != nil || t != json.Delim('{') {
 		var v any
-		if err := json.Unmarshal(js, &v); err != nil {
+		whole := json.NewDecoder(bytes.NewReader(js))
+		whole.UseNumber()
+		if err := whole.Decode(&v); err != nil {
 			return nil, err
 		}
 		return json.Marshal(rewrite(v, ""))
