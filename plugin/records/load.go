@@ -78,7 +78,7 @@ func (u *Updater) LoadingDecoder(ctx context.Context) func(io.Reader) (*state.St
 				if l.unusable {
 					return
 				}
-				work <- func() { u.loadFramework(ctx, &f) }
+				work <- func() { u.loadFramework(&f) }
 			},
 		})
 		close(work)
@@ -132,7 +132,7 @@ func (u *Updater) loadAgents(ctx context.Context, agents map[string]*state.Agent
 }
 
 // loadFramework adds a framework of a state being decoded, and its tasks in order.
-func (u *Updater) loadFramework(ctx context.Context, f *state.Framework) {
+func (u *Updater) loadFramework(f *state.Framework) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	// A scheduler's host name is not looked up here, one framework at a time: the
