@@ -253,13 +253,27 @@ type fwInfo struct {
 }
 
 func (b *builder) fwInfo(f *state.Framework) fwInfo {
-	fi := fwInfo{label: b.lab.labels(f.Name)}
+	return fwInfo{label: b.lab.labels(f.Name), ips: b.ips(schedulerHost(f))}
+}
+
+// schedulerHost is the host of a framework's scheduler: its pid's, or without one the
+// framework's hostname.
+func schedulerHost(f *state.Framework) string {
 	if !f.PID.IsZero() {
-		fi.ips = b.ips(f.PID.Host)
-	} else {
-		fi.ips = b.ips(f.Hostname)
+		return f.PID.Host
 	}
-	return fi
+	return f.Hostname
+}
+
+// agentEntry is what the updater keeps of an agent: its value, and its names' makings.
+func (b *builder) agentEntry(a *state.Agent) *agentEntry {
+	return &agentEntry{a: *a, info: b.agentInfo(a)}
+}
+
+// fwEntry is what the updater keeps of a framework: its value without its tasks, and
+// its names' makings.
+func (b *builder) fwEntry(f *state.Framework) *fwEntry {
+	return &fwEntry{f: state.Framework{ID: f.ID, Name: f.Name, Hostname: f.Hostname, PID: f.PID}, info: b.fwInfo(f)}
 }
 
 func (b *builder) framework(f *state.Framework, fi *fwInfo) {

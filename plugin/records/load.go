@@ -125,7 +125,7 @@ func (u *Updater) loadAgents(ctx context.Context, agents map[string]*state.Agent
 	b := u.b
 	b.sign = 1
 	for id, a := range agents {
-		e := &agentEntry{a: *a, info: b.agentInfo(a)}
+		e := b.agentEntry(a)
 		u.agents[id] = e
 		b.agent(&e.a, &e.info)
 	}
@@ -140,19 +140,13 @@ func (u *Updater) loadFramework(f *state.Framework) {
 	// others up in one round, as a bulk load does.
 	b := u.b
 	b.sign = 1
-	e := &fwEntry{f: state.Framework{ID: f.ID, Name: f.Name, Hostname: f.Hostname, PID: f.PID}, info: b.fwInfo(f)}
+	e := b.fwEntry(f)
 	u.fws[f.ID] = e
 	b.framework(&e.f, &e.info)
 	u.t.reserve(u.t.names + len(f.Tasks)*5/2)
 	for j := range f.Tasks {
 		t := &f.Tasks[j]
-		k := state.TaskKey{Framework: f.ID, Task: t.ID}
-		for {
-			if _, dup := u.tasks[k]; !dup {
-				break
-			}
-			k.Dup++
-		}
+		k := entryKey(u.tasks, f.ID, t.ID)
 		u.tasks[k] = t
 		if t.State == state.TaskRunning {
 			u.nrun++
@@ -171,12 +165,7 @@ func (u *Updater) finishLoad(ctx context.Context, st *state.State) {
 	u.skips = st.Skipped
 	named := make(map[string]*state.Framework)
 	for i := range st.Frameworks {
-		f := &st.Frameworks[i]
-		host := f.Hostname
-		if !f.PID.IsZero() {
-			host = f.PID.Host
-		}
-		if hostName(nil, host) != nil {
+		if f := &st.Frameworks[i]; hostName(nil, schedulerHost(f)) != nil {
 			named[f.ID] = f
 		}
 	}

@@ -98,27 +98,11 @@ func (u *Updater) Update(ctx context.Context, st *state.State) {
 		u.loadState(ctx, st)
 		return
 	}
-	all := &changes{
-		agents: make(map[string]*state.Agent, len(st.Agents)),
-		fws:    make(map[string]*state.Framework, len(st.Frameworks)),
-		tasks:  make(map[state.TaskKey]*state.Task),
-	}
-	for i := range st.Agents {
-		all.agents[st.Agents[i].ID] = &st.Agents[i]
-	}
+	all := &changes{agents: agentsOf(st), fws: fwsOf(st), tasks: make(map[state.TaskKey]*state.Task)}
 	for i := range st.Frameworks {
 		f := &st.Frameworks[i]
-		all.fws[f.ID] = f
 		for j := range f.Tasks {
-			// Each entry gets its records, also those that share an id.
-			k := state.TaskKey{Framework: f.ID, Task: f.Tasks[j].ID}
-			for {
-				if _, dup := all.tasks[k]; !dup {
-					break
-				}
-				k.Dup++
-			}
-			all.tasks[k] = &f.Tasks[j]
+			all.tasks[entryKey(all.tasks, f.ID, f.Tasks[j].ID)] = &f.Tasks[j]
 		}
 	}
 	u.updateAll(ctx, all, st)
@@ -181,14 +165,7 @@ func (u *Updater) loadState(ctx context.Context, st *state.State) {
 	for i := range st.Frameworks {
 		f := &st.Frameworks[i]
 		for j := range f.Tasks {
-			// Each entry gets its records, also those that share an id.
-			k := state.TaskKey{Framework: f.ID, Task: f.Tasks[j].ID}
-			for {
-				if _, dup := tasks[k]; !dup {
-					break
-				}
-				k.Dup++
-			}
+			k := entryKey(tasks, f.ID, f.Tasks[j].ID)
 			tasks[k] = &f.Tasks[j]
 			order = append(order, keyedTask{k, &f.Tasks[j]})
 		}
@@ -248,6 +225,18 @@ func (u *Updater) load(ctx context.Context, agents map[string]*state.Agent, fws 
 type keyedTask struct {
 	k state.TaskKey
 	t *state.Task
+}
+
+// entryKey is the key of the next entry of framework fw's tasks with task id id:
+// each entry gets its records, also those that share an id (Dup numbers them).
+func entryKey(tasks map[state.TaskKey]*state.Task, fw, id string) state.TaskKey {
+	k := state.TaskKey{Framework: fw, Task: id}
+	for {
+		if _, dup := tasks[k]; !dup {
+			return k
+		}
+		k.Dup++
+	}
 }
 
 func agentsOf(st *state.State) map[string]*state.Agent {
@@ -310,14 +299,10 @@ func (u *Updater) commit(ctx context.Context, ch *changes, st *state.State) {
 	b := u.b
 	// What really changed: a value, or what its names are made of (an address a host
 	// name resolves to).
-	agents := changedEntries(ch.agents, u.agents, func(a *state.Agent) *agentEntry {
-		return &agentEntry{a: *a, info: b.agentInfo(a)}
-	}, func(old, e *agentEntry) bool {
+	agents := changedEntries(ch.agents, u.agents, b.agentEntry, func(old, e *agentEntry) bool {
 		return old.a == e.a && old.info.equal(&e.info)
 	})
-	fws := changedEntries(ch.fws, u.fws, func(f *state.Framework) *fwEntry {
-		return &fwEntry{f: state.Framework{ID: f.ID, Name: f.Name, Hostname: f.Hostname, PID: f.PID}, info: b.fwInfo(f)}
-	}, func(old, e *fwEntry) bool {
+	fws := changedEntries(ch.fws, u.fws, b.fwEntry, func(old, e *fwEntry) bool {
 		return old.f.ID == e.f.ID && old.f.Name == e.f.Name && old.f.Hostname == e.f.Hostname && old.f.PID == e.f.PID &&
 			old.info.label == e.info.label && slices.Equal(old.info.ips, e.info.ips)
 	})
@@ -387,11 +372,7 @@ func (u *Updater) resolve(ctx context.Context, ch *changes, st *state.State) {
 	}
 	for _, f := range ch.fws {
 		if f != nil {
-			if !f.PID.IsZero() {
-				names = hostName(names, f.PID.Host)
-			} else {
-				names = hostName(names, f.Hostname)
-			}
+			names = hostName(names, schedulerHost(f))
 		}
 	}
 	names = u.b.mastersNames(names, st)
