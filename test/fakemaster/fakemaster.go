@@ -354,24 +354,52 @@ func (m *Master) render(state []byte, noLeader bool, leader, self string, gz boo
 // frameworks (masters before 1.0 the other way round), and a client may read the one
 // while the other is still coming.
 func withLeader(state []byte, noLeader bool, leader, self string) ([]byte, error) {
-	d := json.NewDecoder(bytes.NewReader(state))
-	if t, err := d.Token(); err != nil || t != json.Delim('{') {
-		return nil, fmt.Errorf("a state must be a JSON object: %v", err)
-	}
-	var out bytes.Buffer
-	put := func(key string, value []byte) {
-		if out.Len() == 0 {
-			out.WriteByte('{')
-		} else {
-			out.WriteByte(',')
-		}
-		k, _ := json.Marshal(key)
-		out.Write(k)
-		out.WriteByte(':')
-		out.Write(value)
+	fields, err := members(state)
+	if err != nil {
+		return nil, fmt.Errorf("a state must be a JSON object: %w", err)
 	}
 	leaderValue, _ := json.Marshal("master@" + leader)
+	out := make([]member, 0, len(fields)+2)
 	wroteLeader := false
+	for _, f := range fields {
+		switch f.key {
+		case "leader_info", "pid":
+		case "leader":
+			if !noLeader {
+				out = append(out, member{f.key, leaderValue})
+				wroteLeader = true
+			}
+		default:
+			out = append(out, f)
+		}
+	}
+	if !noLeader && !wroteLeader {
+		out = append(out, member{"leader", leaderValue})
+	}
+	pid, _ := json.Marshal("master@" + self)
+	return object(append(out, member{"pid", pid})), nil
+}
+
+// member is one field of a JSON object, as written.
+type member struct {
+	key   string
+	value json.RawMessage
+}
+
+// errNotObject is a document that is not a JSON object.
+var errNotObject = errors.New("not a JSON object")
+
+// members returns the fields of the JSON object js in their order.
+func members(js []byte) ([]member, error) {
+	d := json.NewDecoder(bytes.NewReader(js))
+	t, err := d.Token()
+	if err != nil {
+		return nil, err
+	}
+	if t != json.Delim('{') {
+		return nil, errNotObject
+	}
+	var out []member
 	for d.More() {
 		t, err := d.Token()
 		if err != nil {
@@ -381,24 +409,25 @@ func withLeader(state []byte, noLeader bool, leader, self string) ([]byte, error
 		if err := d.Decode(&v); err != nil {
 			return nil, err
 		}
-		switch key := t.(string); key {
-		case "leader_info", "pid":
-		case "leader":
-			if !noLeader {
-				put(key, leaderValue)
-				wroteLeader = true
-			}
-		default:
-			put(key, v)
+		out = append(out, member{t.(string), v})
+	}
+	if _, err := d.Token(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// object writes fields as a JSON object, in their order.
+func object(fields []member) []byte {
+	out := []byte{'{'}
+	for i, f := range fields {
+		if i > 0 {
+			out = append(out, ',')
 		}
+		k, _ := json.Marshal(f.key)
+		out = append(append(append(out, k...), ':'), f.value...)
 	}
-	if !noLeader && !wroteLeader {
-		put("leader", leaderValue)
-	}
-	pid, _ := json.Marshal("master@" + self)
-	put("pid", pid)
-	out.WriteByte('}')
-	return out.Bytes(), nil
+	return append(out, '}')
 }
 
 // Faults lists every fault with what it does, for -h and for errors.
@@ -483,41 +512,34 @@ func (m *Master) control(w http.ResponseWriter, r *http.Request) {
 // them, and nothing is ever sent to those.
 // The top-level fields keep their order (see withLeader).
 func Rewrite(js []byte) ([]byte, error) {
-	d := json.NewDecoder(bytes.NewReader(js))
-	d.UseNumber()
-	if t, err := d.Token(); err != nil || t != json.Delim('{') {
+	fields, err := members(js)
+	if errors.Is(err, errNotObject) {
 		var v any
-		whole := json.NewDecoder(bytes.NewReader(js))
-		whole.UseNumber()
-		if err := whole.Decode(&v); err != nil {
+		if err := decodeNumbers(js, &v); err != nil {
 			return nil, err
 		}
 		return json.Marshal(rewrite(v, ""))
 	}
-	out := []byte{'{'}
-	for d.More() {
-		t, err := d.Token()
-		if err != nil {
-			return nil, err
-		}
-		var v any
-		if err := d.Decode(&v); err != nil {
-			return nil, err
-		}
-		k, _ := json.Marshal(t.(string))
-		b, err := json.Marshal(rewrite(v, t.(string)))
-		if err != nil {
-			return nil, err
-		}
-		if len(out) > 1 {
-			out = append(out, ',')
-		}
-		out = append(append(append(out, k...), ':'), b...)
-	}
-	if _, err := d.Token(); err != nil {
+	if err != nil {
 		return nil, err
 	}
-	return append(out, '}'), nil
+	for i, f := range fields {
+		var v any
+		if err := decodeNumbers(f.value, &v); err != nil {
+			return nil, err
+		}
+		if fields[i].value, err = json.Marshal(rewrite(v, f.key)); err != nil {
+			return nil, err
+		}
+	}
+	return object(fields), nil
+}
+
+// decodeNumbers decodes js into v, numbers as json.Number: exact however large.
+func decodeNumbers(js []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(js))
+	d.UseNumber()
+	return d.Decode(v)
 }
 
 func rewrite(v any, key string) any {
