@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coredns-mesos/mesos/internal/fixture"
 	"github.com/coredns-mesos/mesos/internal/synth"
 	"github.com/coredns-mesos/mesos/plugin/records"
 	"github.com/coredns-mesos/mesos/plugin/state"
@@ -15,19 +16,8 @@ import (
 // The handler's tests build their record sets as the record engine's tests do
 // (plugin/records): a two-agent cluster with the tasks a test gives, or a synthetic one.
 
-const agentsJSON = `
-	"leader": "master@10.0.0.2:5050",
-	"slaves": [
-		{"id": "20160107-001256-134875658-5050-27524-S0", "hostname": "a0", "pid": "slave(1)@10.0.1.1:5051"},
-		{"id": "20160107-001256-134875658-5050-27524-S1", "hostname": "a1", "pid": "slave(1)@10.0.1.2:5051"}
-	]`
-
-// stateWith is a /master/state of two agents and a framework marathon holding tasks.
-func stateWith(tasks string) string {
-	return `{` + agentsJSON + `,
-	"frameworks": [{"id": "fw-1", "name": "marathon", "pid": "scheduler-1@10.0.0.9:25501", "hostname": "m9",
-		"tasks": [` + tasks + `]}]}`
-}
+// stateWith is fixture.StateWith: two agents and a framework marathon holding tasks.
+func stateWith(tasks string) string { return fixture.StateWith(tasks) }
 
 // build is the record set of the state js, with the default options changed by mod.
 func build(tb testing.TB, js string, mod func(*records.Options)) *records.Set {

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coredns-mesos/mesos/internal/fixture"
 	"github.com/coredns-mesos/mesos/plugin/api"
 	"github.com/coredns-mesos/mesos/plugin/records"
 	"github.com/coredns-mesos/mesos/plugin/state"
@@ -36,27 +37,8 @@ type httpAnswer struct {
 
 func httpGet(t *testing.T, url string) httpAnswer {
 	t.Helper()
-	resp, err := http.Get(url) // #nosec G107 -- a loopback test server
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	a := httpAnswer{code: resp.StatusCode, body: b}
-	if h := resp.Header.Get(api.IndexHeader); h != "" {
-		n, err := strconv.ParseUint(h, 10, 32)
-		if err != nil {
-			t.Fatalf("GET %s: %s %q", url, api.IndexHeader, h)
-		}
-		a.index = uint32(n)
-	}
-	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusMethodNotAllowed && ct != "application/json" && resp.StatusCode != http.StatusNotFound {
-		t.Errorf("GET %s: Content-Type %q", url, ct)
-	}
-	return a
+	code, index, body := fixture.Get(t, url, api.IndexHeader)
+	return httpAnswer{code: code, index: index, body: body}
 }
 
 // startAPI starts CoreDNS in process with the HTTP API on a free port, reading a fake

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coredns-mesos/mesos/internal/fixture"
 	"github.com/coredns-mesos/mesos/plugin/state"
 
 	"github.com/miekg/dns"
@@ -79,19 +80,11 @@ func exists(t *testing.T, s *Set, qname string, expect bool) {
 	}
 }
 
-// base is a two-agent cluster; tests add frameworks and tasks.
-const agentsJSON = `
-	"leader": "master@10.0.0.2:5050",
-	"slaves": [
-		{"id": "20160107-001256-134875658-5050-27524-S0", "hostname": "a0", "pid": "slave(1)@10.0.1.1:5051"},
-		{"id": "20160107-001256-134875658-5050-27524-S1", "hostname": "a1", "pid": "slave(1)@10.0.1.2:5051"}
-	]`
+// agentsJSON and stateWith are the two-agent cluster the tests add frameworks and
+// tasks to (fixture).
+const agentsJSON = fixture.Agents
 
-func stateWith(tasks string) string {
-	return `{` + agentsJSON + `,
-	"frameworks": [{"id": "fw-1", "name": "marathon", "pid": "scheduler-1@10.0.0.9:25501", "hostname": "m9",
-		"tasks": [` + tasks + `]}]}`
-}
+func stateWith(tasks string) string { return fixture.StateWith(tasks) }
 
 func TestTaskRecordsWithoutDiscovery(t *testing.T) {
 	s := build(t, stateWith(`{"id": "web.1", "name": "web", "slave_id": "20160107-001256-134875658-5050-27524-S0",
