@@ -152,7 +152,7 @@ var skipReasons = []string{
 	state.SkipAgentMalformed, state.SkipAgentMissingID, state.SkipAgentBadPID,
 	state.SkipFrameworkMalformed, state.SkipFrameworkMissingID, state.SkipFrameworkBadPID,
 	state.SkipTaskMalformed, state.SkipTaskMissingID, state.SkipTaskBadPorts,
-	state.SkipTaskUnknownState, state.SkipTaskBadDiscovery, state.SkipStatusMalformed,
+	state.SkipTaskUnknownState, state.SkipTaskBadDiscovery, state.SkipTaskBadMapping, state.SkipStatusMalformed,
 	state.SkipLeaderBadPID, state.SkipBadAddress, state.SkipValueTooLong,
 	records.SkipTaskUnknownAgent, records.SkipTaskEmptyName, records.SkipFrameworkEmptyName, records.SkipNameTooLong,
 	records.SkipReservedName, records.SkipSRVOverLimit, state.SkipEventUnknownTask, state.SkipEventUnknownType,

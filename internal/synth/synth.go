@@ -3,6 +3,9 @@
 // frameworks, apps of 1 to 50 instances with port ranges, DiscoveryInfo on half of
 // them, network_infos with IPv4 and some IPv6, a few tasks not running, and the
 // fields a real master sends that DNS does not need (about 1 KB of JSON a task).
+// Apps are on a container network, a Docker bridge with port mappings or the host's
+// network, their DiscoveryInfo ports labelled by network scope or not (see Network);
+// agents are in two regions of three zones, a tenth of them in no fault domain.
 package synth
 
 import (
@@ -35,6 +38,47 @@ type App struct {
 	Instances int
 	Discovery bool
 	Ports     int
+	// Network is how the app's tasks reach the network (see the Net constants).
+	Network Net
+}
+
+// Net is an app's networking, as Marathon sets it up.
+type Net uint8
+
+// The networks of the synthetic apps, by app number modulo 10: 0-5 a container
+// network with ports labelled network-scope container, 6 a Docker bridge with ports
+// labelled host, 7 the same without labels (Marathon before them, where the port
+// mappings tell), 8 the host's network labelled host, 9 a container network unlabelled.
+const (
+	NetContainer Net = iota
+	NetBridge
+	NetBridgeUnlabelled
+	NetHost
+	NetContainerUnlabelled
+)
+
+func netOf(app int) Net {
+	switch app % 10 {
+	case 6:
+		return NetBridge
+	case 7:
+		return NetBridgeUnlabelled
+	case 8:
+		return NetHost
+	case 9:
+		return NetContainerUnlabelled
+	}
+	return NetContainer
+}
+
+// Domain returns agent a's fault domain, region and zone as a 1.5+ master writes
+// them; empty for the agents in none.
+func Domain(a int) (region, zone string) {
+	if a%10 == 9 {
+		return "", ""
+	}
+	region = []string{"aws/us-west-2", "aws/eu-central-1"}[a/3%2]
+	return region, region + string(rune('a'+a%3))
 }
 
 // Write emits the document and returns the apps it holds, so that callers can build
@@ -64,6 +108,9 @@ func Write(w io.Writer, c Config) ([]App, error) {
 		}
 		p(`{"id":"5b6a0e1c-2a91-4b0b-9a4e-1d9a3f0c7e11-S%d","hostname":"agent-%d.cluster.internal","port":5051,`, a, a)
 		p(`"attributes":{"rack":"r%d","zone":"z%d"},"pid":"slave(1)@%s:5051","registered_time":1574000100.5,`, a%40, a%3, agentIP(a))
+		if region, zone := Domain(a); region != "" {
+			p(`"domain":{"fault_domain":{"region":{"name":"%s"},"zone":{"name":"%s"}}},`, region, zone)
+		}
 		p(`"resources":{"disk":500000.0,"mem":63000.0,"gpus":0.0,"cpus":32.0,"ports":"[1025-2180, 2182-3887, 3889-5049, 5052-8079, 8082-8180, 8182-32000]"},`)
 		p(`"used_resources":{"disk":0.0,"mem":8192.0,"gpus":0.0,"cpus":4.0},"offered_resources":{"disk":0.0,"mem":0.0,"gpus":0.0,"cpus":0.0},`)
 		p(`"active":true,"version":"1.9.0","capabilities":["MULTI_ROLE","HIERARCHICAL_ROLE","RESERVATION_REFINEMENT"]}`)
@@ -90,6 +137,7 @@ func Write(w io.Writer, c Config) ([]App, error) {
 				Instances: min(1+rng.IntN(50), perFw-n, c.Tasks-taskN),
 				Discovery: rng.IntN(2) == 0,
 				Ports:     rng.IntN(4),
+				Network:   netOf(len(apps)),
 			}
 			apps = append(apps, app)
 			for i := range app.Instances {
@@ -165,7 +213,14 @@ func writeTaskAs(p func(string, ...any), rng *rand.Rand, fid string, app App, id
 				p(",")
 			}
 			proto := []string{"tcp", "udp", ""}[k%3]
-			p(`{"number":%d,"name":"port%d","protocol":"%s","labels":{"labels":[{"key":"network-scope","value":"host"}]}}`, base+k, k, proto)
+			p(`{"number":%d,"name":"port%d","protocol":"%s"`, discoveryPort(app.Network, base, k), k, proto)
+			switch app.Network {
+			case NetContainer:
+				p(`,"labels":{"labels":[{"key":"network-scope","value":"container"}]}`)
+			case NetBridge, NetHost:
+				p(`,"labels":{"labels":[{"key":"network-scope","value":"host"}]}`)
+			}
+			p(`}`)
 		}
 		p(`]}},`)
 	}
@@ -176,7 +231,31 @@ func writeTaskAs(p func(string, ...any), rng *rand.Rand, fid string, app App, id
 	}
 	p(`"statuses":[{"state":"TASK_STARTING","timestamp":%d.1,"container_status":{"container_id":{"value":"%08x-aaaa-bbbb-cccc-%012x"}}},`, 1574000200+n, rng.Uint32(), rng.Uint64()&0xffffffffffff)
 	p(`{"state":"%s","timestamp":%d.5,"healthy":true,"container_status":{"container_id":{"value":"%08x-aaaa-bbbb-cccc-%012x"},"network_infos":[{"ip_addresses":[%s],"name":"dcos","labels":{}}]}}],`, state, 1574000200+n, rng.Uint32(), rng.Uint64()&0xffffffffffff, netinfo)
-	p(`"container":{"type":"DOCKER","docker":{"image":"registry.internal/%s:1.%d","network":"USER","privileged":false,"force_pull_image":false,"parameters":[{"key":"log-driver","value":"json-file"}]}},`, app.Name, inst%9)
+	switch app.Network {
+	case NetBridge, NetBridgeUnlabelled:
+		p(`"container":{"type":"DOCKER","docker":{"image":"registry.internal/%s:1.%d","network":"BRIDGE","port_mappings":[`, app.Name, inst%9)
+		for k := range max(app.Ports, 1) {
+			if k > 0 {
+				p(",")
+			}
+			p(`{"host_port":%d,"container_port":%d,"protocol":"tcp"}`, base+k, 8080+k)
+		}
+		p(`],"privileged":false,"force_pull_image":false,"parameters":[{"key":"log-driver","value":"json-file"}]}},`)
+	case NetHost:
+		p(`"container":{"type":"DOCKER","docker":{"image":"registry.internal/%s:1.%d","network":"HOST","privileged":false,"force_pull_image":false,"parameters":[{"key":"log-driver","value":"json-file"}]}},`, app.Name, inst%9)
+	default:
+		p(`"container":{"type":"DOCKER","docker":{"image":"registry.internal/%s:1.%d","network":"USER","privileged":false,"force_pull_image":false,"parameters":[{"key":"log-driver","value":"json-file"}]},"network_infos":[{"name":"dcos"}]},`, app.Name, inst%9)
+	}
 	p(`"health_checks":[{"type":"HTTP","http":{"port":%d,"path":"/health"},"interval_seconds":10.0,"timeout_seconds":5.0,"consecutive_failures":3}]}`, base)
 	return id
+}
+
+// discoveryPort numbers an app's DiscoveryInfo port k: the agent's port where the app
+// is reached through it, else a port inside the container.
+func discoveryPort(n Net, base, k int) int {
+	switch n {
+	case NetBridge, NetBridgeUnlabelled, NetHost:
+		return base + k
+	}
+	return 8080 + k
 }

@@ -28,6 +28,9 @@ const (
 	// SkipTaskBadDiscovery counts DiscoveryInfo ports numbered outside 1-65535, left
 	// out of a task that is kept (as Mesos-DNS did).
 	SkipTaskBadDiscovery = "task_bad_discovery"
+	// SkipTaskBadMapping counts port mappings with a port outside 1-65535, left out of
+	// a task that is kept.
+	SkipTaskBadMapping = "task_bad_port_mapping"
 	// SkipStatusMalformed counts status entries left out of a task that is kept.
 	SkipStatusMalformed = "status_malformed"
 	// SkipBadAddress counts addresses that no record may carry (unspecified,
@@ -361,6 +364,8 @@ func (d *decoder) task(f *Framework) error {
 			})
 		case "discovery":
 			t.Discovery, err = d.discovery()
+		case "container":
+			t.Net, err = d.container()
 		case "statuses":
 			if t.Statuses == nil {
 				t.Statuses = make([]Status, 0, 2)
@@ -420,6 +425,10 @@ func (d *decoder) discovery() (*Discovery, error) {
 							p.Name, err = d.str()
 						case "protocol":
 							p.Protocol, err = d.internStr()
+						case "labels":
+							var ls []Label
+							ls, err = d.labels()
+							p.Scope = scopeOf(ls)
 						default:
 							err = d.d.SkipValue()
 						}
@@ -428,7 +437,7 @@ func (d *decoder) discovery() (*Discovery, error) {
 					if err != nil {
 						return err
 					}
-					if num < 1 || num > 65535 || num != float64(int(num)) {
+					if !portNumber(num) {
 						d.st.Skipped.Add(SkipTaskBadDiscovery)
 						return nil
 					}
@@ -444,6 +453,99 @@ func (d *decoder) discovery() (*Discovery, error) {
 	})
 	return di, err
 }
+
+// scopeOf is the scope a port's labels give it.
+func scopeOf(ls []Label) Scope {
+	for _, l := range ls {
+		if l.Key == "network-scope" {
+			switch l.Value {
+			case "host":
+				return ScopeHost
+			case "container":
+				return ScopeContainer
+			}
+		}
+	}
+	return ScopeUnset
+}
+
+// container reads a task's ContainerInfo, of /master/state or of the v1 API, for
+// what it says of the task's network; nil when that is nothing DNS uses.
+func (d *decoder) container() (*Network, error) {
+	if d.null() {
+		return nil, nil
+	}
+	var n Network
+	var docker []PortMapping
+	hostNet := false
+	err := d.object(func(key []byte) error {
+		switch string(key) {
+		case "docker":
+			return d.object(func(key []byte) error {
+				switch string(key) {
+				case "network":
+					b, err := d.strBytes()
+					n.Bridged = string(b) == "BRIDGE"
+					hostNet = string(b) == "HOST"
+					return err
+				case "port_mappings":
+					return d.portMappings(&docker)
+				}
+				return d.d.SkipValue()
+			})
+		case "network_infos":
+			return d.array(func() error {
+				return d.object(func(key []byte) error {
+					if string(key) != "port_mappings" {
+						return d.d.SkipValue()
+					}
+					return d.portMappings(&n.Mappings)
+				})
+			})
+		}
+		return d.d.SkipValue()
+	})
+	if !hostNet {
+		// Docker maps no port for a task on the host's network.
+		n.Mappings = append(n.Mappings, docker...)
+	}
+	if err != nil || !n.Bridged && len(n.Mappings) == 0 {
+		return nil, err
+	}
+	return &n, nil
+}
+
+// portMappings appends an array of port mappings to ms; one with a port outside
+// 1-65535 is left out and counted.
+func (d *decoder) portMappings(ms *[]PortMapping) error {
+	return d.array(func() error {
+		var host, ctr float64
+		err := d.object(func(key []byte) error {
+			var err error
+			switch string(key) {
+			case "host_port":
+				host, err = d.num()
+			case "container_port":
+				ctr, err = d.num()
+			default:
+				err = d.d.SkipValue()
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if !portNumber(host) || !portNumber(ctr) {
+			d.st.Skipped.Add(SkipTaskBadMapping)
+			return nil
+		}
+		*ms = append(*ms, PortMapping{Host: uint16(host), Container: uint16(ctr)})
+		return nil
+	})
+}
+
+// portNumber reports whether a JSON number is a port, 1-65535.
+func portNumber(f float64) bool { return f >= 1 && f <= 65535 && f == float64(int(f)) }
 
 func (d *decoder) status() (Status, error) {
 	var s Status

@@ -57,7 +57,7 @@ func TestDecodeFull(t *testing.T) {
 	if len(tk.Ports) != 2 || tk.Ports[0] != (PortRange{31000, 31001}) || tk.Ports[1] != (PortRange{31005, 31005}) {
 		t.Errorf("ports %+v", tk.Ports)
 	}
-	if d := tk.Discovery; d == nil || d.Name != "web" || d.Visibility != "EXTERNAL" || len(d.Ports) != 1 || d.Ports[0] != (DiscoveryPort{80, "http", "tcp"}) {
+	if d := tk.Discovery; d == nil || d.Name != "web" || d.Visibility != "EXTERNAL" || len(d.Ports) != 1 || d.Ports[0] != (DiscoveryPort{Number: 80, Name: "http", Protocol: "tcp"}) {
 		t.Errorf("discovery %+v", tk.Discovery)
 	}
 	s, ok := tk.LatestRunning()
@@ -402,7 +402,7 @@ func TestDecodeDiscoveryPortZero(t *testing.T) {
 		t.Fatalf("frameworks %+v", st.Frameworks)
 	}
 	d := st.Frameworks[0].Tasks[0].Discovery
-	if d == nil || len(d.Ports) != 1 || d.Ports[0] != (DiscoveryPort{80, "http", "tcp"}) {
+	if d == nil || len(d.Ports) != 1 || d.Ports[0] != (DiscoveryPort{Number: 80, Name: "http", Protocol: "tcp"}) {
 		t.Errorf("discovery %+v", d)
 	}
 	if st.Skipped[SkipTaskBadDiscovery] != 1 || st.Skipped.Total() != 1 {
@@ -479,5 +479,71 @@ func TestDecodeHooked(t *testing.T) {
 		if agentsFirst == old {
 			t.Errorf("%s: the agents came before the frameworks: %v", f, agentsFirst)
 		}
+	}
+}
+
+// A task's network, as its ContainerInfo and its DiscoveryInfo ports' labels say it:
+// the shapes of the captures events-1.5.0-docker.jsonl and events-1.9.0-after-failover.jsonl.
+func TestDecodeNetwork(t *testing.T) {
+	task := func(id, rest string) string {
+		return `{"id": "` + id + `", "name": "` + id + `", "slave_id": "a", "state": "TASK_RUNNING"` + rest + `}`
+	}
+	st := mustDecode(t, `{"slaves": [`+agentJSON+`], "frameworks": [{"id": "f", "name": "m", "tasks": [`+
+		task("bridge", `, "container": {"type": "DOCKER", "docker": {"image": "x", "port_mappings": [{"host_port": 20560, "container_port": 8080, "protocol": "tcp"}], "network": "BRIDGE"}},
+		 "discovery": {"name": "bridge", "ports": {"ports": [{"number": 20560, "name": "http", "protocol": "tcp", "labels": {"labels": [{"key": "network-scope", "value": "host"}]}}]}}`)+`,`+
+		task("ucr", `, "container": {"type": "MESOS", "network_infos": [{"name": "mesos-bridge", "port_mappings": [{"container_port": 10080, "host_port": 2160}, {"container_port": 0, "host_port": 5}]}]},
+		 "discovery": {"name": "ucr", "ports": {"ports": [{"number": 2160, "labels": {"labels": [{"key": "VIP_0", "value": "/web:10080"}]}}, {"number": 10080, "labels": {"labels": [{"key": "network-scope", "value": "container"}]}}]}}`)+`,`+
+		task("host", `, "container": {"type": "DOCKER", "docker": {"network": "HOST", "port_mappings": [{"host_port": 80, "container_port": 80}]}}`)+`,`+
+		task("overlay", `, "container": {"type": "DOCKER", "docker": {"network": "USER"}, "network_infos": [{"name": "dcos"}]}`)+`,`+
+		task("none", `, "container": null`)+
+		`]}]}`)
+	tasks := map[string]*Task{}
+	for i := range st.Frameworks[0].Tasks {
+		tk := &st.Frameworks[0].Tasks[i]
+		tasks[tk.ID] = tk
+	}
+	if len(tasks) != 5 {
+		t.Fatalf("tasks %v", tasks)
+	}
+	b := tasks["bridge"]
+	if b.Net == nil || !b.Net.Bridged || !slices.Equal(b.Net.Mappings, []PortMapping{{Host: 20560, Container: 8080}}) || !b.ViaAgent() {
+		t.Errorf("docker bridge: %+v", b.Net)
+	}
+	if p := b.Discovery.Ports[0]; p.Scope != ScopeHost || !b.HostPort(&p) {
+		t.Errorf("docker bridge port: %+v", p)
+	}
+	u := tasks["ucr"]
+	if u.Net == nil || u.Net.Bridged || !slices.Equal(u.Net.Mappings, []PortMapping{{Host: 2160, Container: 10080}}) || !u.ViaAgent() {
+		t.Errorf("mesos-bridge: %+v", u.Net)
+	}
+	// No scope label: the mapped host port is the agent's; the container port is
+	// labelled so, and a container port it would be without the label too.
+	if p := u.Discovery.Ports[0]; p.Scope != ScopeUnset || !u.HostPort(&p) {
+		t.Errorf("unlabelled host port: %+v", p)
+	}
+	if p := u.Discovery.Ports[1]; p.Scope != ScopeContainer || u.HostPort(&p) {
+		t.Errorf("container port: %+v", p)
+	}
+	if p := (DiscoveryPort{Number: 10080}); u.HostPort(&p) {
+		t.Error("an unlabelled container port counted as the agent's")
+	}
+	for _, id := range []string{"host", "overlay", "none"} {
+		if tk := tasks[id]; tk.Net != nil || tk.ViaAgent() {
+			t.Errorf("%s: network %+v, want none that DNS uses", id, tk.Net)
+		}
+	}
+	if st.Skipped[SkipTaskBadMapping] != 1 || st.Skipped.Total() != 1 {
+		t.Errorf("skipped %v, want the mapping of port 0", st.Skipped)
+	}
+	// Two values of a task that differ only in their network are not the same task.
+	other := *b
+	other.Net = &Network{Mappings: b.Net.Mappings}
+	if SameTask(b, &other) {
+		t.Error("SameTask misses a change of network")
+	}
+	other = *b
+	other.Discovery = &Discovery{Name: "bridge", Ports: []DiscoveryPort{{Number: 20560, Name: "http", Protocol: "tcp"}}}
+	if SameTask(b, &other) {
+		t.Error("SameTask misses a change of a port's scope")
 	}
 }

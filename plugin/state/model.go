@@ -192,6 +192,68 @@ type Task struct {
 	// Discovery is nil when the task has no DiscoveryInfo.
 	Discovery *Discovery
 	Statuses  []Status
+	// Net is nil for a task whose container says nothing of its network that DNS
+	// uses: no Docker bridge, no port mappings (most tasks; host networking).
+	Net *Network
+}
+
+// Network is what a task's ContainerInfo says of how the task reaches the network.
+type Network struct {
+	// Bridged is Docker BRIDGE networking.
+	Bridged bool
+	// Mappings are the port mappings of Docker (not on the host network) and of the
+	// container networks (network_infos), in the order the document lists them.
+	Mappings []PortMapping
+}
+
+// PortMapping maps a port of the agent to a port inside the container.
+type PortMapping struct{ Host, Container uint16 }
+
+// ViaAgent reports that the task reaches the network through its agent: Docker
+// BRIDGE networking, or port mappings on a container network. Other hosts reach it
+// at the agent's addresses, not at those of its container.
+//
+// A DiscoveryInfo port labelled network-scope host says so too: the task of a pod
+// has no network of its own in the master's view (the pod's is its executor's, which
+// neither /master/state's task nor the event stream carries), and Marathon labels a
+// port host only where the agent's port reaches the task (or where the task is on
+// the agent's network, whose addresses are the agent's).
+func (t *Task) ViaAgent() bool {
+	if t.Net != nil && (t.Net.Bridged || len(t.Net.Mappings) > 0) {
+		return true
+	}
+	if t.Discovery != nil {
+		for i := range t.Discovery.Ports {
+			if t.Discovery.Ports[i].Scope == ScopeHost {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// HostPort reports that the DiscoveryInfo port p is a port of the agent, not of the
+// task's own network: labelled network-scope host, or, without the label, the host
+// side of one of the task's port mappings and the container side of none (Marathon
+// before the label).
+func (t *Task) HostPort(p *DiscoveryPort) bool {
+	switch p.Scope {
+	case ScopeHost:
+		return true
+	case ScopeContainer:
+		return false
+	}
+	if t.Net == nil {
+		return false
+	}
+	host := false
+	for _, m := range t.Net.Mappings {
+		if m.Container == p.Number {
+			return false
+		}
+		host = host || m.Host == p.Number
+	}
+	return host
 }
 
 // PortRange is an inclusive range of ports from a task's resources.
@@ -209,10 +271,24 @@ type Discovery struct {
 
 // DiscoveryPort is one port of a DiscoveryInfo.
 type DiscoveryPort struct {
-	Number   uint16
+	Number uint16
+	// Scope is the port's network-scope label.
+	Scope    Scope
 	Name     string
 	Protocol string
 }
+
+// Scope is the network a DiscoveryInfo port is numbered in, as its network-scope
+// label (Marathon's) says.
+type Scope uint8
+
+// Scopes: no label (or another value), "host" (a port of the agent), "container" (a
+// port inside the task's own network).
+const (
+	ScopeUnset Scope = iota
+	ScopeHost
+	ScopeContainer
+)
 
 // Health is the result of a task's health check as a status reports it.
 type Health uint8
@@ -247,6 +323,9 @@ func SameTask(a, b *Task) bool {
 	}
 	if a.Discovery != nil && (a.Discovery.Name != b.Discovery.Name || a.Discovery.Visibility != b.Discovery.Visibility ||
 		!slices.Equal(a.Discovery.Ports, b.Discovery.Ports)) {
+		return false
+	}
+	if (a.Net == nil) != (b.Net == nil) || a.Net != nil && (a.Net.Bridged != b.Net.Bridged || !slices.Equal(a.Net.Mappings, b.Net.Mappings)) {
 		return false
 	}
 	return slices.EqualFunc(a.Statuses, b.Statuses, func(x, y Status) bool {

@@ -497,6 +497,8 @@ func (d *decoder) v1Task() (*Task, error) {
 			err = d.array(func() error { return d.resource(t) })
 		case "discovery":
 			t.Discovery, err = d.discovery()
+		case "container":
+			t.Net, err = d.container()
 		case "statuses":
 			err = d.array(func() error {
 				var s Status

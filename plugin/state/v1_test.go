@@ -197,3 +197,17 @@ func FuzzDecodeEvent(f *testing.F) {
 		c.State()
 	})
 }
+
+// A task added by the stream carries its network as /master/state does.
+func TestEventNetwork(t *testing.T) {
+	var c Cluster
+	apply(t, &c, subscribed, `{"type":"TASK_ADDED","task_added":{"task":{"name":"web","task_id":{"value":"web.1"},"framework_id":{"value":"F1"},"agent_id":{"value":"S0"},"state":"TASK_STAGING",
+		"discovery":{"name":"web","ports":{"ports":[{"labels":{"labels":[{"key":"network-scope","value":"host"}]},"number":2160,"protocol":"tcp"}]}},
+		"container":{"type":"MESOS","network_infos":[{"name":"mesos-bridge","port_mappings":[{"container_port":10080,"host_port":2160,"protocol":"tcp"}]}]}}}}`,
+		`{"type":"TASK_UPDATED","task_updated":{"framework_id":{"value":"F1"},"state":"TASK_RUNNING","status":{"task_id":{"value":"web.1"},"agent_id":{"value":"S0"},"state":"TASK_RUNNING","timestamp":2}}}`)
+	tk := c.All().Tasks[TaskKey{Framework: "F1", Task: "web.1"}]
+	if tk == nil || tk.State != TaskRunning || tk.Net == nil || !tk.ViaAgent() || len(tk.Net.Mappings) != 1 ||
+		tk.Net.Mappings[0] != (PortMapping{Host: 2160, Container: 10080}) || !tk.HostPort(&tk.Discovery.Ports[0]) {
+		t.Fatalf("task %+v, network %+v", tk, tk.Net)
+	}
+}
