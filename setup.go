@@ -317,15 +317,15 @@ func (p *blockParser) maxStateSize(args []string) error {
 
 func (p *blockParser) ipSources(args []string) error {
 	if len(args) == 0 {
-		return p.c.Errf("ip_sources needs at least one of netinfo, mesos, docker, host")
+		return p.c.Errf("ip_sources needs at least one of auto, netinfo, mesos, docker, host")
 	}
 	p.cfg.opts.IPSources = nil
 	for _, a := range args {
 		s := records.IPSource(strings.ToLower(a))
 		switch s {
-		case records.SourceNetInfo, records.SourceMesos, records.SourceDocker, records.SourceHost:
+		case records.SourceAuto, records.SourceNetInfo, records.SourceMesos, records.SourceDocker, records.SourceHost:
 		default:
-			return p.c.Errf("ip_sources: unknown source %q (netinfo, mesos, docker, host)", a)
+			return p.c.Errf("ip_sources: unknown source %q (auto, netinfo, mesos, docker, host)", a)
 		}
 		if slices.Contains(p.cfg.opts.IPSources, s) {
 			return p.c.Errf("ip_sources: %s listed twice", s)

@@ -359,14 +359,25 @@ func (b *builder) taskNames(t *state.Task, label string, suffix []byte, fwLabel 
 	if cnode != nil {
 		b.addAddrs(cnode, ips)
 	}
+	var cs *node // C.F.slave
 	if !ag.noPID {
-		b.agentNames(t, label, canon, under, f, fs, ag)
+		cs = b.agentNames(t, label, canon, under, f, fs, ag)
 	}
 	b.share = ""
-	if t.Discovery == nil || cnode == nil {
+	if t.Discovery == nil {
 		return cnode
 	}
-	for _, dp := range t.Discovery.Ports {
+	for i := range t.Discovery.Ports {
+		dp := &t.Discovery.Ports[i]
+		// A port of the agent is reached at the agent's addresses (naming.md, "Ports
+		// and the network they live on").
+		target := cnode
+		if t.HostPort(dp) {
+			target = cs
+		}
+		if target == nil {
+			continue
+		}
 		protos := [2]string{"._tcp", "._udp"}
 		np := 2
 		if dp.Protocol != "" {
@@ -384,11 +395,11 @@ func (b *builder) taskNames(t *state.Task, label string, suffix []byte, fwLabel 
 		}
 		for _, proto := range protos[:np] {
 			if n := b.public("", under, proto, f); n != nil {
-				b.addSRV(n, cnode, dp.Number)
+				b.addSRV(n, target, dp.Number)
 			}
 			if named != "" {
 				if n := b.public(named, under, proto, f); n != nil {
-					b.addSRV(n, cnode, dp.Number)
+					b.addSRV(n, target, dp.Number)
 				}
 			}
 		}
@@ -431,17 +442,18 @@ func reverseName(ip netip.Addr) string {
 
 // agentNames publishes the names of a task that carry its agent's address, and the
 // SRV records of its resource ports, which point at them; at most MaxTaskSRV of those.
-func (b *builder) agentNames(t *state.Task, label, canon, under, f, fs string, ag *agentInfo) {
+// It returns the task's canonical agent name C.F.slave, nil when it has none.
+func (b *builder) agentNames(t *state.Task, label, canon, under, f, fs string, ag *agentInfo) (cs *node) {
 	if n := b.name("", label, "", fs); n != nil {
 		b.addAddrs(n, ag.ips)
 	}
-	cs := b.name("", canon, "", fs)
+	cs = b.name("", canon, "", fs)
 	if cs == nil {
-		return
+		return nil
 	}
 	b.addAddrs(cs, ag.ips)
 	if len(t.Ports) == 0 {
-		return
+		return cs
 	}
 	// The SRV owners do not depend on the port: find them once per task.
 	var owners [4]*node
@@ -457,7 +469,7 @@ func (b *builder) agentNames(t *state.Task, label, canon, under, f, fs string, a
 		}
 	}
 	if k == 0 {
-		return
+		return cs
 	}
 	ports := 0
 	for _, pr := range t.Ports {
@@ -475,6 +487,7 @@ func (b *builder) agentNames(t *state.Task, label, canon, under, f, fs string, a
 			}
 		}
 	}
+	return cs
 }
 
 // taskIPs takes all addresses of the first source that yields any.
@@ -485,6 +498,12 @@ func (b *builder) taskIPs(t *state.Task, ag *agentInfo) []netip.Addr {
 		switch src {
 		case SourceNetInfo:
 			if hasStatus {
+				out = st.IPs
+			}
+		case SourceAuto:
+			if t.ViaAgent() {
+				out = ag.ips
+			} else if hasStatus {
 				out = st.IPs
 			}
 		case SourceMesos, SourceDocker:

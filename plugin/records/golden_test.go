@@ -80,11 +80,24 @@ func TestGoldenEvents(t *testing.T) {
 			o := DefaultOptions()
 			o.Now = func() time.Time { return clockAt(1700000000) }
 			s := Build(context.Background(), c.State(), o, nil)
-			checkGolden(t, s, strings.TrimSuffix(strings.TrimSuffix(filepath.Base(f), ".json"), ".jsonl"))
+			name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(f), ".json"), ".jsonl")
+			checkGolden(t, s, name)
 			sameAsReference(t, filepath.Base(f), s, c.State(), &o, nil)
+			if autoCaptures[name] {
+				// The same cluster with ip_sources auto: a task behind its agent's
+				// ports answers with the agent's addresses.
+				o.IPSources = []IPSource{SourceAuto}
+				s := Build(context.Background(), c.State(), o, nil)
+				checkGolden(t, s, name+".auto")
+				sameAsReference(t, filepath.Base(f)+" (auto)", s, c.State(), &o, nil)
+			}
 		})
 	}
 }
+
+// autoCaptures are the captures with Docker bridges and port mappings, whose records
+// are also read with ip_sources auto.
+var autoCaptures = map[string]bool{"events-1.5.0-docker": true, "events-1.9.0-after-failover": true}
 
 // firstDiff returns the first line (from 1) where texts a and b differ, and the two
 // lines there.

@@ -18,6 +18,9 @@ const (
 	SourceMesos   IPSource = "mesos"
 	SourceDocker  IPSource = "docker"
 	SourceHost    IPSource = "host"
+	// SourceAuto is the agent's addresses for a task that reaches the network through
+	// its agent (Docker bridge, port mappings), else the netinfo addresses.
+	SourceAuto IPSource = "auto"
 )
 
 // SOAOptions are the zone's SOA fields. Empty names mean ns1.ZONE and root.ns1.ZONE.

@@ -243,6 +243,18 @@ func referenceTask(z *refZone, t *state.Task, fl string, agents map[string]*stat
 			}
 		case SourceHost:
 			taskIPs = agentIPs
+		case SourceAuto:
+			// naming.md: the agent's addresses for a Docker bridge or port mappings
+			// (or a port Marathon labels the agent's, a pod's sign of them).
+			behindAgent := t.Net != nil && (t.Net.Bridged || len(t.Net.Mappings) != 0)
+			if t.Discovery != nil && slices.ContainsFunc(t.Discovery.Ports, func(p state.DiscoveryPort) bool { return p.Scope == state.ScopeHost }) {
+				behindAgent = true
+			}
+			if behindAgent {
+				taskIPs = agentIPs
+			} else if running != nil {
+				taskIPs = running.IPs
+			}
 		}
 		if len(taskIPs) > 0 {
 			break
@@ -281,9 +293,10 @@ func referenceTask(z *refZone, t *state.Task, fl string, agents map[string]*stat
 				referencePTR(z, o, ip, c+f)
 			}
 		}
+		var cs *refName
 		if !a.PID.IsZero() {
 			addAddrs(name(tl+fs, false), agentIPs)
-			if cs := name(c+fs, false); cs != nil {
+			if cs = name(c+fs, false); cs != nil {
 				addAddrs(cs, agentIPs)
 				// Resource ports: every owner gets every port, up to the bound.
 				var ports []uint16
@@ -316,10 +329,26 @@ func referenceTask(z *refZone, t *state.Task, fl string, agents map[string]*stat
 				}
 			}
 		}
-		if t.Discovery == nil || cf == nil {
+		if t.Discovery == nil {
 			continue
 		}
+		// naming.md, "Ports and the network they live on": the label decides; without
+		// it, a mapped host port that is no container port is the agent's.
+		mappedHost, mappedCtr := map[uint16]bool{}, map[uint16]bool{}
+		if t.Net != nil {
+			for _, m := range t.Net.Mappings {
+				mappedHost[m.Host], mappedCtr[m.Container] = true, true
+			}
+		}
 		for _, dp := range t.Discovery.Ports {
+			onAgent := dp.Scope == state.ScopeHost || dp.Scope == state.ScopeUnset && mappedHost[dp.Number] && !mappedCtr[dp.Number]
+			target, exists := c+f, cf != nil
+			if onAgent {
+				target, exists = c+fs, cs != nil
+			}
+			if !exists {
+				continue
+			}
 			protos := []string{"_tcp", "_udp"}
 			if dp.Protocol != "" {
 				pl := lab.label(dp.Protocol)
@@ -329,9 +358,9 @@ func referenceTask(z *refZone, t *state.Task, fl string, agents map[string]*stat
 				protos = []string{"_" + cut(pl, maxLabel-1)}
 			}
 			for _, p := range protos {
-				addSRV(name(under+"."+p+f, true), c+f, dp.Number)
+				addSRV(name(under+"."+p+f, true), target, dp.Number)
 				if nl := lab.label(dp.Name); dp.Name != "" && nl != "" {
-					addSRV(name("_"+cut(nl, maxLabel-1)+"."+under+"."+p+f, true), c+f, dp.Number)
+					addSRV(name("_"+cut(nl, maxLabel-1)+"."+under+"."+p+f, true), target, dp.Number)
 				}
 			}
 		}

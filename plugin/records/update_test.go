@@ -190,12 +190,24 @@ func mutate(rng *rand.Rand, st *state.State, seq *int) {
 			}
 			t.Statuses = append(slices.Clip(t.Statuses), s)
 		}
-	case k == 7: // a name with dots (compatibility names), or one shared with another app
+	case k == 7: // a name with dots (compatibility names), or one shared with another
+		// app; its port the agent's or the container's, by label or by port mapping
 		if f, i := randTask(); f != nil {
 			t := &f.Tasks[i]
+			port := uint16(8000 + rng.IntN(3))
 			d := state.Discovery{Name: []string{"web.v2", "api", "x.y.z", ""}[rng.IntN(4)],
-				Ports: []state.DiscoveryPort{{Number: uint16(8000 + rng.IntN(3)), Name: "http", Protocol: "tcp"}}}
+				Ports: []state.DiscoveryPort{{Number: port, Name: "http", Protocol: "tcp", Scope: state.Scope(rng.IntN(3))}}}
 			t.Discovery = &d
+			switch rng.IntN(4) {
+			case 0:
+				t.Net = nil
+			case 1:
+				t.Net = &state.Network{Bridged: true}
+			case 2:
+				t.Net = &state.Network{Mappings: []state.PortMapping{{Host: port, Container: 80}}}
+			case 3:
+				t.Net = &state.Network{Mappings: []state.PortMapping{{Host: 31000, Container: port}}}
+			}
 		}
 	case k == 8 && len(st.Agents) > 0: // an agent readdressed, or known by host name
 		a := &st.Agents[rng.IntN(len(st.Agents))]
@@ -278,7 +290,7 @@ func TestUpdaterMatchesBuild(t *testing.T) {
 		"agent1.example": {netip.MustParseAddr("10.8.0.2"), netip.MustParseAddr("fd00::2")},
 		"sched.example":  {netip.MustParseAddr("10.8.0.9")},
 	}}
-	for _, variant := range []string{"default", "healthy_only", "rfc952_no_compat"} {
+	for _, variant := range []string{"default", "healthy_only", "rfc952_no_compat", "auto"} {
 		t.Run(variant, func(t *testing.T) {
 			o := DefaultOptions()
 			o.Hosts = NewHostCache(hosts)
@@ -292,6 +304,9 @@ func TestUpdaterMatchesBuild(t *testing.T) {
 				o.ReverseZones = []string{"in-addr.arpa.", "ip6.arpa."}
 			case "rfc952_no_compat":
 				o.RFC952, o.CompatNames = true, false
+			case "auto":
+				o.IPSources = []IPSource{SourceAuto, SourceHost}
+				o.ReverseZones = []string{"in-addr.arpa.", "ip6.arpa."}
 			}
 			rng := rand.New(rand.NewPCG(7, uint64(len(variant))))
 			st := synthCluster(t, synth.Config{Tasks: 300, Agents: 8, Frameworks: 4, Seed: 3, Duplicates: true})
@@ -505,6 +520,9 @@ func TestFirstStateInBulk(t *testing.T) {
 			o.HealthyOnly = true
 			o.IPSources = []IPSource{SourceHost, SourceNetInfo}
 			o.MaxTaskSRV = 6
+		},
+		"auto": func(o *Options) {
+			o.IPSources = []IPSource{SourceAuto}
 		},
 	}
 	for _, in := range inputs {
