@@ -5,6 +5,7 @@ import (
 	golog "log"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -178,6 +179,7 @@ func TestParseErrors(t *testing.T) {
 		{"mesos {\nmasters 10.0.0.1\nip_sources\n}", "ip_sources needs at least one"},
 		{"mesos {\nmasters 10.0.0.1\nip_sources netinfo dns\n}", `unknown source "dns"`},
 		{"mesos {\nmasters 10.0.0.1\nip_sources host host\n}", "host listed twice"},
+		{"mesos {\nmasters 10.0.0.1\nip_sources auto autoip\n}", `unknown source "autoip" (auto, netinfo, mesos, docker, host)`},
 		{"mesos {\nmasters 10.0.0.1\nrfc952 yes\n}", "rfc952 takes no arguments"},
 		{"mesos {\nmasters 10.0.0.1\nhealthy_only 1\n}", "healthy_only takes no arguments"},
 		{"mesos {\nmasters 10.0.0.1\ncompat_names maybe\n}", "compat_names needs on or off"},
@@ -435,5 +437,16 @@ func TestParseMaxSRVPerTaskBelowFour(t *testing.T) {
 	m, err := parseBlock(t, "mesos {\nmasters 10.0.0.1\nmax_srv_per_task 4\n}")
 	if err != nil || m.cfg.opts.MaxTaskSRV != 4 {
 		t.Errorf("max_srv_per_task 4: %v", err)
+	}
+}
+
+// ip_sources takes auto, in any place of the list.
+func TestParseIPSourcesAuto(t *testing.T) {
+	m, err := parseBlock(t, "mesos {\nmasters 10.0.0.1\nip_sources AUTO host\n}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(m.cfg.opts.IPSources, []records.IPSource{records.SourceAuto, records.SourceHost}) {
+		t.Errorf("ip sources %v", m.cfg.opts.IPSources)
 	}
 }

@@ -296,6 +296,11 @@ func (c *converter) convert() string {
 		if len(kept) > 0 {
 			opt("ip_sources %s", strings.Join(kept, " "))
 		}
+		if i, j := slices.Index(kept, "host"), slices.Index(kept, "netinfo"); i >= 0 && (j < 0 || i < j) || slices.Contains(kept, "docker") {
+			// The workarounds for bridge-network tasks, each wrong for part of a
+			// mixed cluster.
+			c.warnf("IPSources: %s: consider ip_sources auto host, which gives a task behind its agent (Docker bridge, port mappings) the agent's address and every other task its own (README, \"Coming from Mesos-DNS\")", strings.Join(kept, " "))
+		}
 	}
 	if c.boolean("enforcerfc952", false) {
 		opt("rfc952")

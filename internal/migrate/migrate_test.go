@@ -161,3 +161,23 @@ func TestEmailAndSOARname(t *testing.T) {
 		t.Errorf("email and SOARname: no warning that email is left out: %q", warnings)
 	}
 }
+
+// IPSources are copied; an order that works around bridge-network tasks for the whole
+// cluster gets a word about auto, the default order none.
+func TestIPSourcesSuggestAuto(t *testing.T) {
+	for js, suggest := range map[string]bool{
+		`"IPSources": ["host", "netinfo", "mesos"]`:  true,
+		`"IPSources": ["docker", "netinfo", "host"]`: true,
+		`"IPSources": ["host"]`:                      true,
+		`"IPSources": ["netinfo", "mesos", "host"]`:  false,
+		`"IPSources": ["netinfo"]`:                   false,
+	} {
+		corefile, warnings := convert(t, `{"masters": ["10.0.0.1:5050"], `+js+`}`)
+		if !strings.Contains(corefile, "ip_sources ") {
+			t.Errorf("%s: no ip_sources in\n%s", js, corefile)
+		}
+		if got := strings.Contains(warnings, "ip_sources auto host"); got != suggest {
+			t.Errorf("%s: auto suggested %v, want %v; warnings:\n%s", js, got, suggest, warnings)
+		}
+	}
+}

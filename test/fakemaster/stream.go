@@ -399,8 +399,11 @@ func taskToV1(raw json.RawMessage, frameworkID string) (map[string]any, error) {
 	}
 	id := func(v any) map[string]any { return map[string]any{"value": v} }
 	out := map[string]any{"name": t["name"], "task_id": id(t["id"]), "framework_id": id(frameworkID), "agent_id": id(t["slave_id"]), "state": t["state"]}
-	if d, ok := t["discovery"]; ok {
-		out["discovery"] = d
+	// DiscoveryInfo and ContainerInfo are written alike in both APIs.
+	for _, k := range []string{"discovery", "container"} {
+		if v, ok := t[k]; ok {
+			out[k] = v
+		}
 	}
 	if res, ok := t["resources"].(map[string]any); ok {
 		if ports, ok := res["ports"].(string); ok {
