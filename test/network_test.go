@@ -37,7 +37,7 @@ type netPort struct {
 }
 
 func (t netTask) json() string {
-	var ports []string
+	ports := make([]string, 0, len(t.ports))
 	for _, p := range t.ports {
 		s := fmt.Sprintf(`{"number":%d,"name":%q,"protocol":"tcp"`, p.number, p.name)
 		if p.scope != "" {
@@ -45,11 +45,11 @@ func (t netTask) json() string {
 		}
 		ports = append(ports, s+"}")
 	}
-	var maps []string
+	maps := make([]string, 0, len(t.mappings))
 	for _, m := range t.mappings {
 		maps = append(maps, fmt.Sprintf(`{"host_port":%d,"container_port":%d,"protocol":"tcp"}`, m[0], m[1]))
 	}
-	var ips []string
+	ips := make([]string, 0, len(t.ips))
 	for _, ip := range t.ips {
 		ips = append(ips, fmt.Sprintf(`{"ip_address":%q}`, ip))
 	}
@@ -65,7 +65,7 @@ func (t netTask) json() string {
 // where nothing listens: an answer that names one reaches nothing, as a Docker bridge
 // address does from another host.
 func netState(tasks ...netTask) []byte {
-	var ts []string
+	ts := make([]string, 0, len(tasks))
 	for _, t := range tasks {
 		ts = append(ts, t.json())
 	}
@@ -161,6 +161,7 @@ func orDefault(sources string) string {
 }
 
 func networkScope(t *testing.T, mode, sources string) {
+	t.Helper()
 	p1, p2 := 31001, 31002
 	tasks := netTasks(p1, p2)
 	m := startMaster(t, netState(tasks...))
