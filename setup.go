@@ -245,6 +245,8 @@ func (p *blockParser) option(opt string, args []string) error {
 		return p.compatNames(args)
 	case "srv_weight":
 		return p.srvWeight(args)
+	case "max_answers":
+		return p.maxAnswers(args)
 	case "tls":
 		return p.tlsFiles(args)
 	case "tls_servername":
@@ -388,6 +390,19 @@ func (p *blockParser) srvWeight(args []string) error {
 		return p.c.Errf("srv_weight: %q is not a number from 0 to 65535", args[0])
 	}
 	p.cfg.opts.SRVWeight = uint16(w)
+	return nil
+}
+
+// maxAnswers takes max_answers COUNT: at most COUNT A or AAAA records an answer.
+func (p *blockParser) maxAnswers(args []string) error {
+	if len(args) != 1 {
+		return p.c.Errf("max_answers needs one number")
+	}
+	n, err := strconv.ParseUint(args[0], 10, 16)
+	if err != nil || n == 0 {
+		return p.c.Errf("max_answers: %q is not a number from 1 to 65535", args[0])
+	}
+	p.cfg.opts.MaxAnswers = int(n)
 	return nil
 }
 

@@ -60,6 +60,7 @@ func TestParseEveryOption(t *testing.T) {
 		soa_expire 604800
 		soa_minttl 5
 		ip_sources docker netinfo host
+		max_answers 8
 		rfc952
 		srv_weight 10
 		compat_names off
@@ -96,7 +97,7 @@ func TestParseEveryOption(t *testing.T) {
 	if strings.Join([]string{string(o.IPSources[0]), string(o.IPSources[1]), string(o.IPSources[2])}, ",") != "docker,netinfo,host" || len(o.IPSources) != 3 {
 		t.Errorf("ip sources %v", o.IPSources)
 	}
-	if !o.RFC952 || o.SRVWeight != 10 || o.CompatNames || !o.HealthyOnly {
+	if !o.RFC952 || o.SRVWeight != 10 || o.CompatNames || !o.HealthyOnly || o.MaxAnswers != 8 {
 		t.Errorf("options %+v", o)
 	}
 	if c.tls == nil || c.tls.RootCAs == nil || c.tls.ServerName != "mesos.example.org" || c.tls.InsecureSkipVerify {
@@ -180,6 +181,8 @@ func TestParseErrors(t *testing.T) {
 		{"mesos {\nmasters 10.0.0.1\nip_sources netinfo dns\n}", `unknown source "dns"`},
 		{"mesos {\nmasters 10.0.0.1\nip_sources host host\n}", "host listed twice"},
 		{"mesos {\nmasters 10.0.0.1\nip_sources auto autoip\n}", `unknown source "autoip" (auto, netinfo, mesos, docker, host)`},
+		{"mesos {\nmasters 10.0.0.1\nmax_answers 0\n}", `max_answers: "0" is not a number from 1 to 65535`},
+		{"mesos {\nmasters 10.0.0.1\nmax_answers\n}", "max_answers needs one number"},
 		{"mesos {\nmasters 10.0.0.1\nrfc952 yes\n}", "rfc952 takes no arguments"},
 		{"mesos {\nmasters 10.0.0.1\nhealthy_only 1\n}", "healthy_only takes no arguments"},
 		{"mesos {\nmasters 10.0.0.1\ncompat_names maybe\n}", "compat_names needs on or off"},

@@ -326,3 +326,36 @@ func TestNginxBridgeApp(t *testing.T) {
 		return seen["backend-one"] && seen["backend-two"]
 	})
 }
+
+// TestMaxAnswers: with max_answers an A answer carries that many of an app's
+// addresses, another window at each query; a query with the DO bit gets the whole
+// RRset, which a signer in front can cache one signature for.
+func TestMaxAnswers(t *testing.T) {
+	if !haveTool(t, "dig", "dnsutils") {
+		return
+	}
+	m := startMaster(t, recipeState(31000, 31001))
+	s := startCoreDNS(t, mesosBlock(m.URL(), "        max_answers 2\n"))
+	s.waitReady()
+	seen, windows := map[string]bool{}, map[string]bool{}
+	for range 40 {
+		got := dig(t, s.addr, "A", "cassandra-seed.marathon.mesos")
+		if len(got) != 2 {
+			t.Fatalf("max_answers 2: %q", got)
+		}
+		for _, a := range got {
+			seen[a] = true
+		}
+		windows[strings.Join(got, " ")] = true
+	}
+	if len(seen) != 3 || len(windows) < 2 {
+		t.Errorf("over 40 answers: addresses %v in %d windows", seen, len(windows))
+	}
+	out, err := exec.Command("dig", "@127.0.0.1", "-p", portOf(s.addr), "+short", "+dnssec", "A", "cassandra-seed.marathon.mesos").Output()
+	if err != nil || len(strings.Fields(string(out))) != 3 {
+		t.Errorf("with the DO bit: %q %v, want the 3 addresses", out, err)
+	}
+	if got := dig(t, s.addr, "SRV", "_cassandra-seed._tcp.marathon.mesos"); len(got) != 3 {
+		t.Errorf("SRV under max_answers 2: %q, want every target", got)
+	}
+}

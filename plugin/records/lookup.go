@@ -10,12 +10,13 @@ import (
 	"github.com/miekg/dns"
 )
 
-// Lookup answers qname (inside zone, any case) for qtype. exists reports whether the
-// name exists at all, empty non-terminals included, so that an empty answer can be told
-// apart as NODATA or NXDOMAIN. The records are new on every call; answer owners are
-// qname as asked. SRV answers carry their targets' addresses in extra.
+// Lookup answers qname (inside zone, any case) for qtype with whole RRsets. exists
+// reports whether the name exists at all, empty non-terminals included, so that an
+// empty answer can be told apart as NODATA or NXDOMAIN. The records are new on every
+// call; answer owners are qname as asked. SRV answers carry their targets' addresses
+// in extra.
 func (s *Set) Lookup(qname, zone string, qtype uint16) (answer, extra []dns.RR, exists bool) {
-	return s.LookupLimit(qname, zone, qtype, 0)
+	return s.lookup(qname, zone, qtype, 0, 0)
 }
 
 // Exists reports whether qname exists in zone (an empty non-terminal counts).
@@ -82,8 +83,17 @@ func srvsLen(srvs []srv) int {
 // RRset larger than could ever fit is cut to just over what fits, so the server still
 // truncates it and sets TC, without building records it would throw away; the part
 // kept starts at a random record, so that every record of a large RRset is served
-// over UDP in turn, as with shuffling before truncation.
+// over UDP in turn, as with shuffling before truncation. A and AAAA answers carry at
+// most Options.MaxAnswers records, a window starting at a random one: glibc's
+// getaddrinfo sorts what it gets, so that every client of a large app given all its
+// addresses would pick the same instance.
 func (s *Set) LookupLimit(qname, zone string, qtype uint16, size int) (answer, extra []dns.RR, exists bool) {
+	return s.lookup(qname, zone, qtype, size, s.maxAns)
+}
+
+// lookup answers for a client that can take size octets, with at most maxAns A or
+// AAAA records (0: no bound for either).
+func (s *Set) lookup(qname, zone string, qtype uint16, size, maxAns int) (answer, extra []dns.RR, exists bool) {
 	if len(s.rzones) > 0 && s.reverseZone(zone) {
 		answer, exists = s.lookupReverse(qname, zone, qtype)
 		return answer, nil, exists
@@ -127,8 +137,8 @@ func (s *Set) LookupLimit(qname, zone string, qtype uint16, size int) (answer, e
 		} else {
 			addrs, per = addrs[v4:], minAAAALen
 		}
-		limit := 0
-		if room > 0 {
+		limit := maxAns
+		if room > 0 && (limit == 0 || room/per+1 < limit) {
 			limit = room/per + 1
 		}
 		answer = s.addrRRs(nil, qname, window(addrs, limit), qtype)

@@ -2,6 +2,7 @@ package records
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -134,6 +135,72 @@ func TestLookupLimit(t *testing.T) {
 	if len(names) != 100 {
 		t.Errorf("%d additional names for 100 targets", len(names))
 	}
+}
+
+// max_answers: each A or AAAA answer carries at most MaxAnswers records, a window of
+// consecutive addresses (in the set's order, wrapping) starting at a random one, so
+// that over many answers every address is served; SRV answers and whole lookups (the
+// HTTP API, DO queries) keep every record.
+func TestMaxAnswers(t *testing.T) {
+	tasks := make([]string, 0, 20)
+	for i := range 20 {
+		tasks = append(tasks, fmt.Sprintf(`{"id": "big.%d", "name": "big", "slave_id": "20160107-001256-134875658-5050-27524-S%d", "state": "TASK_RUNNING",
+			"resources": {"ports": "[%d-%d]"},
+			"statuses": [{"state": "TASK_RUNNING", "timestamp": 1, "container_status": {"network_infos": [{"ip_addresses": [{"ip_address": "10.1.0.%d"}, {"ip_address": "fd00::%x"}]}]}}]}`, i, i%2, 31000+i, 31000+i, i+1, i+1))
+	}
+	s := build(t, stateWith(strings.Join(tasks, ",")), func(o *Options) { o.MaxAnswers = 3 })
+	for _, qtype := range []uint16{dns.TypeA, dns.TypeAAAA} {
+		all, _, _ := s.Lookup("big.marathon.mesos.", "mesos.", qtype)
+		if len(all) != 20 {
+			t.Fatalf("%s: a whole lookup gives %d records", dns.TypeToString[qtype], len(all))
+		}
+		order := make([]string, len(all))
+		for i, rr := range all {
+			order[i] = rrValue(rr)
+		}
+		windows := map[string]bool{}
+		seen := map[string]bool{}
+		for range 200 {
+			for _, size := range []int{0, 512, 65535} {
+				ans, _, ok := s.LookupLimit("big.marathon.mesos.", "mesos.", qtype, size)
+				if !ok || len(ans) != 3 {
+					t.Fatalf("%s, size %d: %d records, want 3", dns.TypeToString[qtype], size, len(ans))
+				}
+				// Consecutive in the set's order.
+				first := slices.Index(order, rrValue(ans[0]))
+				var w []string
+				for k, rr := range ans {
+					if got, want := rrValue(rr), order[(first+k)%len(order)]; got != want {
+						t.Fatalf("%s: window %v is not consecutive in %v", dns.TypeToString[qtype], ans, order)
+					}
+					seen[rrValue(rr)] = true
+					w = append(w, rrValue(rr))
+				}
+				windows[strings.Join(w, " ")] = true
+			}
+		}
+		if len(seen) != 20 || len(windows) < 10 {
+			t.Errorf("%s: %d of 20 addresses served, in %d windows", dns.TypeToString[qtype], len(seen), len(windows))
+		}
+	}
+	// A small client still gets fewer, and a name with fewer addresses all of them.
+	if ans, _, _ := s.LookupLimit("leader.mesos.", "mesos.", dns.TypeA, 512); len(ans) != 1 {
+		t.Errorf("leader: %d records", len(ans))
+	}
+	if ans, _, _ := s.LookupLimit("_big._tcp.marathon.slave.mesos.", "mesos.", dns.TypeSRV, 0); len(ans) != 20 {
+		t.Errorf("SRV: %d records, want every one of 20", len(ans))
+	}
+}
+
+// rrValue is the value of an A or AAAA record.
+func rrValue(rr dns.RR) string {
+	switch r := rr.(type) {
+	case *dns.A:
+		return r.A.String()
+	case *dns.AAAA:
+		return r.AAAA.String()
+	}
+	return rr.String()
 }
 
 // TestLookupLimitAdditional: additional records that could not fit are not built, and

@@ -51,6 +51,9 @@ type Options struct {
 	HealthyOnly bool
 	// MaxTaskSRV bounds the SRV records one task's resource ports make (0: no bound).
 	MaxTaskSRV int
+	// MaxAnswers bounds the A and AAAA records of a DNS answer (0: no bound); each
+	// answer carries another window of them (LookupLimit).
+	MaxAnswers int
 	// NSAddrs are the addresses of the default SOA primary ns1.ZONE: the server's own.
 	NSAddrs []netip.Addr
 	// Masters are the configured masters, "host:port", in the order that numbers masterN.

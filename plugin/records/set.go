@@ -42,6 +42,8 @@ type Set struct {
 	ttl    uint32
 	soa    SOAOptions
 	srvW   uint16
+	// maxAns is Options.MaxAnswers.
+	maxAns int
 
 	hash   uint64
 	serial uint32

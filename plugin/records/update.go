@@ -496,6 +496,7 @@ func (u *Updater) Publish(prev *Set) *Set {
 		ttl:    o.TTL,
 		soa:    o.SOA,
 		srvW:   o.SRVWeight,
+		maxAns: o.MaxAnswers,
 		stats:  u.stats,
 		hash:   u.t.hash + mix(uint64(o.TTL)<<16|uint64(o.SRVWeight)),
 	}
