@@ -255,6 +255,8 @@ func (d *decoder) agentObject() (a Agent, pid, bad string, err error) {
 			a.Hostname, err = d.str()
 		case "pid":
 			pid, err = d.str()
+		case "domain":
+			err = d.domain(&a)
 		default:
 			err = d.d.SkipValue()
 		}
@@ -452,6 +454,43 @@ func (d *decoder) discovery() (*Discovery, error) {
 		return err
 	})
 	return di, err
+}
+
+// domain reads a DomainInfo, {fault_domain: {region: {name}, zone: {name}}}, into a's
+// region and zone: both, or neither (Mesos requires both).
+func (d *decoder) domain(a *Agent) error {
+	if d.null() {
+		return nil
+	}
+	var region, zone string
+	name := func(to *string) error {
+		return d.object(func(key []byte) error {
+			if string(key) != "name" {
+				return d.d.SkipValue()
+			}
+			var err error
+			*to, err = d.internStr()
+			return err
+		})
+	}
+	err := d.object(func(key []byte) error {
+		if string(key) != "fault_domain" {
+			return d.d.SkipValue()
+		}
+		return d.object(func(key []byte) error {
+			switch string(key) {
+			case "region":
+				return name(&region)
+			case "zone":
+				return name(&zone)
+			}
+			return d.d.SkipValue()
+		})
+	})
+	if err == nil && region != "" && zone != "" {
+		a.Region, a.Zone = region, zone
+	}
+	return err
 }
 
 // scopeOf is the scope a port's labels give it.

@@ -547,3 +547,19 @@ func TestDecodeNetwork(t *testing.T) {
 		t.Error("SameTask misses a change of a port's scope")
 	}
 }
+
+// An agent's fault domain, as a 1.5+ master writes it; one without both names is in
+// none (Mesos requires both).
+func TestDecodeAgentDomain(t *testing.T) {
+	st := mustDecode(t, `{"slaves": [
+		{"id": "a-S0", "pid": "slave(1)@10.0.0.1:5051", "domain": {"fault_domain": {"region": {"name": "aws/us-west-2"}, "zone": {"name": "aws/us-west-2a"}}}},
+		{"id": "a-S1", "pid": "slave(1)@10.0.0.2:5051", "domain": {"fault_domain": {"region": {"name": "aws/us-west-2"}}}},
+		{"id": "a-S2", "pid": "slave(1)@10.0.0.3:5051", "domain": null},
+		{"id": "a-S3", "pid": "slave(1)@10.0.0.4:5051"}]}`)
+	want := [][2]string{{"aws/us-west-2", "aws/us-west-2a"}, {}, {}, {}}
+	for i, a := range st.Agents {
+		if got := [2]string{a.Region, a.Zone}; got != want[i] {
+			t.Errorf("%s: region and zone %q, want %q", a.ID, got, want[i])
+		}
+	}
+}

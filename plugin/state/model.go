@@ -169,6 +169,9 @@ type Agent struct {
 	ID       string
 	Hostname string
 	PID      PID
+	// Region and Zone are the names of the agent's fault domain (Mesos 1.5 and
+	// later), empty for an agent in none.
+	Region, Zone string
 }
 
 // Framework is a registered framework with its tasks.

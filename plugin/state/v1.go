@@ -432,6 +432,8 @@ func (d *decoder) agentInfoField(a *Agent, port *float64, key []byte) error {
 		a.Hostname, err = d.str()
 	case "port":
 		*port, err = d.num()
+	case "domain":
+		err = d.domain(a)
 	default:
 		err = d.d.SkipValue()
 	}

@@ -211,3 +211,21 @@ func TestEventNetwork(t *testing.T) {
 		t.Fatalf("task %+v, network %+v", tk, tk.Net)
 	}
 }
+
+// An agent added, then added again in another fault domain: the cluster holds the
+// last, and reports the agent changed.
+func TestEventAgentDomain(t *testing.T) {
+	var c Cluster
+	added := func(zone string) string {
+		return `{"type":"AGENT_ADDED","agent_added":{"agent":{"agent_info":{"id":{"value":"S9"},"hostname":"a9","port":5051,
+			"domain":{"fault_domain":{"region":{"name":"aws/us-west-2"},"zone":{"name":"` + zone + `"}}}},"pid":"slave(1)@10.0.9.9:5051"}}}`
+	}
+	apply(t, &c, subscribed, added("aws/us-west-2a"))
+	c.Changes()
+	apply(t, &c, added("aws/us-west-2b"))
+	ch, _ := c.Changes()
+	a := c.All().Agents["S9"]
+	if a == nil || a.Region != "aws/us-west-2" || a.Zone != "aws/us-west-2b" || ch.Agents["S9"] == nil {
+		t.Fatalf("agent %+v, changes %+v", a, ch.Agents)
+	}
+}

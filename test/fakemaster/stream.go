@@ -332,9 +332,10 @@ func (m *Master) subscribe(w http.ResponseWriter, r *http.Request, hb time.Durat
 func ToV1(stateJSON []byte) ([]byte, error) {
 	var st struct {
 		Slaves []struct {
-			ID       string `json:"id"`
-			Hostname string `json:"hostname"`
-			PID      string `json:"pid"`
+			ID       string          `json:"id"`
+			Hostname string          `json:"hostname"`
+			PID      string          `json:"pid"`
+			Domain   json.RawMessage `json:"domain"`
 		} `json:"slaves"`
 		Recovered []struct {
 			ID       string `json:"id"`
@@ -358,7 +359,12 @@ func ToV1(stateJSON []byte) ([]byte, error) {
 		if i := strings.LastIndexByte(a.PID, ':'); i >= 0 {
 			port, _ = strconv.Atoi(a.PID[i+1:])
 		}
-		agents = append(agents, map[string]any{"agent_info": map[string]any{"id": id(a.ID), "hostname": a.Hostname, "port": port}, "pid": a.PID, "active": true})
+		info := map[string]any{"id": id(a.ID), "hostname": a.Hostname, "port": port}
+		if a.Domain != nil {
+			// DomainInfo is written alike in both APIs.
+			info["domain"] = a.Domain
+		}
+		agents = append(agents, map[string]any{"agent_info": info, "pid": a.PID, "active": true})
 	}
 	recovered := []any{}
 	for _, a := range st.Recovered {
