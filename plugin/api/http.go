@@ -341,6 +341,10 @@ type Service struct {
 func answer(s *records.Set, k watchKey) (found bool, body []byte, reads []string) {
 	n, ok := s.Find(k.rel)
 	reads = []string{k.rel}
+	if base, derived := records.Derived(k.rel); derived {
+		// A name by fault domain changes with the name it picks from.
+		reads = append(reads, base)
+	}
 	if !ok {
 		return false, []byte("[]\n"), reads
 	}

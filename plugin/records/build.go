@@ -46,10 +46,12 @@ type agentInfo struct {
 	// noPID marks an agent whose pid did not parse: it has no address, and its tasks
 	// lose only the records that would point at one.
 	noPID bool
+	// dom is the agent's fault domain (builder.domainOf), 0 for none.
+	dom uint16
 }
 
 func (a *agentInfo) equal(b *agentInfo) bool {
-	return a.s == b.s && a.noPID == b.noPID && slices.Equal(a.ips, b.ips)
+	return a.s == b.s && a.noPID == b.noPID && a.dom == b.dom && slices.Equal(a.ips, b.ips)
 }
 
 // builder turns one entity (an agent, a framework, a task, the masters) into the
@@ -64,6 +66,14 @@ type builder struct {
 	t      *tree
 	// rev holds the PTR records, nil without reverse zones.
 	rev *tree
+	// inst lists, under each name that gathers a task group's addresses (T.F and
+	// T.F.slave), the canonical names of the group's tasks: the names by fault domain
+	// pick from them (domain.go).
+	inst *tree
+	// doms are the fault domains seen, as the labels of their region and zone,
+	// numbered from 1 (domIndex) for as long as the builder lives.
+	doms     [][2]string
+	domIndex map[[2]string]uint16
 	// share is the agent name a task's new canonical name was cut from (canonical).
 	share string
 	sign  int32
@@ -83,7 +93,55 @@ func newBuilder(o *Options, t *tree, stats *Stats) *builder {
 		maxRel: maxName - longest, // "rel" + "." + zone-without-its-dot
 		t:      t,
 		stats:  stats,
+		// Index 0 is no domain.
+		doms:     [][2]string{{}},
+		domIndex: make(map[[2]string]uint16),
 	}
+}
+
+// maxDomains bounds the fault domains numbered: a node keeps the number in 16 bits.
+const maxDomains = 1<<16 - 2
+
+// domainOf numbers the fault domain region/zone by the labels the names by fault domain
+// use (naming.md: the part after the last "/"); 0 for none, or past maxDomains.
+func (b *builder) domainOf(region, zone string) uint16 {
+	if region == "" || zone == "" {
+		return 0
+	}
+	k := [2]string{domainLabel(region), domainLabel(zone)}
+	if k[0] == "" || k[1] == "" {
+		return 0
+	}
+	if i, ok := b.domIndex[k]; ok {
+		return i
+	}
+	if len(b.doms) > maxDomains {
+		return 0
+	}
+	i := uint16(len(b.doms)) // #nosec G115 -- bounded by maxDomains
+	b.doms = append(b.doms, k)
+	b.domIndex[k] = i
+	return i
+}
+
+// domainLabel is the label of a region's or zone's name: label() of what follows its
+// last "/" (aws/us-west-2a gives us-west-2a).
+func domainLabel(name string) string {
+	return labeler{}.label(name[strings.LastIndexByte(name, '/')+1:])
+}
+
+// instance lists the canonical name cn of a task under the group name part+rest
+// (the inst tree), and marks cn with the fault domain of the task's agent.
+func (b *builder) instance(part, rest string, cn *node, ag *agentInfo) {
+	if b.inst == nil {
+		// A builder of the enumeration's: no set is made.
+		return
+	}
+	if b.sign > 0 {
+		cn.inst = ag.dom + 1
+	}
+	n := b.inst.touchBytes(b.compose("", part, "", rest), b.sign)
+	b.inst.srv(n, cn, 0, b.sign)
 }
 
 // skip counts (or, taking back, uncounts) a name or entity left out.
@@ -142,7 +200,8 @@ func (b *builder) agentInfo(a *state.Agent) agentInfo {
 		s = s[i+1:]
 	}
 	// S shares a label with "-H-" and at least one octet of the task name.
-	return agentInfo{ips: b.ips(a.PID.Host), s: cut(labeler{}.label(s), maxLabel-len("-xxxxx-")-1), noPID: a.PID.IsZero()}
+	return agentInfo{ips: b.ips(a.PID.Host), s: cut(labeler{}.label(s), maxLabel-len("-xxxxx-")-1), noPID: a.PID.IsZero(),
+		dom: b.domainOf(a.Region, a.Zone)}
 }
 
 func (b *builder) agent(a *state.Agent, info *agentInfo) {
@@ -352,12 +411,16 @@ func (b *builder) taskNames(t *state.Task, label string, suffix []byte, fwLabel 
 	under := "_" + cut(first, maxLabel-1) + label[len(first):]
 	f, fs := b.suffixes(fwLabel)
 
-	if n := b.public("", label, "", f); n != nil {
-		b.addAddrs(n, ips)
+	group := b.public("", label, "", f)
+	if group != nil {
+		b.addAddrs(group, ips)
 	}
 	cnode = b.canonical(canon, f, fs, ag.noPID)
 	if cnode != nil {
 		b.addAddrs(cnode, ips)
+		if group != nil {
+			b.instance(label, f, cnode, ag)
+		}
 	}
 	var cs *node // C.F.slave
 	if !ag.noPID {
@@ -444,14 +507,18 @@ func reverseName(ip netip.Addr) string {
 // SRV records of its resource ports, which point at them; at most MaxTaskSRV of those.
 // It returns the task's canonical agent name C.F.slave, nil when it has none.
 func (b *builder) agentNames(t *state.Task, label, canon, under, f, fs string, ag *agentInfo) (cs *node) {
-	if n := b.name("", label, "", fs); n != nil {
-		b.addAddrs(n, ag.ips)
+	group := b.name("", label, "", fs)
+	if group != nil {
+		b.addAddrs(group, ag.ips)
 	}
 	cs = b.name("", canon, "", fs)
 	if cs == nil {
 		return nil
 	}
 	b.addAddrs(cs, ag.ips)
+	if group != nil {
+		b.instance(label, fs, cs, ag)
+	}
 	if len(t.Ports) == 0 {
 		return cs
 	}

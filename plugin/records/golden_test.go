@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +84,9 @@ func TestGoldenEvents(t *testing.T) {
 			name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(f), ".json"), ".jsonl")
 			checkGolden(t, s, name)
 			sameAsReference(t, filepath.Base(f), s, c.State(), &o, nil)
+			if slices.ContainsFunc(c.State().Agents, func(a state.Agent) bool { return a.Zone != "" }) {
+				sameDomainNamesAsReference(t, filepath.Base(f), s, c.State(), &o, nil, false)
+			}
 			if autoCaptures[name] {
 				// The same cluster with ip_sources auto: a task behind its agent's
 				// ports answers with the agent's addresses.

@@ -41,6 +41,7 @@ func (u *Updater) LoadingDecoder(ctx context.Context) func(io.Reader) (*state.St
 		l := &loading{seen: make(map[string]bool)}
 		u.loading = l
 		u.t.bulk = true
+		u.inst.bulk = true
 		if u.rev != nil {
 			u.rev.bulk = true
 		}

@@ -29,7 +29,7 @@ func (s *Set) Exists(qname, zone string) bool {
 	if !ok {
 		return false
 	}
-	return s.find(rel) != nil
+	return s.find(rel) != nil || s.findDomain(rel) != nil
 }
 
 // minRRLen is the smallest an answer record can be on the wire: a compression pointer,
@@ -116,7 +116,9 @@ func (s *Set) lookup(qname, zone string, qtype uint16, size, maxAns int) (answer
 	}
 	n := s.find(rel)
 	if n == nil {
-		return nil, nil, false
+		if n = s.findDomain(rel); n == nil {
+			return nil, nil, false
+		}
 	}
 	// Lower bounds of the reply's size decide what could fit: the header and
 	// question, then each record as compressed as it could possibly be.

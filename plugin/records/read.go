@@ -1,6 +1,9 @@
 package records
 
-import "net/netip"
+import (
+	"net/netip"
+	"strings"
+)
 
 // Name is a name of a set and its records, for readers outside this package (the
 // HTTP API) that must not depend on how the set keeps them. What it returns is the
@@ -12,12 +15,25 @@ type Name struct {
 
 // Find returns the name rel, relative to the zone ("" is the apex), if s has it:
 // with records, or as an empty non-terminal.
+//
+// The names by fault domain (Z.pin._zone.N...) are found too, made for the call: their
+// answers change when N's records, or its tasks' agents, do (Derived).
 func (s *Set) Find(rel string) (Name, bool) {
 	n := s.find(rel)
 	if n == nil {
-		return Name{}, false
+		if n = s.findDomain(rel); n == nil {
+			return Name{}, false
+		}
 	}
 	return Name{s, n}, true
+}
+
+// Derived returns, for a name by fault domain, the name N whose tasks it picks from:
+// its answer changes only when N's records, or the agents of N's tasks, do (N is
+// touched then). ok is false for every other name.
+func Derived(rel string) (base string, ok bool) {
+	dn, ok := parseDomainName(strings.ToLower(rel))
+	return dn.base, ok
 }
 
 // Names calls fn with each name that holds records, in canonical order (a zone

@@ -19,6 +19,9 @@ import (
 type refZone struct {
 	names map[string]*refName
 	rev   map[string][]string // reverse name → the canonical names of the tasks holding it
+	// groups are the names that gather a task group's instances, those that have
+	// names by fault domain (naming.md).
+	groups map[string]bool
 }
 
 type refName struct {
@@ -29,7 +32,8 @@ type refName struct {
 // referenceZone reads st as naming.md says. hosts stands for the system resolver
 // (lower-case host name → addresses).
 func referenceZone(st *state.State, o *Options, hosts map[string][]netip.Addr) *refZone {
-	z := &refZone{names: map[string]*refName{}, rev: map[string][]string{}}
+	z := &refZone{names: map[string]*refName{}, rev: map[string][]string{}, groups: map[string]bool{}}
+
 	lab := labeler{o.RFC952}
 	longest := 0
 	for _, zone := range o.Zones {
@@ -191,6 +195,12 @@ func referenceZone(st *state.State, o *Options, hosts map[string][]netip.Addr) *
 func referenceTask(z *refZone, t *state.Task, fl string, agents map[string]*state.Agent, o *Options, lab labeler,
 	name func(string, bool) *refName, addAddrs func(*refName, []netip.Addr), addSRV func(*refName, string, uint16),
 	ips func(string) []netip.Addr) {
+	group := func(rel string, n *refName) *refName {
+		if n != nil {
+			z.groups[rel] = true
+		}
+		return n
+	}
 	a := agents[t.AgentID]
 	if t.State != state.TaskRunning || a == nil {
 		return
@@ -283,7 +293,7 @@ func referenceTask(z *refZone, t *state.Task, fl string, agents map[string]*stat
 		under := "_" + cut(first, maxLabel-1) + tl[len(first):]
 		f, fs := "."+fl, "."+fl+".slave"
 
-		addAddrs(name(tl+f, true), taskIPs)
+		addAddrs(group(tl+f, name(tl+f, true)), taskIPs)
 		// C.F may be left out (reserved, too long) while the agent names stand: they
 		// fall on no other framework's.
 		cf := name(c+f, true)
@@ -295,7 +305,7 @@ func referenceTask(z *refZone, t *state.Task, fl string, agents map[string]*stat
 		}
 		var cs *refName
 		if !a.PID.IsZero() {
-			addAddrs(name(tl+fs, false), agentIPs)
+			addAddrs(group(tl+fs, name(tl+fs, false)), agentIPs)
 			if cs = name(c+fs, false); cs != nil {
 				addAddrs(cs, agentIPs)
 				// Resource ports: every owner gets every port, up to the bound.
@@ -311,11 +321,11 @@ func referenceTask(z *refZone, t *state.Task, fl string, agents map[string]*stat
 						break
 					}
 					if t.Discovery == nil {
-						if n := name(under+p+f, true); n != nil {
+						if n := group(under+p+f, name(under+p+f, true)); n != nil {
 							owners = append(owners, n)
 						}
 					}
-					if n := name(under+p+fs, false); n != nil {
+					if n := group(under+p+fs, name(under+p+fs, false)); n != nil {
 						owners = append(owners, n)
 					}
 				}
@@ -358,9 +368,10 @@ func referenceTask(z *refZone, t *state.Task, fl string, agents map[string]*stat
 				protos = []string{"_" + cut(pl, maxLabel-1)}
 			}
 			for _, p := range protos {
-				addSRV(name(under+"."+p+f, true), target, dp.Number)
+				addSRV(group(under+"."+p+f, name(under+"."+p+f, true)), target, dp.Number)
 				if nl := lab.label(dp.Name); dp.Name != "" && nl != "" {
-					addSRV(name("_"+cut(nl, maxLabel-1)+"."+under+"."+p+f, true), target, dp.Number)
+					named := "_" + cut(nl, maxLabel-1) + "." + under + "." + p + f
+					addSRV(group(named, name(named, true)), target, dp.Number)
 				}
 			}
 		}

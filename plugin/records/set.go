@@ -59,6 +59,13 @@ type Set struct {
 	rzones    []string
 	rsortOnce sync.Once
 	rsorted   []*node
+
+	// The tasks of each group name, for the names by fault domain (domain.go): inst
+	// holds, under T.F and T.F.slave, an srv-like record per task pointing at its
+	// canonical name; doms are the fault domains' labels, region and zone, by number.
+	inst  []*shard
+	imask uint64
+	doms  [][2]string
 }
 
 // node is one name and its records. Lookups read name, addrs and srvs; the rest is the
@@ -90,6 +97,9 @@ type node struct {
 	// batch marks a node created or copied by the batch under way: the writer may
 	// change it. Sealing clears it before the node is published.
 	batch bool
+	// inst is, on a task's canonical name (C.F or C.F.slave), 1 + the number of its
+	// agent's fault domain (Set.doms); 0 on every other name.
+	inst uint16
 }
 
 type srv struct {

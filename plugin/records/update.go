@@ -22,6 +22,7 @@ type Updater struct {
 	o     *Options
 	t     *tree
 	rev   *tree // the PTR records, nil without reverse zones
+	inst  *tree // the tasks of each group name (builder.inst)
 	b     *builder
 	stats Stats
 
@@ -77,6 +78,10 @@ func (u *Updater) init() {
 	u.tasks = make(map[state.TaskKey]*state.Task)
 	u.mast, u.skips, u.stats, u.nrun, u.pending, u.loading = nil, nil, Stats{}, 0, false, nil
 	u.b = newBuilder(o, u.t, &u.stats)
+	u.inst = newTree()
+	u.inst.targets = u.t
+	u.b.inst = u.inst
+	u.inst.touch("", 1)
 	if len(o.ReverseZones) > 0 {
 		u.rev = newTree()
 		u.rev.targets = u.t
@@ -207,6 +212,7 @@ func (u *Updater) load(ctx context.Context, agents map[string]*state.Agent, fws 
 	u.skips = st.Skipped
 	u.t.reserve(len(tasks)*5/2 + len(agents) + len(fws))
 	u.t.bulk = true
+	u.inst.bulk = true
 	if u.rev != nil {
 		u.rev.bulk = true
 	}
@@ -483,8 +489,9 @@ func (u *Updater) task(k state.TaskKey, t *state.Task) {
 func (u *Updater) Publish(prev *Set) *Set {
 	u.pending = false
 	u.t.seal()
+	// After the forward tree: their records point at its current copies.
+	u.inst.seal()
 	if u.rev != nil {
-		// After the forward tree: its PTR records point at the current copies.
 		u.rev.seal()
 	}
 	o := u.o
@@ -516,6 +523,9 @@ func (u *Updater) Publish(prev *Set) *Set {
 		s.hash += u.rev.hash
 		u.rev.next()
 	}
+	// Not in the hash: the names by fault domain are no records of the zone's.
+	s.inst, s.imask, s.doms = u.inst.shards, u.inst.mask, u.b.doms
+	u.inst.next()
 	s.serial = nextSerial(prev, s.hash, o)
 	u.t.next()
 	return s

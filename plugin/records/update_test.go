@@ -143,7 +143,7 @@ func clone(st *state.State) *state.State {
 
 // mutate makes one random change of the kinds a cluster sees: tasks launched, killed,
 // moved, readdressed, failing health checks, renamed with dots; agents readdressed,
-// named by host name or removed; frameworks renamed onto each other, emptied of a name
+// named by host name, moved to another fault domain or removed; frameworks renamed onto each other, emptied of a name
 // or removed; the leader moving.
 func mutate(rng *rand.Rand, st *state.State, seq *int) {
 	*seq++
@@ -227,6 +227,12 @@ func mutate(rng *rand.Rand, st *state.State, seq *int) {
 		st.Frameworks = slices.Delete(st.Frameworks, i, i+1)
 	case k == 12:
 		st.Leader.Host = fmt.Sprintf("10.0.0.%d", 2+rng.IntN(2))
+	case k == 13 && len(st.Agents) > 0: // an agent in another fault domain, or in none
+		a := &st.Agents[rng.IntN(len(st.Agents))]
+		a.Region, a.Zone = []string{"aws/us-west-2", "", "gcp/europe-west1"}[rng.IntN(3)], fmt.Sprintf("z/zone-%d", rng.IntN(3))
+		if a.Region == "" {
+			a.Zone = ""
+		}
 	case k == 14: // a second entry with a task's id, another name, maybe another agent
 		if f, i := randTask(); f != nil {
 			t := f.Tasks[i]
@@ -332,7 +338,10 @@ func TestUpdaterMatchesBuild(t *testing.T) {
 				resolved := maps.Clone(hosts.m)
 				hosts.mu.Unlock()
 				sameAsReference(t, fmt.Sprintf("step %d", step), got, st, &o, resolved)
-				if u.t.broken != 0 {
+				if step%20 == 19 {
+					sameDomainNamesAsReference(t, fmt.Sprintf("step %d", step), got, st, &o, resolved, false)
+				}
+				if u.t.broken != 0 || u.inst.broken != 0 {
 					t.Fatalf("step %d: %d removals of what was never added", step, u.t.broken)
 				}
 				if prev != nil && (got.serial == prev.serial) != (got.hash == prev.hash) {

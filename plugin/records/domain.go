@@ -1,0 +1,158 @@
+package records
+
+import (
+	"hash/maphash"
+	"net/netip"
+	"slices"
+	"strings"
+)
+
+// The names by fault domain (naming.md): Z.pin._zone.N, Z.prefer._zone.N,
+// R.pin._region.N and R.prefer._region.N, for every name N that gathers a task
+// group's instances. They are computed when asked for, from N's records and the fault
+// domain of each instance's agent: they cost no memory per name, and a zone transfer
+// does not list them.
+
+// Labels of the names by fault domain. No task or framework name makes a label that
+// starts with "_", so none can fall on them.
+const (
+	labelZone   = "_zone"
+	labelRegion = "_region"
+	labelPin    = "pin"
+	labelPrefer = "prefer"
+)
+
+// domainName is a name by fault domain, taken apart.
+type domainName struct {
+	// base is N; value is Z or R.
+	base, value string
+	// region: by region, not zone; pref: prefer, not pin.
+	region, pref bool
+	// emptyNonTerm is one of the names above the others (pin._zone.N, _zone.N):
+	// they exist, with no records.
+	emptyNonTerm bool
+}
+
+// parseDomainName takes rel (lower case) apart when it is a name by fault domain.
+func parseDomainName(rel string) (dn domainName, ok bool) {
+	// Cheap for every other name: this runs on each name the set does not hold.
+	if strings.IndexByte(rel, '_') < 0 {
+		return dn, false
+	}
+	l0, rest, _ := strings.Cut(rel, ".")
+	scope := func(l string) (region, ok bool) {
+		switch l {
+		case labelZone:
+			return false, true
+		case labelRegion:
+			return true, true
+		}
+		return false, false
+	}
+	kind := func(l string) (pref, ok bool) {
+		switch l {
+		case labelPin:
+			return false, true
+		case labelPrefer:
+			return true, true
+		}
+		return false, false
+	}
+	// _zone.N
+	if region, ok := scope(l0); ok && rest != "" {
+		return domainName{base: rest, region: region, emptyNonTerm: true}, true
+	}
+	l1, rest2, _ := strings.Cut(rest, ".")
+	// pin._zone.N
+	if pref, ok := kind(l0); ok {
+		if region, ok := scope(l1); ok && rest2 != "" {
+			return domainName{base: rest2, region: region, pref: pref, emptyNonTerm: true}, true
+		}
+		return dn, false
+	}
+	// Z.pin._zone.N
+	pref, ok := kind(l1)
+	if !ok || l0 == "" {
+		return dn, false
+	}
+	l2, base, _ := strings.Cut(rest2, ".")
+	region, ok := scope(l2)
+	if !ok || base == "" {
+		return dn, false
+	}
+	return domainName{base: base, value: l0, region: region, pref: pref}, true
+}
+
+// findDomain returns the node a name by fault domain answers with, made for this
+// query, or nil when the name does not exist: its N is not a name that gathers a task
+// group. Its records are the set's; the node is the caller's.
+func (s *Set) findDomain(rel string) *node {
+	dn, ok := parseDomainName(strings.ToLower(rel))
+	if !ok {
+		return nil
+	}
+	base := s.find(dn.base)
+	if base == nil {
+		return nil
+	}
+	group := s.findInst(dn.base)
+	isSRVGroup := len(base.srvs) > 0 && base.srvs[0].tn.inst != 0
+	if group == nil && !isSRVGroup {
+		return nil
+	}
+	if dn.emptyNonTerm {
+		return &node{name: rel}
+	}
+	in := func(inst uint16) bool {
+		if inst <= 1 || int(inst-1) >= len(s.doms) {
+			// Not a task's name, or a task on an agent in no domain.
+			return false
+		}
+		d := s.doms[inst-1]
+		if dn.region {
+			return d[0] == dn.value
+		}
+		return d[1] == dn.value
+	}
+	n := &node{name: rel}
+	if group != nil {
+		for i := range group.srvs {
+			if t := group.srvs[i].targetIn(s); t != nil && in(t.inst) {
+				n.addrs = append(n.addrs, t.addrs...)
+			}
+		}
+		if len(n.addrs) > 0 {
+			slices.SortFunc(n.addrs, netip.Addr.Compare)
+			n.addrs = slices.Compact(n.addrs)
+		}
+	}
+	if isSRVGroup {
+		for i := range base.srvs {
+			if t := base.srvs[i].targetIn(s); t != nil && in(t.inst) {
+				n.srvs = append(n.srvs, base.srvs[i])
+			}
+		}
+		n.srvMin = int32(srvsLen(n.srvs)) // #nosec G115 -- at most the records of one name
+	}
+	if dn.pref && len(n.addrs)+len(n.srvs) == 0 {
+		// No instance in the domain: every instance.
+		c := *base
+		c.name = rel
+		return &c
+	}
+	return n
+}
+
+// findInst returns the inst tree's node for the group name rel (lower case), nil when
+// there is none.
+func (s *Set) findInst(rel string) *node {
+	if s.inst == nil {
+		return nil
+	}
+	h := maphash.String(nameSeed, rel)
+	n := s.inst[h&s.imask].get(rel, h)
+	if n == nil || len(n.srvs) == 0 {
+		return nil
+	}
+	return n
+}

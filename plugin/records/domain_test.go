@@ -1,0 +1,199 @@
+package records
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coredns-mesos/mesos/internal/synth"
+	"github.com/coredns-mesos/mesos/plugin/state"
+
+	"github.com/miekg/dns"
+)
+
+// sameDomainNamesAsReference checks every name by fault domain of every group name
+// of st against naming.md read another way: Z.pin._zone.N answers what N answers in
+// the state cut down to the tasks whose agent is in zone Z (the reference, built from
+// that state), Z.prefer._zone.N that or, when it is empty, what N answers whole; the
+// same by region. A zone no agent is in, and a name that gathers no task group, are
+// asked too.
+//
+// cover asks that the cases cover answers picked from a domain and fallbacks.
+func sameDomainNamesAsReference(t *testing.T, what string, s *Set, st *state.State, o *Options, hosts map[string][]netip.Addr, cover bool) {
+	t.Helper()
+	full := referenceZone(st, o, hosts)
+	// The zones and regions of the agents, as naming.md labels them: the part of the
+	// name after its last "/", through label().
+	last := func(name string) string {
+		if i := strings.LastIndex(name, "/"); i >= 0 {
+			name = name[i+1:]
+		}
+		return labeler{}.label(name)
+	}
+	type scope struct {
+		label  string // "_zone" or "_region"
+		value  string
+		region bool
+	}
+	scopes := []scope{{"_zone", "nowhere", false}, {"_region", "nowhere", true}}
+	seen := map[scope]bool{}
+	for _, a := range st.Agents {
+		if a.Region == "" || a.Zone == "" {
+			continue
+		}
+		for _, sc := range []scope{{"_zone", last(a.Zone), false}, {"_region", last(a.Region), true}} {
+			if sc.value != "" && !seen[sc] {
+				seen[sc] = true
+				scopes = append(scopes, sc)
+			}
+		}
+	}
+	groups := make([]string, 0, len(full.groups))
+	for g := range full.groups {
+		if full.names[g] != nil {
+			groups = append(groups, g)
+		}
+	}
+	slices.Sort(groups)
+	if len(groups) == 0 {
+		if cover {
+			t.Fatalf("%s: no group names", what)
+		}
+		return
+	}
+	answer := func(qname string) (addrs, srvs []string, exists bool) {
+		for _, qt := range []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeSRV} {
+			ans, _, ok := s.Lookup(qname, "mesos.", qt)
+			exists = ok
+			for _, rr := range ans {
+				switch r := rr.(type) {
+				case *dns.A:
+					addrs = append(addrs, r.A.String())
+				case *dns.AAAA:
+					addrs = append(addrs, r.AAAA.String())
+				case *dns.SRV:
+					srvs = append(srvs, strings.TrimSuffix(r.Target, ".mesos.")+":"+strconv.Itoa(int(r.Port)))
+				}
+			}
+		}
+		slices.Sort(addrs)
+		slices.Sort(srvs)
+		return addrs, srvs, exists
+	}
+	of := func(n *refName) (addrs, srvs []string) {
+		if n == nil {
+			return nil, nil
+		}
+		for a := range n.addrs {
+			addrs = append(addrs, a.String())
+		}
+		for sv := range n.srvs {
+			srvs = append(srvs, sv)
+		}
+		slices.Sort(addrs)
+		slices.Sort(srvs)
+		return addrs, srvs
+	}
+	// What the cases cover: answers picked from a zone, and fallbacks.
+	picked, fellBack := 0, 0
+	for _, sc := range scopes {
+		cut := *st
+		cut.Frameworks = nil
+		in := map[string]bool{}
+		for _, a := range st.Agents {
+			if v := a.Zone; a.Region != "" && a.Zone != "" {
+				if sc.region {
+					v = a.Region
+				}
+				in[a.ID] = last(v) == sc.value
+			}
+		}
+		for _, f := range st.Frameworks {
+			f.Tasks = slices.DeleteFunc(slices.Clone(f.Tasks), func(tk state.Task) bool { return !in[tk.AgentID] })
+			cut.Frameworks = append(cut.Frameworks, f)
+		}
+		ref := referenceZone(&cut, o, hosts)
+		for _, g := range groups {
+			wa, ws := of(ref.names[g])
+			fa, fs := of(full.names[g])
+			for _, kind := range []string{"pin", "prefer"} {
+				q := sc.value + "." + kind + "." + sc.label + "." + g + ".mesos."
+				ga, gs, exists := answer(q)
+				want, wants := wa, ws
+				switch {
+				case kind == "prefer" && len(wa)+len(ws) == 0:
+					want, wants = fa, fs
+					fellBack++
+				case len(wa)+len(ws) > 0 && len(wa)+len(ws) < len(fa)+len(fs):
+					picked++
+				}
+				if !exists || !slices.Equal(ga, want) || !slices.Equal(gs, wants) {
+					t.Fatalf("%s: %s (exists %v):\n got  %v %v\n want %v %v", what, q, exists, ga, gs, want, wants)
+				}
+			}
+		}
+	}
+	if cover && (picked == 0 || fellBack == 0) {
+		t.Errorf("%s: %d answers picked from a domain, %d fallbacks: the cases cover too little", what, picked, fellBack)
+	}
+	// The names above them exist with nothing; a name that gathers no task group, or
+	// none at all, has no names by fault domain.
+	g := groups[0]
+	for _, q := range []string{"pin._zone." + g, "_zone." + g, "prefer._region." + g, "_region." + g} {
+		if a, sv, exists := answer(q + ".mesos."); !exists || len(a)+len(sv) != 0 {
+			t.Errorf("%s: %s: exists %v, records %v %v", what, q, exists, a, sv)
+		}
+	}
+	for _, q := range []string{"x.pin._zone.leader", "x.pin._zone.slave", "x.prefer._region", "x.pin._zone.nope." + g, "x.pin._zone", "x.pin._city." + g} {
+		if _, _, exists := answer(q + ".mesos."); exists {
+			t.Errorf("%s: %s exists", what, q)
+		}
+	}
+}
+
+// The names by fault domain of the synthetic cluster (two regions of three zones, a
+// tenth of the agents in none) and of the capture with fault domains, built whole.
+func TestDomainNames(t *testing.T) {
+	st := synthCluster(t, synth.Config{Tasks: 400, Agents: 12, Frameworks: 3, Seed: 11, Duplicates: true})
+	for _, variant := range []string{"default", "auto"} {
+		o := DefaultOptions()
+		o.Now = func() time.Time { return clockAt(1700000000) }
+		if variant == "auto" {
+			o.IPSources = []IPSource{SourceAuto}
+		}
+		s := Build(context.Background(), st, o, nil)
+		sameDomainNamesAsReference(t, "synth/"+variant, s, st, &o, nil, true)
+	}
+}
+
+// An agent whose domain changes moves its tasks from one zone's names to another's,
+// and an agent leaving every domain takes them out of pin names.
+func TestDomainNamesFollowAgents(t *testing.T) {
+	st := synthCluster(t, synth.Config{Tasks: 200, Agents: 6, Frameworks: 2, Seed: 12})
+	o := DefaultOptions()
+	o.Now = func() time.Time { return clockAt(1700000000) }
+	u := NewUpdater(&o)
+	u.Update(context.Background(), st)
+	prev := u.Publish(nil)
+	sameDomainNamesAsReference(t, "first", prev, st, &o, nil, true)
+	for step, change := range []func(a *state.Agent){
+		func(a *state.Agent) { a.Region, a.Zone = "aws/us-west-2", "aws/us-west-2c" },
+		func(a *state.Agent) { a.Region, a.Zone = "", "" },
+		func(a *state.Agent) { a.Region, a.Zone = "gcp/europe-west1", "gcp/europe-west1-b" },
+	} {
+		st = clone(st)
+		change(&st.Agents[step%len(st.Agents)])
+		u.Update(context.Background(), st)
+		s := u.Publish(prev)
+		if !u.Pending() && s == prev {
+			t.Fatalf("step %d: nothing published", step)
+		}
+		sameDomainNamesAsReference(t, fmt.Sprintf("step %d", step), s, st, &o, nil, true)
+		prev = s
+	}
+}
