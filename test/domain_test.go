@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"regexp"
 	"slices"
@@ -198,4 +199,31 @@ func domainNames(t *testing.T, mode string) {
 	rcode("A", "us-west-2a.pin._zone.web.marathon.mesos", "NOERROR")
 	check("A", "us-west-2a.pin._zone.web.marathon.mesos")
 	check("A", "us-west-2a.prefer._zone.web.marathon.mesos", "127.0.9.1", "127.0.9.2", "127.0.9.3")
+}
+
+// TestZoneTemplate renders README's per-zone nginx upstream with mesos-watch: the
+// tasks of web in zone us-west-2a, then, once none is there, every task of web.
+func TestZoneTemplate(t *testing.T) {
+	m := startMaster(t, domainState("aws/us-west-2a"))
+	m.SetStream(false)
+	apiAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	s := startCoreDNS(t, mesosBlock(m.URL(), "        mode poll\n        http "+apiAddr+"\n"))
+	s.waitReady()
+	render := func() string {
+		t.Helper()
+		out := t.TempDir() + "/upstream.conf"
+		b, err := exec.Command(watchBin, "-api", "http://"+apiAddr, "-template", "../examples/nginx-upstream-zone.tmpl", "-out", out, "-once").CombinedOutput()
+		if err != nil {
+			t.Fatalf("mesos-watch -once: %v\n%s", err, b)
+		}
+		got, _ := os.ReadFile(out)
+		return string(got)
+	}
+	if got := render(); !strings.Contains(got, "server 127.0.0.2:31001;") || strings.Count(got, "server ") != 1 {
+		t.Errorf("zone us-west-2a:\n%s", got)
+	}
+	m.SetState(domainState("aws/us-west-2c"))
+	eventually(t, "us-west-2a to empty", 5*time.Second, func() bool {
+		return strings.Count(render(), "server 127.0.0.") == 3
+	})
 }
