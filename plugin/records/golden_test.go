@@ -3,6 +3,7 @@ package records
 import (
 	"context"
 	"flag"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -86,6 +87,7 @@ func TestGoldenEvents(t *testing.T) {
 			sameAsReference(t, filepath.Base(f), s, c.State(), &o, nil)
 			if slices.ContainsFunc(c.State().Agents, func(a state.Agent) bool { return a.Zone != "" }) {
 				sameDomainNamesAsReference(t, filepath.Base(f), s, c.State(), &o, nil, false)
+				checkDomainGolden(t, s, c.State(), &o, name)
 			}
 			if autoCaptures[name] {
 				// The same cluster with ip_sources auto: a task behind its agent's
@@ -166,5 +168,60 @@ func checkGolden(t *testing.T, s *Set, name string) {
 		if !ok || !found {
 			t.Errorf("lookup of %s %s does not return %s", rr.Header().Name, dns.TypeToString[rr.Header().Rrtype], line)
 		}
+	}
+}
+
+// checkDomainGolden compares the answers of the names by fault domain of every group
+// name, in each zone and region of st's agents and in one no agent is in, with
+// testdata/golden/NAME.domains.zone, which a person has read.
+func checkDomainGolden(t *testing.T, s *Set, st *state.State, o *Options, name string) {
+	t.Helper()
+	ref := referenceZone(st, o, nil)
+	groups := make([]string, 0, len(ref.groups))
+	for g := range ref.groups {
+		groups = append(groups, g)
+	}
+	slices.Sort(groups)
+	prefixes := []string{"nowhere.pin._zone.", "nowhere.prefer._zone."}
+	seen := map[string]bool{}
+	for _, a := range st.Agents {
+		if a.Zone == "" {
+			continue
+		}
+		for _, p := range []string{domainLabel(a.Zone) + ".%s._zone.", domainLabel(a.Region) + ".%s._region."} {
+			for _, kind := range []string{"pin", "prefer"} {
+				if q := fmt.Sprintf(p, kind); !seen[q] {
+					seen[q] = true
+					prefixes = append(prefixes, q)
+				}
+			}
+		}
+	}
+	var b strings.Builder
+	for _, g := range groups {
+		for _, p := range prefixes {
+			q := p + g + ".mesos."
+			fmt.Fprintf(&b, "; %s\n", q)
+			for _, qt := range []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeSRV} {
+				ans, _, _ := s.Lookup(q, "mesos.", qt)
+				for _, rr := range ans {
+					b.WriteString(rr.String())
+					b.WriteByte('\n')
+				}
+			}
+		}
+	}
+	golden := filepath.Join("testdata", "golden", name+".domains.zone")
+	if *update {
+		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if line, g, w, differ := firstDiff(b.String(), string(want)); differ {
+		t.Fatalf("%s differs at line %d:\n got  %s\n want %s", golden, line, g, w)
 	}
 }
