@@ -9,6 +9,8 @@
 #   bench/dnsperf.sh            # 10k tasks, 3 rounds, 5 s a run
 #   TASKS=100000 ROUNDS=5 bench/dnsperf.sh
 #   MIX=single bench/dnsperf.sh # one-record answers only: replies as small as whoami's
+#   MIX=domain SERVERS=mesos bench/dnsperf.sh
+#                               # names by fault domain (pin and prefer, zone and region)
 #   BASE=HEAD~3 SERVERS="mesos base" bench/dnsperf.sh
 #                               # this tree against an earlier build of the plugin
 set -euo pipefail
@@ -51,15 +53,31 @@ curl -s http://127.0.0.1:25050/master/state > "$work/served.json"
 records=$(grep -c . "$work/mesos.zone")
 
 # Query mix: 40% A of app names, 20% A of task names, 20% SRV hits, 10% A misses,
-# 10% SRV misses; MIX=single: 80% A of task names (one record each), 20% A misses.
+# 10% SRV misses; MIX=single: 80% A of task names (one record each), 20% A misses;
+# MIX=domain: the names by fault domain of the same names, in the synthetic cluster's
+# zones and regions: 40% A pin, 20% A prefer, 20% SRV pin, 10% SRV prefer by region,
+# 10% pin misses.
 awk -v seed=1 -v mix="$MIX" '
     $4 == "A" && $1 ~ /^app-[0-9]+-[0-9]+\.[a-z-]+[0-9]*\.mesos\.$/ { app[napp++] = $1 }
     $4 == "A" && $1 ~ /-[a-z0-9]{5}-s[0-9]+\.[a-z0-9-]+\.mesos\.$/ && $1 !~ /slave/ { task[ntask++] = $1 }
     $4 == "SRV" { if (!(($1) in seen)) { seen[$1] = 1; srv[nsrv++] = $1 } }
     END {
         srand(seed)
+        split("us-west-2a us-west-2b us-west-2c eu-central-1a eu-central-1b eu-central-1c", zones, " ")
+        for (k = 1; k <= 6; k++) zones[k - 1] = zones[k]
+        split("us-west-2 eu-central-1", regions, " ")
+        regions[0] = regions[1]; regions[1] = regions[2]
         for (i = 0; i < 100000; i++) {
             r = rand()
+            if (mix == "domain") {
+                z = zones[int(rand() * 6)]
+                if (r < 0.4)      print z ".pin._zone." app[int(rand() * napp)], "A"
+                else if (r < 0.6) print z ".prefer._zone." app[int(rand() * napp)], "A"
+                else if (r < 0.8) print z ".pin._zone." srv[int(rand() * nsrv)], "SRV"
+                else if (r < 0.9) print regions[int(rand() * 2)] ".prefer._region." srv[int(rand() * nsrv)], "SRV"
+                else              print z ".pin._zone.nope-" i ".marathon.mesos.", "A"
+                continue
+            }
             if (mix == "single") {
                 if (r < 0.8) print task[int(rand() * ntask)], "A"
                 else         print "nope-" i ".marathon.mesos.", "A"
