@@ -141,7 +141,7 @@ func (b *builder) instance(part, rest string, cn *node, ag *agentInfo) {
 		cn.inst = ag.dom + 1
 	}
 	n := b.inst.touchBytes(b.compose("", part, "", rest), b.sign)
-	b.inst.srv(n, cn, 0, b.sign)
+	b.inst.addDeferred(n, cn, b.sign)
 }
 
 // skip counts (or, taking back, uncounts) a name or entity left out.

@@ -49,7 +49,19 @@ type tree struct {
 	// addresses.
 	addrSlab slab[netip.Addr]
 	refSlab  slab[int32]
+	// deferred are a first build's srv-like records, in a tree that defers them
+	// (deferSRVs): sealing gives each name its list at its size at once, where
+	// appending them one by one left each list's growth behind as garbage and a third
+	// of it as room never used.
+	deferred  [][]deferredSRV // in chunks: a first build makes hundreds of thousands
+	deferSRVs bool
 }
+
+// deferredSRV is one srv-like record of a first build, not in its list yet.
+type deferredSRV struct{ n, tn *node }
+
+// deferChunk is the deferred records a chunk holds (64 KiB).
+const deferChunk = 4096
 
 // slab hands out slices of a shared chunk, each capped at its length, so that an
 // append to one never writes into the next.
@@ -493,6 +505,7 @@ func nodeHash(n *node) uint64 {
 // any more are removed, the hash and counts follow, and the shards are resized when
 // the names outgrow them (or shrink well below).
 func (t *tree) seal() {
+	t.placeDeferred()
 	for _, n := range t.dirty {
 		t.normalize(n)
 		compact(n)
@@ -565,4 +578,41 @@ func (t *tree) takeChanged() []string {
 func (t *tree) next() {
 	t.gen++
 	t.shards = slices.Clone(t.shards)
+}
+
+// addDeferred adds the srv-like record to tn at port 0 to n, later in a first build of
+// a tree that defers them; otherwise now, as srv does.
+func (t *tree) addDeferred(n, tn *node, sign int32) {
+	if t.bulk && t.deferSRVs && sign > 0 {
+		if k := len(t.deferred); k == 0 || len(t.deferred[k-1]) == cap(t.deferred[k-1]) {
+			t.deferred = append(t.deferred, make([]deferredSRV, 0, deferChunk))
+		}
+		last := &t.deferred[len(t.deferred)-1]
+		*last = append(*last, deferredSRV{n, tn})
+		return
+	}
+	t.srv(n, tn, 0, sign)
+}
+
+// placeDeferred puts the deferred records in their lists, each grown once to its size.
+func (t *tree) placeDeferred() {
+	if len(t.deferred) == 0 {
+		return
+	}
+	// srvMin, which sealing sets, counts each node's records meanwhile.
+	for _, chunk := range t.deferred {
+		for _, d := range chunk {
+			d.n.srvMin++
+		}
+	}
+	for _, chunk := range t.deferred {
+		for _, d := range chunk {
+			if k := int(d.n.srvMin); k > 0 {
+				d.n.srvs = slices.Grow(d.n.srvs, k)
+				d.n.srvMin = 0
+			}
+			t.srv(d.n, d.tn, 0, 1)
+		}
+	}
+	t.deferred = nil
 }

@@ -80,6 +80,7 @@ func (u *Updater) init() {
 	u.b = newBuilder(o, u.t, &u.stats)
 	u.inst = newTree()
 	u.inst.targets = u.t
+	u.inst.deferSRVs = true
 	u.b.inst = u.inst
 	u.inst.touch("", 1)
 	if len(o.ReverseZones) > 0 {

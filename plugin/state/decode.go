@@ -428,9 +428,7 @@ func (d *decoder) discovery() (*Discovery, error) {
 						case "protocol":
 							p.Protocol, err = d.internStr()
 						case "labels":
-							var ls []Label
-							ls, err = d.labels()
-							p.Scope = scopeOf(ls)
+							p.Scope, err = d.scope()
 						default:
 							err = d.d.SkipValue()
 						}
@@ -493,30 +491,59 @@ func (d *decoder) domain(a *Agent) error {
 	return err
 }
 
-// scopeOf is the scope a port's labels give it.
-func scopeOf(ls []Label) Scope {
-	for _, l := range ls {
-		if l.Key == "network-scope" {
-			switch l.Value {
-			case "host":
-				return ScopeHost
-			case "container":
-				return ScopeContainer
+// scope reads a port's labels, {"labels": [{key, value}...]} (or the bare array), for
+// the scope their network-scope label gives the port. Nothing else of them is kept.
+func (d *decoder) scope() (Scope, error) {
+	sc := ScopeUnset
+	elems := func() error {
+		return d.array(func() error {
+			// What the key and the value say, read in place: either may come first.
+			isScope, value := false, ScopeUnset
+			err := d.object(func(k []byte) error {
+				if string(k) != "key" && string(k) != "value" {
+					return d.d.SkipValue()
+				}
+				b, err := d.strBytes()
+				if string(k) == "key" {
+					isScope = string(b) == "network-scope"
+					return err
+				}
+				switch string(b) {
+				case "host":
+					value = ScopeHost
+				case "container":
+					value = ScopeContainer
+				}
+				return err
+			})
+			if err == nil && isScope {
+				sc = value
 			}
-		}
+			return err
+		})
 	}
-	return ScopeUnset
+	if d.d.PeekKind() == '{' {
+		err := d.object(func(k []byte) error {
+			if string(k) != "labels" {
+				return d.d.SkipValue()
+			}
+			return elems()
+		})
+		return sc, err
+	}
+	return sc, elems()
 }
 
 // container reads a task's ContainerInfo, of /master/state or of the v1 API, for
-// what it says of the task's network; nil when that is nothing DNS uses.
+// what it says of the task's network; nil when that is nothing DNS uses (most tasks:
+// nothing is allocated for them).
 func (d *decoder) container() (*Network, error) {
 	if d.null() {
 		return nil, nil
 	}
-	var n Network
-	var docker []PortMapping
-	hostNet := false
+	var maps []PortMapping
+	bridged, hostNet := false, false
+	dockerFrom, dockerTo := 0, 0 // Docker's mappings in maps
 	err := d.object(func(key []byte) error {
 		switch string(key) {
 		case "docker":
@@ -524,11 +551,13 @@ func (d *decoder) container() (*Network, error) {
 				switch string(key) {
 				case "network":
 					b, err := d.strBytes()
-					n.Bridged = string(b) == "BRIDGE"
-					hostNet = string(b) == "HOST"
+					bridged, hostNet = string(b) == "BRIDGE", string(b) == "HOST"
 					return err
 				case "port_mappings":
-					return d.portMappings(&docker)
+					dockerFrom = len(maps)
+					err := d.portMappings(&maps)
+					dockerTo = len(maps)
+					return err
 				}
 				return d.d.SkipValue()
 			})
@@ -538,20 +567,20 @@ func (d *decoder) container() (*Network, error) {
 					if string(key) != "port_mappings" {
 						return d.d.SkipValue()
 					}
-					return d.portMappings(&n.Mappings)
+					return d.portMappings(&maps)
 				})
 			})
 		}
 		return d.d.SkipValue()
 	})
-	if !hostNet {
+	if hostNet {
 		// Docker maps no port for a task on the host's network.
-		n.Mappings = append(n.Mappings, docker...)
+		maps = slices.Delete(maps, dockerFrom, dockerTo)
 	}
-	if err != nil || !n.Bridged && len(n.Mappings) == 0 {
+	if err != nil || !bridged && len(maps) == 0 {
 		return nil, err
 	}
-	return &n, nil
+	return &Network{Bridged: bridged, Mappings: maps}, nil
 }
 
 // portMappings appends an array of port mappings to ms; one with a port outside
