@@ -99,8 +99,9 @@ func newBuilder(o *Options, t *tree, stats *Stats) *builder {
 	}
 }
 
-// maxDomains bounds the fault domains numbered: a node keeps the number in 16 bits.
-const maxDomains = 1<<16 - 2
+// maxDomains bounds the fault domains numbered: a node keeps the number, plus one, in
+// the bits of node.inst below instGroup.
+const maxDomains = instDomain - 1
 
 // domainOf numbers the fault domain region/zone by the labels the names by fault domain
 // use (naming.md: the part after the last "/"); 0 for none, or past maxDomains.
@@ -130,18 +131,40 @@ func domainLabel(name string) string {
 	return labeler{}.label(name[strings.LastIndexByte(name, '/')+1:])
 }
 
-// instance lists the canonical name cn of a task under the group name part+rest
-// (the inst tree), and marks cn with the fault domain of the task's agent.
-func (b *builder) instance(part, rest string, cn *node, ag *agentInfo) {
-	if b.inst == nil {
-		// A builder of the enumeration's: no set is made.
+// markGroup marks n as a name that gathers a task group's addresses, which has names
+// by fault domain. A name stops being one only when its tasks are gone, and then it
+// is gone too.
+func (b *builder) markGroup(n *node) {
+	if b.sign > 0 {
+		n.inst |= instGroup
+	}
+}
+
+// instance marks a task's canonical names, cn (C.F) and cs (C.F.slave), either may
+// be nil, with the fault domain of the task's agent, and lists the task under T.F
+// (part+rest) in the inst tree, which exists once a fault domain has been seen: by cn,
+// or by cs where there is no cn. The names by fault domain of T.F.slave read the same
+// list, going from C.F to C.F.slave by name (domain.go), so a task is listed once.
+func (b *builder) instance(part, rest string, cn, cs *node, ag *agentInfo) {
+	if b.sign > 0 {
+		if cn != nil {
+			cn.inst = cn.inst&instGroup | (ag.dom + 1)
+		}
+		if cs != nil {
+			cs.inst = cs.inst&instGroup | instAgent | (ag.dom + 1)
+		}
+	}
+	target := cn
+	if target == nil {
+		target = cs
+	}
+	if b.inst == nil || target == nil {
+		// No agent in a fault domain (or a builder of the enumeration's): no name
+		// by fault domain picks a task, none needs the lists.
 		return
 	}
-	if b.sign > 0 {
-		cn.inst = ag.dom + 1
-	}
 	n := b.inst.touchBytes(b.compose("", part, "", rest), b.sign)
-	b.inst.addDeferred(n, cn, b.sign)
+	b.inst.addDeferred(n, target, b.sign)
 }
 
 // skip counts (or, taking back, uncounts) a name or entity left out.
@@ -414,18 +437,17 @@ func (b *builder) taskNames(t *state.Task, label string, suffix []byte, fwLabel 
 	group := b.public("", label, "", f)
 	if group != nil {
 		b.addAddrs(group, ips)
+		b.markGroup(group)
 	}
 	cnode = b.canonical(canon, f, fs, ag.noPID)
 	if cnode != nil {
 		b.addAddrs(cnode, ips)
-		if group != nil {
-			b.instance(label, f, cnode, ag)
-		}
 	}
 	var cs *node // C.F.slave
 	if !ag.noPID {
 		cs = b.agentNames(t, label, canon, under, f, fs, ag)
 	}
+	b.instance(label, f, cnode, cs, ag)
 	b.share = ""
 	if t.Discovery == nil {
 		return cnode
@@ -510,15 +532,13 @@ func (b *builder) agentNames(t *state.Task, label, canon, under, f, fs string, a
 	group := b.name("", label, "", fs)
 	if group != nil {
 		b.addAddrs(group, ag.ips)
+		b.markGroup(group)
 	}
 	cs = b.name("", canon, "", fs)
 	if cs == nil {
 		return nil
 	}
 	b.addAddrs(cs, ag.ips)
-	if group != nil {
-		b.instance(label, fs, cs, ag)
-	}
 	if len(t.Ports) == 0 {
 		return cs
 	}

@@ -95,15 +95,28 @@ func (s *Set) findDomain(rel string) *node {
 	if base == nil {
 		return nil
 	}
-	group := s.findInst(dn.base)
-	isSRVGroup := len(base.srvs) > 0 && base.srvs[0].tn.inst != 0
-	if group == nil && !isSRVGroup {
+	isGroup := base.inst&instGroup != 0
+	isSRVGroup := len(base.srvs) > 0 && base.srvs[0].tn.inst&instDomain != 0
+	if !isGroup && !isSRVGroup {
 		return nil
 	}
 	if dn.emptyNonTerm {
 		return &node{name: rel}
 	}
+	// Without lists no agent is in a fault domain: pin picks nothing. T.F.slave's
+	// tasks are T.F's; a list of its own name would be a framework's named F.slave,
+	// whose T.F names are reserved (never a group: naming.md, "Reserved names").
+	var list *node
+	agentNames := false
+	if tf, ok := strings.CutSuffix(dn.base, ".slave"); ok && isGroup {
+		list = s.findInst(tf)
+		agentNames = list != nil
+	}
+	if list == nil {
+		list = s.findInst(dn.base)
+	}
 	in := func(inst uint16) bool {
+		inst &= instDomain
 		if inst <= 1 || int(inst-1) >= len(s.doms) {
 			// Not a task's name, or a task on an agent in no domain.
 			return false
@@ -115,9 +128,21 @@ func (s *Set) findDomain(rel string) *node {
 		return d[1] == dn.value
 	}
 	n := &node{name: rel}
-	if group != nil {
-		for i := range group.srvs {
-			if t := group.srvs[i].targetIn(s); t != nil && in(t.inst) {
+	if list != nil {
+		for i := range list.srvs {
+			t := list.srvs[i].targetIn(s)
+			if t == nil || !in(t.inst) {
+				continue
+			}
+			switch isAgent := t.inst&instAgent != 0; {
+			case agentNames && !isAgent:
+				// C.F.slave is C.F's name and ".slave".
+				t = s.findAgentName(t.name)
+			case !agentNames && isAgent:
+				// A task with no C.F: none of its addresses is T.F's to pick by name.
+				t = nil
+			}
+			if t != nil {
 				n.addrs = append(n.addrs, t.addrs...)
 			}
 		}
@@ -141,6 +166,17 @@ func (s *Set) findDomain(rel string) *node {
 		return &c
 	}
 	return n
+}
+
+// findAgentName returns the node of the task name cf (C.F) and ".slave", if any.
+func (s *Set) findAgentName(cf string) *node {
+	var buf [maxName + 1]byte
+	k := append(append(buf[:0], cf...), ".slave"...)
+	if len(k) > maxName {
+		return nil
+	}
+	h := maphash.Bytes(nameSeed, k)
+	return s.shards[h&s.mask].getBytes(k, h)
 }
 
 // findInst returns the inst tree's node for the group name rel (lower case), nil when

@@ -197,3 +197,36 @@ func TestDomainNamesFollowAgents(t *testing.T) {
 		prev = s
 	}
 }
+
+// A cluster whose agents are given fault domains after its first state: the first
+// agent in one has the records built again with the lists of tasks (relist), which
+// gives the set a build from scratch gives, and names by fault domain that find every
+// task. Before it, pin finds nothing and prefer everything, without the lists.
+func TestDomainsArriveLater(t *testing.T) {
+	st := synthCluster(t, synth.Config{Tasks: 200, Agents: 6, Frameworks: 2, Seed: 13})
+	for i := range st.Agents {
+		st.Agents[i].Region, st.Agents[i].Zone = "", ""
+	}
+	o := DefaultOptions()
+	o.Now = func() time.Time { return clockAt(1700000000) }
+	u := NewUpdater(&o)
+	u.Update(context.Background(), st)
+	prev := u.Publish(nil)
+	if u.inst != nil {
+		t.Fatal("lists of tasks kept for a cluster in no fault domain")
+	}
+	sameDomainNamesAsReference(t, "no domains", prev, st, &o, nil, false)
+	st = clone(st)
+	st.Agents[0].Region, st.Agents[0].Zone = "aws/us-west-2", "aws/us-west-2a"
+	u.Update(context.Background(), st)
+	if u.inst == nil {
+		t.Fatal("no lists of tasks after the first fault domain")
+	}
+	got := u.Publish(prev)
+	sameSets(t, "after the first fault domain", got, Build(context.Background(), st, o, nil))
+	sameAsReference(t, "after the first fault domain", got, st, &o, nil)
+	sameDomainNamesAsReference(t, "after the first fault domain", got, st, &o, nil, true)
+	if got.serial != prev.serial {
+		t.Errorf("the serial moved from %d to %d with the same records", prev.serial, got.serial)
+	}
+}

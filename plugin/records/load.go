@@ -41,7 +41,9 @@ func (u *Updater) LoadingDecoder(ctx context.Context) func(io.Reader) (*state.St
 		l := &loading{seen: make(map[string]bool)}
 		u.loading = l
 		u.t.bulk = true
-		u.inst.bulk = true
+		if u.inst != nil {
+			u.inst.bulk = true
+		}
 		if u.rev != nil {
 			u.rev.bulk = true
 		}
@@ -123,6 +125,9 @@ func (u *Updater) loadAgents(ctx context.Context, agents map[string]*state.Agent
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.resolve(ctx, &changes{agents: agents}, &state.State{})
+	if u.inst == nil && anyDomain(agents) {
+		u.startInst()
+	}
 	b := u.b
 	b.sign = 1
 	for id, a := range agents {

@@ -61,8 +61,8 @@ type Set struct {
 	rsorted   []*node
 
 	// The tasks of each group name, for the names by fault domain (domain.go): inst
-	// holds, under T.F and T.F.slave, an srv-like record per task pointing at its
-	// canonical name; doms are the fault domains' labels, region and zone, by number.
+	// holds, under T.F, an srv-like record per task pointing at its canonical name;
+	// doms are the fault domains' labels, region and zone, by number.
 	inst  []*shard
 	imask uint64
 	doms  [][2]string
@@ -98,9 +98,18 @@ type node struct {
 	// change it. Sealing clears it before the node is published.
 	batch bool
 	// inst is, on a task's canonical name (C.F or C.F.slave), 1 + the number of its
-	// agent's fault domain (Set.doms); 0 on every other name.
+	// agent's fault domain (Set.doms), and 0 on every other name; instGroup marks a
+	// name that gathers a task group's addresses (T.F, T.F.slave), instAgent C.F.slave.
 	inst uint16
 }
+
+// The bits of node.inst: instGroup marks a group name, instAgent a task's canonical
+// agent name (C.F.slave), and the bits of instDomain hold a canonical name's domain.
+const (
+	instGroup  = 1 << 15
+	instAgent  = 1 << 14
+	instDomain = instAgent - 1
+)
 
 type srv struct {
 	// tn is the target's node as it was when the record was added or last sealed;

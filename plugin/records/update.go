@@ -19,12 +19,15 @@ import (
 // added) and added again. A quiet resync or poll touches no name, and an event that
 // launches one task touches that task's names.
 type Updater struct {
-	o     *Options
-	t     *tree
-	rev   *tree // the PTR records, nil without reverse zones
-	inst  *tree // the tasks of each group name (builder.inst)
-	b     *builder
-	stats Stats
+	o   *Options
+	t   *tree
+	rev *tree // the PTR records, nil without reverse zones
+	// inst lists the tasks of each group name (builder.inst), from the first fault
+	// domain seen on: nil until then, and withInst false.
+	inst     *tree
+	withInst bool
+	b        *builder
+	stats    Stats
 
 	agents map[string]*agentEntry
 	fws    map[string]*fwEntry
@@ -78,11 +81,10 @@ func (u *Updater) init() {
 	u.tasks = make(map[state.TaskKey]*state.Task)
 	u.mast, u.skips, u.stats, u.nrun, u.pending, u.loading = nil, nil, Stats{}, 0, false, nil
 	u.b = newBuilder(o, u.t, &u.stats)
-	u.inst = newTree()
-	u.inst.targets = u.t
-	u.inst.deferSRVs = true
-	u.b.inst = u.inst
-	u.inst.touch("", 1)
+	u.inst = nil
+	if u.withInst {
+		u.startInst()
+	}
 	if len(o.ReverseZones) > 0 {
 		u.rev = newTree()
 		u.rev.targets = u.t
@@ -92,6 +94,27 @@ func (u *Updater) init() {
 	}
 	u.b.sign = 1
 	u.b.static()
+}
+
+// startInst makes the inst tree, empty: from now on every task is listed in it.
+func (u *Updater) startInst() {
+	u.withInst = true
+	u.inst = newTree()
+	u.inst.targets = u.t
+	u.inst.deferSRVs = true
+	u.inst.bulk = u.t.bulk
+	u.b.inst = u.inst
+	u.inst.touch("", 1)
+}
+
+// anyDomain reports whether an agent is in a fault domain.
+func anyDomain(agents map[string]*state.Agent) bool {
+	for _, a := range agents {
+		if a != nil && a.Region != "" && a.Zone != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // Update brings the records to a whole state: a poll, a snapshot, a resync.
@@ -183,25 +206,31 @@ func (u *Updater) loadState(ctx context.Context, st *state.State) {
 // tasks grouped by framework and name.
 func (u *Updater) loadChanges(ctx context.Context, all *changes, st *state.State) {
 	u.dropLoad()
+	u.load(ctx, all.agents, all.fws, all.tasks, byGroup(all.tasks), st)
+}
+
+// byGroup orders tasks by framework and name, so that an app's instances come
+// together; nil values are taken out of tasks.
+func byGroup(tasks map[state.TaskKey]*state.Task) []keyedTask {
 	type grouped struct {
 		group uint64
 		keyedTask
 	}
-	byGroup := make([]grouped, 0, len(all.tasks))
-	for k, t := range all.tasks {
+	gs := make([]grouped, 0, len(tasks))
+	for k, t := range tasks {
 		if t == nil {
-			delete(all.tasks, k)
+			delete(tasks, k)
 			continue
 		}
 		group := maphash.String(nameSeed, t.Name) ^ mix(maphash.String(nameSeed, k.Framework))
-		byGroup = append(byGroup, grouped{group, keyedTask{k, t}})
+		gs = append(gs, grouped{group, keyedTask{k, t}})
 	}
-	slices.SortFunc(byGroup, func(a, b grouped) int { return cmp.Compare(a.group, b.group) })
-	order := make([]keyedTask, len(byGroup))
-	for i := range byGroup {
-		order[i] = byGroup[i].keyedTask
+	slices.SortFunc(gs, func(a, b grouped) int { return cmp.Compare(a.group, b.group) })
+	order := make([]keyedTask, len(gs))
+	for i := range gs {
+		order[i] = gs[i].keyedTask
 	}
-	u.load(ctx, all.agents, all.fws, all.tasks, order, st)
+	return order
 }
 
 // load builds the first state: the agents, frameworks and masters as a change, then
@@ -210,10 +239,21 @@ func (u *Updater) load(ctx context.Context, agents map[string]*state.Agent, fws 
 	tasks map[state.TaskKey]*state.Task, order []keyedTask, st *state.State) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	u.loadLocked(ctx, agents, fws, tasks, order, st)
+}
+
+// loadLocked is load, u.mu held.
+func (u *Updater) loadLocked(ctx context.Context, agents map[string]*state.Agent, fws map[string]*state.Framework,
+	tasks map[state.TaskKey]*state.Task, order []keyedTask, st *state.State) {
 	u.skips = st.Skipped
 	u.t.reserve(len(tasks)*5/2 + len(agents) + len(fws))
 	u.t.bulk = true
-	u.inst.bulk = true
+	if u.inst == nil && anyDomain(agents) {
+		u.startInst()
+	}
+	if u.inst != nil {
+		u.inst.bulk = true
+	}
 	if u.rev != nil {
 		u.rev.bulk = true
 	}
@@ -331,6 +371,31 @@ func (u *Updater) commit(ctx context.Context, ch *changes, st *state.State) {
 		u.mast = mi
 	}
 	u.contribute(1, redo, agents, fws, mastChanged)
+	if u.inst == nil && len(u.b.doms) > 1 {
+		u.relist(ctx, st)
+	}
+}
+
+// relist builds the records again from what the updater holds, with the inst tree:
+// once, when the first agent in a fault domain comes after the first state (a cluster
+// whose agents are given fault domains), so that the names by fault domain find every
+// task. The records are the same; the next set's nodes are all new.
+func (u *Updater) relist(ctx context.Context, st *state.State) {
+	agents := make(map[string]*state.Agent, len(u.agents))
+	for id, e := range u.agents {
+		a := e.a
+		agents[id] = &a
+	}
+	fws := make(map[string]*state.Framework, len(u.fws))
+	for id, e := range u.fws {
+		f := e.f
+		fws[id] = &f
+	}
+	tasks, keep := u.tasks, u.t.keepChanged
+	u.withInst = true
+	u.init()
+	u.t.keepChanged = keep
+	u.loadLocked(ctx, agents, fws, tasks, byGroup(tasks), st)
 }
 
 // contribute adds (sign 1) or takes back (-1) what the held values of the changed
@@ -491,7 +556,9 @@ func (u *Updater) Publish(prev *Set) *Set {
 	u.pending = false
 	u.t.seal()
 	// After the forward tree: their records point at its current copies.
-	u.inst.seal()
+	if u.inst != nil {
+		u.inst.seal()
+	}
 	if u.rev != nil {
 		u.rev.seal()
 	}
@@ -525,8 +592,11 @@ func (u *Updater) Publish(prev *Set) *Set {
 		u.rev.next()
 	}
 	// Not in the hash: the names by fault domain are no records of the zone's.
-	s.inst, s.imask, s.doms = u.inst.shards, u.inst.mask, u.b.doms
-	u.inst.next()
+	s.doms = u.b.doms
+	if u.inst != nil {
+		s.inst, s.imask = u.inst.shards, u.inst.mask
+		u.inst.next()
+	}
 	s.serial = nextSerial(prev, s.hash, o)
 	u.t.next()
 	return s

@@ -547,6 +547,9 @@ func TestFirstStateInBulk(t *testing.T) {
 				ctx := context.Background()
 
 				inc := NewUpdater(&o)
+				// Its lists of tasks from the start: the first fault domain after the
+				// first state would build the records again, in bulk (relist).
+				inc.startInst()
 				inc.Update(ctx, &state.State{})
 				inc.Publish(nil)
 				inc.Update(ctx, st)
