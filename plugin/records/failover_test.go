@@ -17,7 +17,7 @@ func cluster(agents, perAgent int, recovered ...string) *state.State {
 		id := fmt.Sprintf("S%d", a)
 		st.Agents = append(st.Agents, state.Agent{ID: id, PID: state.PID{ID: "slave(1)", Host: fmt.Sprintf("10.0.1.%d", a+1), Port: 5051}})
 		for i := range perAgent {
-			f.Tasks = append(f.Tasks, state.Task{ID: fmt.Sprintf("t%d-%d", a, i), Name: fmt.Sprintf("app%d", i), FrameworkID: "F1", AgentID: id, State: state.TaskRunning})
+			f.Tasks = append(f.Tasks, state.Task{ID: fmt.Sprintf("t%d-%d", a, i), Name: fmt.Sprintf("app%d", i), AgentID: id, State: state.TaskRunning})
 		}
 	}
 	st.Frameworks = []state.Framework{f}

@@ -122,7 +122,7 @@ func (c *Cluster) Apply(ev *Event) bool {
 		if t == nil {
 			return false
 		}
-		k := TaskKey{Framework: t.FrameworkID, Task: t.ID}
+		k := TaskKey{Framework: c.frameworkID(ev.FrameworkID), Task: t.ID}
 		applied := false
 		if !terminal(t.State) {
 			// An event names a task by its id: it applies to each entry with that id.
@@ -277,7 +277,7 @@ func (c *Cluster) reset(snap *Snapshot) {
 	for _, t := range snap.Tasks {
 		if !terminal(t.State) {
 			// Each entry gets its records, also those that share an id.
-			c.putTask(t, c.newEntry(TaskKey{Framework: t.FrameworkID, Task: t.ID}))
+			c.putTask(t.Task, c.newEntry(TaskKey{Framework: c.frameworkID(t.Framework), Task: t.ID}))
 		}
 	}
 }
@@ -337,6 +337,15 @@ func (c *Cluster) renumber(k TaskKey) {
 	}
 }
 
+// frameworkID is id as the framework known by it spells it, so that the tasks' keys
+// share its string (at 100k tasks that is megabytes the stream would otherwise hold).
+func (c *Cluster) frameworkID(id string) string {
+	if f, ok := c.frameworks[id]; ok {
+		return f.ID
+	}
+	return id
+}
+
 // putTask stores t as the entry k; a task in a terminal state removes every entry
 // with its id.
 func (c *Cluster) putTask(t *Task, k TaskKey) {
@@ -344,9 +353,6 @@ func (c *Cluster) putTask(t *Task, k TaskKey) {
 	// megabytes the stream would otherwise hold many times over.
 	if a, ok := c.agents[t.AgentID]; ok {
 		t.AgentID = a.ID
-	}
-	if f, ok := c.frameworks[t.FrameworkID]; ok {
-		t.FrameworkID = f.ID
 	}
 	t.Name = c.intern(t.Name)
 	if d := t.Discovery; d != nil {
@@ -522,7 +528,7 @@ func (c *Cluster) State() *State {
 		st.Frameworks = append(st.Frameworks, f)
 	}
 	for k, t := range c.tasks {
-		i, ok := index[t.FrameworkID]
+		i, ok := index[k.Framework]
 		if !ok || k.Dup > 0 {
 			continue
 		}

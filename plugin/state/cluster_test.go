@@ -219,3 +219,11 @@ func TestStatusSize(t *testing.T) {
 		t.Errorf("Status is %d octets, want 64", n)
 	}
 }
+
+// 100k tasks are held one by one by the stream's cluster: a Task over 128 octets
+// would take 144 in the allocator's classes.
+func TestTaskSize(t *testing.T) {
+	if n := unsafe.Sizeof(Task{}); n > 128 {
+		t.Errorf("Task is %d octets, want at most 128", n)
+	}
+}

@@ -318,11 +318,6 @@ func (d *decoder) framework() error {
 		}
 	}
 	f.ID = d.internString(f.ID)
-	for i := range f.Tasks {
-		if f.Tasks[i].FrameworkID == "" {
-			f.Tasks[i].FrameworkID = f.ID
-		}
-	}
 	d.st.Frameworks = append(d.st.Frameworks, f)
 	if d.hooks.Framework != nil {
 		d.hooks.Framework(f)
@@ -342,8 +337,6 @@ func (d *decoder) task(f *Framework) error {
 			t.ID, err = d.str()
 		case "name":
 			t.Name, err = d.str()
-		case "framework_id":
-			t.FrameworkID, err = d.internStr()
 		case "slave_id", "agent_id":
 			t.AgentID, err = d.internStr()
 		case "state":

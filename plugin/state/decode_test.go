@@ -51,7 +51,7 @@ func TestDecodeFull(t *testing.T) {
 		t.Errorf("framework %+v", f)
 	}
 	tk := f.Tasks[0]
-	if tk.ID != "t1" || tk.Name != "web" || tk.AgentID != "a-S0" || tk.FrameworkID != "f" || tk.State != TaskRunning {
+	if tk.ID != "t1" || tk.Name != "web" || tk.AgentID != "a-S0" || tk.State != TaskRunning {
 		t.Errorf("task %+v", tk)
 	}
 	if len(tk.Ports) != 2 || tk.Ports[0] != (PortRange{31000, 31001}) || tk.Ports[1] != (PortRange{31005, 31005}) {

@@ -185,13 +185,15 @@ type Framework struct {
 }
 
 // Task is one task of a framework.
+//
+// Its framework is the one that lists it (Framework.Tasks, TaskKey.Framework): a task
+// holds no copy of the framework's id, so that it takes 128 octets, not 144.
 type Task struct {
-	ID          string
-	Name        string
-	FrameworkID string
-	AgentID     string
-	State       TaskState
-	Ports       []PortRange
+	ID      string
+	Name    string
+	AgentID string
+	State   TaskState
+	Ports   []PortRange
 	// Discovery is nil when the task has no DiscoveryInfo.
 	Discovery *Discovery
 	Statuses  []Status

@@ -23,7 +23,8 @@ type Event struct {
 	Snapshot *Snapshot
 	// Heartbeat is SUBSCRIBED's heartbeat_interval_seconds.
 	Heartbeat float64
-	// Task is TASK_ADDED's task; nil when it was left out (counted in Skipped).
+	// Task is TASK_ADDED's task, of framework FrameworkID; nil when it was left out
+	// (counted in Skipped).
 	Task *Task
 	// Update is TASK_UPDATED's; nil when it was left out.
 	Update *TaskUpdate
@@ -31,7 +32,8 @@ type Event struct {
 	Agent *Agent
 	// Framework is FRAMEWORK_ADDED's or FRAMEWORK_UPDATED's; nil when it was left out.
 	Framework *Framework
-	// AgentID and FrameworkID are what AGENT_REMOVED and FRAMEWORK_REMOVED remove.
+	// AgentID and FrameworkID are what AGENT_REMOVED and FRAMEWORK_REMOVED remove;
+	// FrameworkID is also TASK_ADDED's task's framework.
 	AgentID, FrameworkID string
 	// Skipped counts what decoding left out, by reason.
 	Skipped Skips
@@ -45,7 +47,13 @@ type Snapshot struct {
 	Agents     []Agent
 	Recovered  []Agent
 	Frameworks []Framework
-	Tasks      []*Task
+	Tasks      []FrameworkTask
+}
+
+// FrameworkTask is a task of a snapshot and the id of its framework.
+type FrameworkTask struct {
+	Framework string
+	*Task
 }
 
 // TaskUpdate is what TASK_UPDATED says of a task.
@@ -215,7 +223,7 @@ func (d *decoder) body(ev *Event, key string) error {
 			}
 			found = true
 			var err error
-			ev.Task, err = d.v1Task()
+			ev.Task, ev.FrameworkID, err = d.v1Task()
 			return err
 		})
 		if !found && err == nil {
@@ -345,9 +353,9 @@ func (d *decoder) snapshot() (*Snapshot, error) {
 		case "get_tasks":
 			return section("get_tasks", map[string]func() error{
 				"tasks": func() error {
-					t, err := d.v1Task()
+					t, fw, err := d.v1Task()
 					if t != nil {
-						snap.Tasks = append(snap.Tasks, t)
+						snap.Tasks = append(snap.Tasks, FrameworkTask{fw, t})
 					}
 					return err
 				},
@@ -476,9 +484,10 @@ func (d *decoder) v1Framework() (*Framework, error) {
 	return &f, nil
 }
 
-// v1Task reads one task; one left out (counted) is nil.
-func (d *decoder) v1Task() (*Task, error) {
+// v1Task reads one task and the id of its framework; one left out (counted) is nil.
+func (d *decoder) v1Task() (*Task, string, error) {
 	t := &Task{}
+	var fw string
 	knownState := false
 	bad, err := d.entity(SkipTaskMalformed, func(key []byte) error {
 		var err error
@@ -488,7 +497,7 @@ func (d *decoder) v1Task() (*Task, error) {
 		case "name":
 			t.Name, err = d.str()
 		case "framework_id":
-			t.FrameworkID, err = d.id()
+			fw, err = d.id()
 		case "agent_id":
 			t.AgentID, err = d.id()
 		case "state":
@@ -514,9 +523,9 @@ func (d *decoder) v1Task() (*Task, error) {
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	if bad == "" && (t.ID == "" || t.FrameworkID == "") {
+	if bad == "" && (t.ID == "" || fw == "") {
 		bad = SkipTaskMissingID
 	}
 	if bad == "" && !knownState {
@@ -524,10 +533,10 @@ func (d *decoder) v1Task() (*Task, error) {
 	}
 	if bad != "" {
 		d.st.Skipped.Add(bad)
-		return nil, nil
+		return nil, "", nil
 	}
 	t.Ports = MergePorts(t.Ports)
-	return t, nil
+	return t, fw, nil
 }
 
 // resource reads one of a task's resources; the ranges of "ports" are its ports.

@@ -155,7 +155,7 @@ func FuzzDecodeEvent(f *testing.F) {
 		if err != nil {
 			return
 		}
-		var tasks []*Task
+		var tasks []FrameworkTask
 		if ev.Snapshot != nil {
 			tasks = ev.Snapshot.Tasks
 			for _, a := range ev.Snapshot.Agents {
@@ -170,10 +170,10 @@ func FuzzDecodeEvent(f *testing.F) {
 			}
 		}
 		if ev.Task != nil {
-			tasks = append(tasks, ev.Task)
+			tasks = append(tasks, FrameworkTask{ev.FrameworkID, ev.Task})
 		}
 		for _, tk := range tasks {
-			if tk.ID == "" || tk.FrameworkID == "" {
+			if tk.ID == "" || tk.Framework == "" {
 				t.Fatalf("task kept without id: %+v", tk)
 			}
 			for i, p := range tk.Ports {
