@@ -583,6 +583,11 @@ func (t *tree) next() {
 // addDeferred adds the srv-like record to tn at port 0 to n, later in a first build of
 // a tree that defers them; otherwise now, as srv does.
 func (t *tree) addDeferred(n, tn *node, sign int32) {
+	if sign < 0 && len(t.deferred) > 0 {
+		// A first build taking back what it added (a scheduler known by host name,
+		// redone once looked up): what it takes back must be in its list.
+		t.placeDeferred()
+	}
 	if t.bulk && t.deferSRVs && sign > 0 {
 		if k := len(t.deferred); k == 0 || len(t.deferred[k-1]) == cap(t.deferred[k-1]) {
 			t.deferred = append(t.deferred, make([]deferredSRV, 0, deferChunk))
