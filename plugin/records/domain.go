@@ -87,6 +87,10 @@ func parseDomainName(rel string) (dn domainName, ok bool) {
 // query, or nil when the name does not exist: its N is not a name that gathers a task
 // group. Its records are the set's; the node is the caller's.
 func (s *Set) findDomain(rel string) *node {
+	if strings.IndexByte(rel, '_') < 0 {
+		// Every other miss, without lowering a mixed-case (0x20) name.
+		return nil
+	}
 	dn, ok := parseDomainName(strings.ToLower(rel))
 	if !ok {
 		return nil
@@ -95,7 +99,9 @@ func (s *Set) findDomain(rel string) *node {
 	if base == nil {
 		return nil
 	}
-	isGroup := base.inst&instGroup != 0
+	// A name that gathered a group and now stands only for names below it (an empty
+	// non-terminal) gathers none.
+	isGroup := base.inst&instGroup != 0 && base.own > 0
 	isSRVGroup := len(base.srvs) > 0 && base.srvs[0].tn.inst&instDomain != 0
 	if !isGroup && !isSRVGroup {
 		return nil
@@ -160,10 +166,9 @@ func (s *Set) findDomain(rel string) *node {
 		n.srvMin = int32(srvsLen(n.srvs)) // #nosec G115 -- at most the records of one name
 	}
 	if dn.pref && len(n.addrs)+len(n.srvs) == 0 {
-		// No instance in the domain: every instance.
-		c := *base
-		c.name = rel
-		return &c
+		// No instance in the domain: every instance. Only the fields a lookup reads
+		// are taken: a published node's others are the writer's (replaced).
+		return &node{name: rel, addrs: base.addrs, srvs: base.srvs, srvMin: base.srvMin}
 	}
 	return n
 }

@@ -3,10 +3,12 @@ package records
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -200,8 +202,9 @@ func TestDomainNamesFollowAgents(t *testing.T) {
 
 // A cluster whose agents are given fault domains after its first state: the first
 // agent in one has the records built again with the lists of tasks (relist), which
-// gives the set a build from scratch gives, and names by fault domain that find every
-// task. Before it, pin finds nothing and prefer everything, without the lists.
+// gives the set a build from scratch gives, names by fault domain that find every
+// task, and the names the batch touched. Before it, pin finds nothing and prefer
+// everything, without the lists.
 func TestDomainsArriveLater(t *testing.T) {
 	st := synthCluster(t, synth.Config{Tasks: 200, Agents: 6, Frameworks: 2, Seed: 13})
 	for i := range st.Agents {
@@ -210,23 +213,110 @@ func TestDomainsArriveLater(t *testing.T) {
 	o := DefaultOptions()
 	o.Now = func() time.Time { return clockAt(1700000000) }
 	u := NewUpdater(&o)
+	u.KeepChanged()
 	u.Update(context.Background(), st)
 	prev := u.Publish(nil)
+	u.TakeChanged()
 	if u.inst != nil {
 		t.Fatal("lists of tasks kept for a cluster in no fault domain")
 	}
 	sameDomainNamesAsReference(t, "no domains", prev, st, &o, nil, false)
+	// In the same batch as the first fault domain, an app goes: the HTTP API's
+	// watches of its names must hear of it, though the records are built anew.
 	st = clone(st)
 	st.Agents[0].Region, st.Agents[0].Zone = "aws/us-west-2", "aws/us-west-2a"
+	f := &st.Frameworks[0]
+	gone := f.Tasks[0].Name
+	f.Tasks = slices.DeleteFunc(f.Tasks, func(tk state.Task) bool { return tk.Name == gone })
 	u.Update(context.Background(), st)
 	if u.inst == nil {
 		t.Fatal("no lists of tasks after the first fault domain")
 	}
 	got := u.Publish(prev)
+	goneName := labeler{}.label(gone) + "." + labeler{}.label(f.Name)
+	if !slices.Contains(u.TakeChanged(), goneName) {
+		t.Errorf("%s, gone in the batch that built the records anew, is not among the names it touched", goneName)
+	}
+	if _, ok := got.Find(goneName); ok {
+		t.Fatalf("%s still exists", goneName)
+	}
 	sameSets(t, "after the first fault domain", got, Build(context.Background(), st, o, nil))
 	sameAsReference(t, "after the first fault domain", got, st, &o, nil)
 	sameDomainNamesAsReference(t, "after the first fault domain", got, st, &o, nil, true)
-	if got.serial != prev.serial {
-		t.Errorf("the serial moved from %d to %d with the same records", prev.serial, got.serial)
+	if got.serial == prev.serial {
+		t.Errorf("the serial stayed %d with an app gone", got.serial)
 	}
+}
+
+// A name that gathered a task group and now stands only for a name below it (an empty
+// non-terminal) has no names by fault domain: NXDOMAIN, as for any other name.
+func TestDomainNamesOfAnEmptyNonTerminal(t *testing.T) {
+	domain := `"domain": {"fault_domain": {"region": {"name": "r"}, "zone": {"name": "z"}}}, `
+	js := strings.Replace(stateWith(`{"id": "web.1", "name": "web", "slave_id": "20160107-001256-134875658-5050-27524-S0", "state": "TASK_RUNNING"},
+		{"id": "x.1", "name": "x", "slave_id": "20160107-001256-134875658-5050-27524-S0", "state": "TASK_RUNNING", "discovery": {"name": "a.web"}}`),
+		`"hostname": "a0", `, `"hostname": "a0", `+domain, 1)
+	st, err := state.Decode(strings.NewReader(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := DefaultOptions()
+	o.Now = func() time.Time { return clockAt(1700000000) }
+	u := NewUpdater(&o)
+	u.Update(context.Background(), st)
+	s := u.Publish(nil)
+	if _, _, ok := s.Lookup("z.pin._zone.web.marathon.mesos.", "mesos.", dns.TypeA); !ok {
+		t.Fatal("web.marathon gathers the app web: its pin name does not exist")
+	}
+	// The app web goes; a.web.marathon keeps web.marathon as an empty non-terminal.
+	st = clone(st)
+	st.Frameworks[0].Tasks = st.Frameworks[0].Tasks[1:]
+	u.Update(context.Background(), st)
+	s = u.Publish(s)
+	if !s.Exists("web.marathon.mesos.", "mesos.") {
+		t.Fatal("web.marathon is no empty non-terminal: the test tests nothing")
+	}
+	for _, q := range []string{"z.pin._zone.web.marathon.mesos.", "z.prefer._zone.web.marathon.mesos.", "_zone.web.marathon.mesos."} {
+		if _, _, ok := s.Lookup(q, "mesos.", dns.TypeA); ok {
+			t.Errorf("%s exists", q)
+		}
+	}
+	if ans, _, ok := s.Lookup("z.pin._zone.a.web.marathon.mesos.", "mesos.", dns.TypeA); !ok || len(ans) != 1 {
+		t.Errorf("z.pin._zone.a.web.marathon: %v %v", ans, ok)
+	}
+}
+
+// Lookups of names by fault domain, prefer's fallback among them, run while the
+// updater publishes changes to the same names (go test -race: a lookup reads only
+// what a published node gives readers).
+func TestDomainNamesWhilePublishing(t *testing.T) {
+	st := synthCluster(t, synth.Config{Tasks: 200, Agents: 6, Frameworks: 2, Seed: 14})
+	o := DefaultOptions()
+	o.Now = func() time.Time { return clockAt(1700000000) }
+	u := NewUpdater(&o)
+	u.Update(context.Background(), st)
+	var cur atomic.Pointer[Set]
+	cur.Store(u.Publish(nil))
+	app := st.Frameworks[0].Tasks[0].Name
+	names := []string{"nowhere.prefer._zone." + app + ".marathon.mesos.", "us-west-2a.pin._zone." + app + ".marathon.mesos.",
+		"nowhere.prefer._zone._" + app + "._tcp.marathon.slave.mesos."}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 2000 {
+			s := cur.Load()
+			for _, q := range names {
+				s.Lookup(q, "mesos.", dns.TypeA)
+				s.Lookup(q, "mesos.", dns.TypeSRV)
+			}
+		}
+	}()
+	rng := rand.New(rand.NewPCG(14, 1))
+	seq := 0
+	for range 40 {
+		st = clone(st)
+		mutate(rng, st, &seq)
+		u.Update(context.Background(), st)
+		cur.Store(u.Publish(cur.Load()))
+	}
+	<-done
 }

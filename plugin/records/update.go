@@ -392,9 +392,18 @@ func (u *Updater) relist(ctx context.Context, st *state.State) {
 		fws[id] = &f
 	}
 	tasks, keep := u.tasks, u.t.keepChanged
+	// The names this batch and the ones before it touched, removed ones included,
+	// stay touched for the HTTP API's watches: the new tree knows only what it has.
+	var carry []string
+	if keep {
+		carry = slices.Clone(u.t.changed)
+		for _, n := range u.t.dirty {
+			carry = append(carry, n.name)
+		}
+	}
 	u.withInst = true
 	u.init()
-	u.t.keepChanged = keep
+	u.t.keepChanged, u.t.changed = keep, carry
 	u.loadLocked(ctx, agents, fws, tasks, byGroup(tasks), st)
 }
 
