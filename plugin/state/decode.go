@@ -28,8 +28,8 @@ const (
 	// SkipTaskBadDiscovery counts DiscoveryInfo ports numbered outside 1-65535, left
 	// out of a task that is kept (as Mesos-DNS did).
 	SkipTaskBadDiscovery = "task_bad_discovery"
-	// SkipTaskBadMapping counts port mappings with a port outside 1-65535, left out of
-	// a task that is kept.
+	// SkipTaskBadMapping counts port mappings with a port outside 1-65535, or past a
+	// task's first 1024, left out of a task that is kept.
 	SkipTaskBadMapping = "task_bad_port_mapping"
 	// SkipStatusMalformed counts status entries left out of a task that is kept.
 	SkipStatusMalformed = "status_malformed"
@@ -596,7 +596,7 @@ func (d *decoder) portMappings(ms *[]PortMapping) error {
 		if err != nil {
 			return err
 		}
-		if !portNumber(host) || !portNumber(ctr) {
+		if !portNumber(host) || !portNumber(ctr) || len(*ms) >= maxMappings {
 			d.st.Skipped.Add(SkipTaskBadMapping)
 			return nil
 		}
@@ -604,6 +604,10 @@ func (d *decoder) portMappings(ms *[]PortMapping) error {
 		return nil
 	})
 }
+
+// maxMappings bounds a task's port mappings: far more than any task has, few enough
+// that matching each DiscoveryInfo port against them (Task.HostPort) stays cheap.
+const maxMappings = 1024
 
 // portNumber reports whether a JSON number is a port, 1-65535.
 func portNumber(f float64) bool { return f >= 1 && f <= 65535 && f == float64(int(f)) }

@@ -3,6 +3,7 @@ package state
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -561,5 +562,21 @@ func TestDecodeAgentDomain(t *testing.T) {
 		if got := [2]string{a.Region, a.Zone}; got != want[i] {
 			t.Errorf("%s: region and zone %q, want %q", a.ID, got, want[i])
 		}
+	}
+}
+
+// A task's port mappings past its first 1024 are left out and counted, so that
+// matching its DiscoveryInfo ports against them stays cheap on a hostile state.
+func TestDecodeMappingsBounded(t *testing.T) {
+	maps := make([]string, 0, 2000)
+	for i := range 2000 {
+		maps = append(maps, fmt.Sprintf(`{"host_port": %d, "container_port": 80}`, 1+i))
+	}
+	st := mustDecode(t, `{"slaves": [`+agentJSON+`], "frameworks": [{"id": "f", "name": "m", "tasks": [
+		{"id": "t", "name": "web", "slave_id": "a", "state": "TASK_RUNNING",
+		 "container": {"docker": {"network": "BRIDGE", "port_mappings": [`+strings.Join(maps, ",")+`]}}}]}]}`)
+	tk := st.Frameworks[0].Tasks[0]
+	if tk.Net == nil || len(tk.Net.Mappings) != 1024 || st.Skipped[SkipTaskBadMapping] != 976 {
+		t.Errorf("mappings kept %d, skipped %v", len(tk.Net.Mappings), st.Skipped)
 	}
 }
