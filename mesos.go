@@ -178,11 +178,6 @@ func (m *Mesos) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) 
 				Cpu: "RFC8482",
 			}}
 		}
-	} else if state.Do() {
-		// A signer in front (dnssec) caches its signatures by RRset: a window that
-		// differs at each query would be signed at each query. Whole RRsets; the
-		// server truncates what does not fit and sets TC, and the client asks over TCP.
-		msg.Answer, msg.Extra, exists = set.Lookup(qname, zone, qtype)
 	} else {
 		msg.Answer, msg.Extra, exists = set.LookupLimit(qname, zone, qtype, size)
 	}

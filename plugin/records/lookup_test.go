@@ -140,7 +140,7 @@ func TestLookupLimit(t *testing.T) {
 // max_answers: each A or AAAA answer carries at most MaxAnswers records, a window of
 // consecutive addresses (in the set's order, wrapping) starting at a random one, so
 // that over many answers every address is served; SRV answers and whole lookups (the
-// HTTP API, DO queries) keep every record.
+// HTTP API's view) keep every record.
 func TestMaxAnswers(t *testing.T) {
 	tasks := make([]string, 0, 20)
 	for i := range 20 {
