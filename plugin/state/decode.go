@@ -488,43 +488,32 @@ func (d *decoder) domain(a *Agent) error {
 // the scope their network-scope label gives the port. Nothing else of them is kept.
 func (d *decoder) scope() (Scope, error) {
 	sc := ScopeUnset
-	elems := func() error {
-		return d.array(func() error {
-			// What the key and the value say, read in place: either may come first.
-			isScope, value := false, ScopeUnset
-			err := d.object(func(k []byte) error {
-				if string(k) != "key" && string(k) != "value" {
-					return d.d.SkipValue()
-				}
-				b, err := d.strBytes()
-				if string(k) == "key" {
-					isScope = string(b) == "network-scope"
-					return err
-				}
-				switch string(b) {
-				case "host":
-					value = ScopeHost
-				case "container":
-					value = ScopeContainer
-				}
+	err := d.labelList(func() error {
+		// What the key and the value say, read in place: either may come first.
+		isScope, value := false, ScopeUnset
+		err := d.object(func(k []byte) error {
+			if string(k) != "key" && string(k) != "value" {
+				return d.d.SkipValue()
+			}
+			b, err := d.strBytes()
+			if string(k) == "key" {
+				isScope = string(b) == "network-scope"
 				return err
-			})
-			if err == nil && isScope {
-				sc = value
+			}
+			switch string(b) {
+			case "host":
+				value = ScopeHost
+			case "container":
+				value = ScopeContainer
 			}
 			return err
 		})
-	}
-	if d.d.PeekKind() == '{' {
-		err := d.object(func(k []byte) error {
-			if string(k) != "labels" {
-				return d.d.SkipValue()
-			}
-			return elems()
-		})
-		return sc, err
-	}
-	return sc, elems()
+		if err == nil && isScope {
+			sc = value
+		}
+		return err
+	})
+	return sc, err
 }
 
 // container reads a task's ContainerInfo, of /master/state or of the v1 API, for
@@ -687,37 +676,40 @@ func (d *decoder) networkInfo(s *Status) error {
 // labels reads a flat array of {key,value}, or the {"labels":[...]} wrapper.
 func (d *decoder) labels() ([]Label, error) {
 	var out []Label
-	elems := func() error {
-		return d.array(func() error {
-			var l Label
-			err := d.object(func(key []byte) error {
-				var err error
-				switch string(key) {
-				case "key":
-					l.Key, err = d.internStr()
-				case "value":
-					l.Value, err = d.str()
-				default:
-					err = d.d.SkipValue()
-				}
-				return err
-			})
-			if err == nil && l.Key != "" {
-				out = append(out, l)
+	err := d.labelList(func() error {
+		var l Label
+		err := d.object(func(key []byte) error {
+			var err error
+			switch string(key) {
+			case "key":
+				l.Key, err = d.internStr()
+			case "value":
+				l.Value, err = d.str()
+			default:
+				err = d.d.SkipValue()
 			}
 			return err
 		})
-	}
+		if err == nil && l.Key != "" {
+			out = append(out, l)
+		}
+		return err
+	})
+	return out, err
+}
+
+// labelList calls elem for each element of a list of labels: a flat array, or the
+// {"labels":[...]} wrapper.
+func (d *decoder) labelList(elem func() error) error {
 	if d.d.PeekKind() == '{' {
-		err := d.object(func(key []byte) error {
+		return d.object(func(key []byte) error {
 			if string(key) != "labels" {
 				return d.d.SkipValue()
 			}
-			return elems()
+			return d.array(elem)
 		})
-		return out, err
 	}
-	return out, elems()
+	return d.array(elem)
 }
 
 // entity reads one object and reports why it must be skipped ("" when it is fine).
