@@ -1,7 +1,6 @@
 package records
 
 import (
-	"hash/maphash"
 	"net/netip"
 	"slices"
 	"strings"
@@ -180,8 +179,7 @@ func (s *Set) findAgentName(cf string) *node {
 	if len(k) > maxName {
 		return nil
 	}
-	h := maphash.Bytes(nameSeed, k)
-	return s.shards[h&s.mask].getBytes(k, h)
+	return getBytesIn(s.shards, s.mask, k)
 }
 
 // findInst returns the inst tree's node for the group name rel (lower case), nil when
@@ -190,8 +188,7 @@ func (s *Set) findInst(rel string) *node {
 	if s.inst == nil {
 		return nil
 	}
-	h := maphash.String(nameSeed, rel)
-	n := s.inst[h&s.imask].get(rel, h)
+	n := getIn(s.inst, s.imask, rel)
 	if n == nil || len(n.srvs) == 0 {
 		return nil
 	}

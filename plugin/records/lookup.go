@@ -276,8 +276,7 @@ func (s *Set) find(rel string) *node {
 		}
 	}
 	if !upper {
-		h := maphash.String(nameSeed, rel)
-		return s.shards[h&s.mask].get(rel, h)
+		return getIn(s.shards, s.mask, rel)
 	}
 	var buf [maxName + 1]byte
 	if len(rel) > len(buf) {
@@ -291,6 +290,17 @@ func (s *Set) find(rel string) *node {
 		}
 		b[i] = c
 	}
-	h := maphash.Bytes(nameSeed, b)
-	return s.shards[h&s.mask].getBytes(b, h)
+	return getBytesIn(s.shards, s.mask, b)
+}
+
+// getIn returns the node named name (lower case) in shards, nil when there is none.
+func getIn(shards []*shard, mask uint64, name string) *node {
+	h := maphash.String(nameSeed, name)
+	return shards[h&mask].get(name, h)
+}
+
+// getBytesIn is getIn for a name in a buffer, without allocating.
+func getBytesIn(shards []*shard, mask uint64, name []byte) *node {
+	h := maphash.Bytes(nameSeed, name)
+	return shards[h&mask].getBytes(name, h)
 }

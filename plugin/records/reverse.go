@@ -1,7 +1,6 @@
 package records
 
 import (
-	"hash/maphash"
 	"slices"
 	"strings"
 
@@ -24,8 +23,7 @@ func (s *Set) findRev(qname string) *node {
 		return nil
 	}
 	name := strings.ToLower(strings.TrimSuffix(qname, "."))
-	h := maphash.String(nameSeed, name)
-	return s.rev[h&s.rmask].get(name, h)
+	return getIn(s.rev, s.rmask, name)
 }
 
 // ptrTarget is the PTR record's target of n, "" when n has none (an empty
