@@ -113,6 +113,21 @@ func dig(t *testing.T, addr, qtype, name string) []string {
 	return got
 }
 
+// digCheck asks with dig and checks the answers against want: the addresses, or for
+// SRV "port target" patterns (srvMatch).
+func digCheck(t *testing.T, addr, qtype, name string, want ...string) {
+	t.Helper()
+	got := dig(t, addr, qtype, name)
+	ok := srvMatch(got, want...)
+	if qtype != "SRV" {
+		slices.Sort(want)
+		ok = slices.Equal(got, want)
+	}
+	if !ok {
+		t.Errorf("%s %s: %q, want %q", qtype, name, got, want)
+	}
+}
+
 // srvMatch reports whether the SRV answers got are the patterns want (see matchWild),
 // one for one.
 func srvMatch(got []string, want ...string) bool {
@@ -175,15 +190,7 @@ func networkScope(t *testing.T, mode, sources string) {
 	auto := sources != ""
 	check := func(qtype, name string, want ...string) {
 		t.Helper()
-		got := dig(t, s.addr, qtype, name)
-		ok := srvMatch(got, want...)
-		if qtype != "SRV" {
-			slices.Sort(want)
-			ok = slices.Equal(got, want)
-		}
-		if !ok {
-			t.Errorf("%s %s: %q, want %q", qtype, name, got, want)
-		}
+		digCheck(t, s.addr, qtype, name, want...)
 	}
 
 	// Ports: the agent's (labelled host, or a mapped host port without a label)
@@ -302,15 +309,7 @@ func TestNginxBridgeApp(t *testing.T) {
 	if out, err := exec.Command("nginx", "-p", dir, "-c", filepath.Join(dir, "nginx.conf")).CombinedOutput(); err != nil {
 		t.Fatalf("nginx: %v\n%s", err, out)
 	}
-	t.Cleanup(func() {
-		if pid, err := os.ReadFile(filepath.Join(dir, "nginx.pid")); err == nil {
-			var p int
-			fmt.Sscan(string(pid), &p)
-			if p > 0 {
-				syscall.Kill(p, syscall.SIGQUIT)
-			}
-		}
-	})
+	stopNginx(t, dir, syscall.SIGQUIT)
 	seen := map[string]bool{}
 	eventually(t, "nginx to reach both backends", 5*time.Second, func() bool {
 		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", nginxPort))

@@ -82,6 +82,21 @@ http {
 `, dir, port)
 }
 
+// stopNginx stops, when the test ends, the nginx that runs from dir, by the PID in its
+// pid file, with sig.
+func stopNginx(t *testing.T, dir string, sig syscall.Signal) {
+	t.Helper()
+	t.Cleanup(func() {
+		if pid, err := os.ReadFile(filepath.Join(dir, "nginx.pid")); err == nil {
+			var p int
+			fmt.Sscan(string(pid), &p)
+			if p > 0 {
+				syscall.Kill(p, sig)
+			}
+		}
+	})
+}
+
 func TestShellRecipes(t *testing.T) {
 	if os.Geteuid() != 0 {
 		missing(t, "root, for unshare -m and port 53 on "+nsAddr)
@@ -127,15 +142,7 @@ nginx -p "$DIR" -c "$DIR/nginx.conf"
 	cmd := exec.Command("unshare", "-m", "bash", "-c", script)
 	cmd.Env = append(os.Environ(), "DIR="+dir)
 	out, err := cmd.CombinedOutput()
-	t.Cleanup(func() {
-		if pid, err := os.ReadFile(filepath.Join(dir, "nginx.pid")); err == nil {
-			var p int
-			fmt.Sscan(string(pid), &p)
-			if p > 0 {
-				syscall.Kill(p, syscall.SIGTERM)
-			}
-		}
-	})
+	stopNginx(t, dir, syscall.SIGTERM)
 	if err != nil {
 		t.Fatalf("recipe script: %v\n%s", err, out)
 	}

@@ -62,15 +62,7 @@ func TestNginxRecipeWithWatch(t *testing.T) {
 	if out, err := exec.Command("sh", "-c", nginx).CombinedOutput(); err != nil {
 		t.Fatalf("nginx: %v\n%s", err, out)
 	}
-	t.Cleanup(func() {
-		if pid, err := os.ReadFile(filepath.Join(dir, "nginx.pid")); err == nil {
-			var p int
-			fmt.Sscan(string(pid), &p)
-			if p > 0 {
-				syscall.Kill(p, syscall.SIGQUIT)
-			}
-		}
-	})
+	stopNginx(t, dir, syscall.SIGQUIT)
 	seen := func() map[string]bool {
 		got := map[string]bool{}
 		for range 12 {
