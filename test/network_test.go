@@ -290,12 +290,7 @@ func TestNginxBridgeApp(t *testing.T) {
 		t.Errorf("/v1/services: %v, want %v", got, want)
 	}
 
-	dir := t.TempDir()
-	nginxPort := freePort(t)
-	os.MkdirAll(filepath.Join(dir, "tmp"), 0o755)
-	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(nginxConf(dir, nginxPort)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir, nginxPort := nginxDir(t)
 	upstream := filepath.Join(dir, "upstream.conf")
 	once := exec.Command(watchBin, "-api", "http://"+api, "-template", "../examples/nginx-upstream.tmpl", "-out", upstream, "-once")
 	if out, err := once.CombinedOutput(); err != nil {

@@ -82,6 +82,18 @@ http {
 `, dir, port)
 }
 
+// nginxDir makes a directory for an nginx to run from (nginxConf, on a free port),
+// and returns it and the port.
+func nginxDir(t *testing.T) (dir string, port int) {
+	t.Helper()
+	dir, port = t.TempDir(), freePort(t)
+	os.MkdirAll(filepath.Join(dir, "tmp"), 0o755)
+	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(nginxConf(dir, port)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, port
+}
+
 // stopNginx stops, when the test ends, the nginx that runs from dir, by the PID in its
 // pid file, with sig.
 func stopNginx(t *testing.T, dir string, sig syscall.Signal) {
@@ -120,11 +132,8 @@ func TestShellRecipes(t *testing.T) {
 		return err == nil && len(r.Answer) == 3
 	})
 
-	dir := t.TempDir()
-	nginxPort := freePort(t)
-	os.MkdirAll(filepath.Join(dir, "tmp"), 0o755)
+	dir, nginxPort := nginxDir(t)
 	os.MkdirAll(filepath.Join(dir, "logs"), 0o755)
-	os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(nginxConf(dir, nginxPort)), 0o644)
 	os.WriteFile(filepath.Join(dir, "resolv.conf"), []byte("nameserver "+nsAddr+"\n"), 0o644)
 
 	// The two lines between the markers are the recipes as operators run them today.

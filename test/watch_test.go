@@ -38,12 +38,7 @@ func TestNginxRecipeWithWatch(t *testing.T) {
 	s := startCoreDNS(t, mesosBlock(m.URL(), "        http "+api+"\n"))
 	s.waitReady()
 
-	dir := t.TempDir()
-	nginxPort := freePort(t)
-	os.MkdirAll(filepath.Join(dir, "tmp"), 0o755)
-	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(nginxConf(dir, nginxPort)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir, nginxPort := nginxDir(t)
 	upstream := filepath.Join(dir, "upstream.conf")
 	tmpl, err := filepath.Abs("../examples/nginx-upstream.tmpl")
 	if err != nil {
