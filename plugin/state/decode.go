@@ -74,17 +74,16 @@ type Hooks struct {
 
 // DecodeHooked is Decode, calling h's hooks as it goes.
 func DecodeHooked(r io.Reader, h Hooks) (*State, error) {
-	g := &guard{r: r}
 	d := &decoder{
 		hooks:  h,
-		d:      jsontext.NewDecoder(g, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)),
+		s:      newScanner(r),
 		st:     &State{},
 		intern: make(map[string]string),
 		arena:  &arena{},
 	}
 	err := d.top()
-	if g.cut > 0 {
-		d.st.Skipped.AddN(SkipValueTooLong, g.cut)
+	if d.s.cut > 0 {
+		d.st.Skipped.AddN(SkipValueTooLong, d.s.cut)
 	}
 	if err != nil {
 		if errors.Is(err, errType) {
@@ -95,8 +94,8 @@ func DecodeHooked(r io.Reader, h Hooks) (*State, error) {
 		}
 		return nil, fmt.Errorf("mesos state: %w", err)
 	}
-	if _, err := d.d.ReadToken(); err != io.EOF {
-		return nil, fmt.Errorf("mesos state: unexpected data after the document at offset %d", d.d.InputOffset())
+	if _, err := d.s.ReadToken(); err != io.EOF {
+		return nil, fmt.Errorf("mesos state: unexpected data after the document at offset %d", d.s.InputOffset())
 	}
 	if d.agentsSeen > 0 && d.agentsGood == 0 {
 		// Not an empty cluster: a master or proxy that mangles every agent.
@@ -112,7 +111,7 @@ type decoder struct {
 	// tasks is where a framework's tasks are decoded before it gets them.
 	tasks []Task
 
-	d      *jsontext.Decoder
+	s      *scanner
 	st     *State
 	intern map[string]string
 	buf    []byte
@@ -163,7 +162,7 @@ func (d *decoder) top() error {
 				case "port":
 					infoPort, err = d.num()
 				default:
-					err = d.d.SkipValue()
+					err = d.s.SkipValue()
 				}
 				return err
 			})
@@ -180,7 +179,7 @@ func (d *decoder) top() error {
 		case "frameworks":
 			return d.list("frameworks", d.framework)
 		default:
-			return d.d.SkipValue()
+			return d.s.SkipValue()
 		}
 		if errors.Is(err, errType) {
 			d.st.Skipped.Add(SkipLeaderBadPID)
@@ -258,7 +257,7 @@ func (d *decoder) agentObject() (a Agent, pid, bad string, err error) {
 		case "domain":
 			err = d.domain(&a)
 		default:
-			err = d.d.SkipValue()
+			err = d.s.SkipValue()
 		}
 		return err
 	})
@@ -289,7 +288,7 @@ func (d *decoder) framework() error {
 		case "tasks":
 			err = d.array(func() error { return d.task(&f) })
 		default:
-			err = d.d.SkipValue()
+			err = d.s.SkipValue()
 		}
 		return err
 	})
@@ -346,7 +345,7 @@ func (d *decoder) task(f *Framework) error {
 		case "resources":
 			err = d.object(func(key []byte) error {
 				if string(key) != "ports" {
-					return d.d.SkipValue()
+					return d.s.SkipValue()
 				}
 				s, err := d.str()
 				if err != nil {
@@ -370,7 +369,7 @@ func (d *decoder) task(f *Framework) error {
 				return d.keepStatus(t, s, err)
 			})
 		default:
-			err = d.d.SkipValue()
+			err = d.s.SkipValue()
 		}
 		return err
 	})
@@ -406,7 +405,7 @@ func (d *decoder) discovery() (*Discovery, error) {
 		case "ports":
 			err = d.object(func(key []byte) error {
 				if string(key) != "ports" {
-					return d.d.SkipValue()
+					return d.s.SkipValue()
 				}
 				return d.array(func() error {
 					var p DiscoveryPort
@@ -423,7 +422,7 @@ func (d *decoder) discovery() (*Discovery, error) {
 						case "labels":
 							p.Scope, err = d.scope()
 						default:
-							err = d.d.SkipValue()
+							err = d.s.SkipValue()
 						}
 						return err
 					})
@@ -440,7 +439,7 @@ func (d *decoder) discovery() (*Discovery, error) {
 				})
 			})
 		default:
-			err = d.d.SkipValue()
+			err = d.s.SkipValue()
 		}
 		return err
 	})
@@ -457,7 +456,7 @@ func (d *decoder) domain(a *Agent) error {
 	name := func(to *string) error {
 		return d.object(func(key []byte) error {
 			if string(key) != "name" {
-				return d.d.SkipValue()
+				return d.s.SkipValue()
 			}
 			var err error
 			*to, err = d.internStr()
@@ -466,7 +465,7 @@ func (d *decoder) domain(a *Agent) error {
 	}
 	err := d.object(func(key []byte) error {
 		if string(key) != "fault_domain" {
-			return d.d.SkipValue()
+			return d.s.SkipValue()
 		}
 		return d.object(func(key []byte) error {
 			switch string(key) {
@@ -475,7 +474,7 @@ func (d *decoder) domain(a *Agent) error {
 			case "zone":
 				return name(&zone)
 			}
-			return d.d.SkipValue()
+			return d.s.SkipValue()
 		})
 	})
 	if err == nil && region != "" && zone != "" {
@@ -493,7 +492,7 @@ func (d *decoder) scope() (Scope, error) {
 		isScope, value := false, ScopeUnset
 		err := d.object(func(k []byte) error {
 			if string(k) != "key" && string(k) != "value" {
-				return d.d.SkipValue()
+				return d.s.SkipValue()
 			}
 			b, err := d.strBytes()
 			if string(k) == "key" {
@@ -541,19 +540,19 @@ func (d *decoder) container() (*Network, error) {
 					dockerTo = len(maps)
 					return err
 				}
-				return d.d.SkipValue()
+				return d.s.SkipValue()
 			})
 		case "network_infos":
 			return d.array(func() error {
 				return d.object(func(key []byte) error {
 					if string(key) != "port_mappings" {
-						return d.d.SkipValue()
+						return d.s.SkipValue()
 					}
 					return d.portMappings(&maps)
 				})
 			})
 		}
-		return d.d.SkipValue()
+		return d.s.SkipValue()
 	})
 	if hostNet {
 		// Docker maps no port for a task on the host's network.
@@ -578,7 +577,7 @@ func (d *decoder) portMappings(ms *[]PortMapping) error {
 			case "container_port":
 				ctr, err = d.num()
 			default:
-				err = d.d.SkipValue()
+				err = d.s.SkipValue()
 			}
 			return err
 		})
@@ -632,12 +631,12 @@ func (d *decoder) statusField(s *Status, key []byte) error {
 	case "container_status":
 		err = d.object(func(key []byte) error {
 			if string(key) != "network_infos" {
-				return d.d.SkipValue()
+				return d.s.SkipValue()
 			}
 			return d.array(func() error { return d.networkInfo(s) })
 		})
 	default:
-		err = d.d.SkipValue()
+		err = d.s.SkipValue()
 	}
 	return err
 }
@@ -660,7 +659,7 @@ func (d *decoder) networkInfo(s *Status) error {
 			return d.array(func() error {
 				return d.object(func(key []byte) error {
 					if string(key) != "ip_address" {
-						return d.d.SkipValue()
+						return d.s.SkipValue()
 					}
 					ip, err := d.str()
 					add(ip)
@@ -668,7 +667,7 @@ func (d *decoder) networkInfo(s *Status) error {
 				})
 			})
 		default:
-			return d.d.SkipValue()
+			return d.s.SkipValue()
 		}
 	})
 }
@@ -686,7 +685,7 @@ func (d *decoder) labels() ([]Label, error) {
 			case "value":
 				l.Value, err = d.str()
 			default:
-				err = d.d.SkipValue()
+				err = d.s.SkipValue()
 			}
 			return err
 		})
@@ -701,10 +700,10 @@ func (d *decoder) labels() ([]Label, error) {
 // labelList calls elem for each element of a list of labels: a flat array, or the
 // {"labels":[...]} wrapper.
 func (d *decoder) labelList(elem func() error) error {
-	if d.d.PeekKind() == '{' {
+	if d.s.PeekKind() == '{' {
 		return d.object(func(key []byte) error {
 			if string(key) != "labels" {
-				return d.d.SkipValue()
+				return d.s.SkipValue()
 			}
 			return d.array(elem)
 		})
@@ -729,8 +728,8 @@ func (d *decoder) entity(malformed string, field func(key []byte) error) (string
 		}
 		return nil
 	}
-	if d.d.PeekKind() != '{' {
-		if err := d.d.SkipValue(); err != nil {
+	if d.s.PeekKind() != '{' {
+		if err := d.s.SkipValue(); err != nil {
 			return "", err
 		}
 		return malformed, nil
@@ -744,7 +743,7 @@ func (d *decoder) entity(malformed string, field func(key []byte) error) (string
 // list reads one of the lists a state is made of. One of another type is no list of
 // nothing: the document is refused, with an error that names it.
 func (d *decoder) list(name string, elem func() error) error {
-	kind := d.d.PeekKind()
+	kind := d.s.PeekKind()
 	err := d.array(elem)
 	if errors.Is(err, errType) && kind != '[' {
 		return fmt.Errorf("%q is %s, not an array", name, kindName(kind))
@@ -753,7 +752,7 @@ func (d *decoder) list(name string, elem func() error) error {
 }
 
 // kindName names a JSON kind for an error.
-func kindName(k jsontext.Kind) string {
+func kindName(k byte) string {
 	switch k {
 	case '{':
 		return "an object"
@@ -774,23 +773,23 @@ func kindName(k jsontext.Kind) string {
 // object calls field for each member; field must consume the member's value. null is
 // an empty object. A value of another type is consumed and errType returned.
 func (d *decoder) object(field func(key []byte) error) error {
-	switch d.d.PeekKind() {
+	switch d.s.PeekKind() {
 	case '{':
-		if _, err := d.d.ReadToken(); err != nil {
+		if _, err := d.s.ReadToken(); err != nil {
 			return err
 		}
 	case 'n':
-		_, err := d.d.ReadToken()
+		_, err := d.s.ReadToken()
 		return err
 	default:
-		if err := d.d.SkipValue(); err != nil {
+		if err := d.s.SkipValue(); err != nil {
 			return err
 		}
 		return errType
 	}
 	var first error
-	for d.d.PeekKind() != '}' {
-		k, err := d.d.ReadValue()
+	for d.s.PeekKind() != '}' {
+		k, err := d.s.ReadValue()
 		if err != nil {
 			return err
 		}
@@ -804,7 +803,7 @@ func (d *decoder) object(field func(key []byte) error) error {
 			}
 		}
 	}
-	if _, err := d.d.ReadToken(); err != nil {
+	if _, err := d.s.ReadToken(); err != nil {
 		return err
 	}
 	return first
@@ -819,7 +818,7 @@ func (d *decoder) array(elem func() error) error {
 		return err
 	}
 	var first error
-	for d.d.PeekKind() != ']' {
+	for d.s.PeekKind() != ']' {
 		if err := elem(); err != nil {
 			if !isSoft(err) {
 				return err
@@ -829,7 +828,7 @@ func (d *decoder) array(elem func() error) error {
 			}
 		}
 	}
-	if _, err := d.d.ReadToken(); err != nil {
+	if _, err := d.s.ReadToken(); err != nil {
 		return err
 	}
 	return first
@@ -839,20 +838,20 @@ func isSoft(err error) bool {
 	return errors.Is(err, errType) || errors.Is(err, errBadPorts)
 }
 
-func (d *decoder) expect(k jsontext.Kind) error {
-	if d.d.PeekKind() != k {
-		if err := d.d.SkipValue(); err != nil {
+func (d *decoder) expect(k byte) error {
+	if d.s.PeekKind() != k {
+		if err := d.s.SkipValue(); err != nil {
 			return err
 		}
 		return errType
 	}
-	_, err := d.d.ReadToken()
+	_, err := d.s.ReadToken()
 	return err
 }
 
 func (d *decoder) null() bool {
-	if d.d.PeekKind() == 'n' {
-		_, err := d.d.ReadToken()
+	if d.s.PeekKind() == 'n' {
+		_, err := d.s.ReadToken()
 		return err == nil
 	}
 	return false
@@ -896,7 +895,7 @@ func (d *decoder) internString(s string) string {
 // strBytes reads one value whole: a string is returned unquoted, null as nil, and
 // anything else (already consumed, so the stream stays in sync) as errType.
 func (d *decoder) strBytes() ([]byte, error) {
-	v, err := d.d.ReadValue()
+	v, err := d.s.ReadValue()
 	if err != nil {
 		return nil, err
 	}
@@ -925,22 +924,22 @@ func (d *decoder) unquote(v []byte) []byte {
 }
 
 func (d *decoder) num() (float64, error) {
-	switch d.d.PeekKind() {
+	switch d.s.PeekKind() {
 	case '0':
-		t, err := d.d.ReadToken()
+		t, err := d.s.ReadToken()
 		if err != nil {
 			return 0, err
 		}
-		f, err := t.Float()
+		f, err := float(t)
 		if err != nil {
 			return 0, errType
 		}
 		return f, nil
 	case 'n':
-		_, err := d.d.ReadToken()
+		_, err := d.s.ReadToken()
 		return 0, err
 	default:
-		if err := d.d.SkipValue(); err != nil {
+		if err := d.s.SkipValue(); err != nil {
 			return 0, err
 		}
 		return 0, errType
@@ -948,18 +947,18 @@ func (d *decoder) num() (float64, error) {
 }
 
 func (d *decoder) boolean() (v, set bool, err error) {
-	switch d.d.PeekKind() {
+	switch d.s.PeekKind() {
 	case 't', 'f':
-		t, err := d.d.ReadToken()
+		t, err := d.s.ReadToken()
 		if err != nil {
 			return false, false, err
 		}
-		return t.Bool(), true, nil
+		return t[0] == 't', true, nil
 	case 'n':
-		_, err := d.d.ReadToken()
+		_, err := d.s.ReadToken()
 		return false, false, err
 	default:
-		if err := d.d.SkipValue(); err != nil {
+		if err := d.s.SkipValue(); err != nil {
 			return false, false, err
 		}
 		return false, false, errType

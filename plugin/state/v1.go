@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-
-	"github.com/go-json-experiment/json/jsontext"
 )
 
 // The v1 operator API's JSON (master.proto, mesos.proto): ids are objects, resources
@@ -104,8 +102,7 @@ func DecodeEvent(b []byte) (*Event, error) {
 // EventDecoder decodes the records of one event stream as they arrive, under the
 // bounds of Decode; its buffers serve one record after the other.
 type EventDecoder struct {
-	g guard
-	d *jsontext.Decoder
+	s scanner
 }
 
 // Decode reads one record from r, to its end. A malformed entity in it is left out
@@ -113,23 +110,17 @@ type EventDecoder struct {
 // its body, is an error wrapping ErrEvent: the caller ends the stream, nothing of the
 // record is applied.
 func (e *EventDecoder) Decode(r io.Reader) (*Event, error) {
-	e.g.reset(r)
-	opts := []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
-	if e.d == nil {
-		e.d = jsontext.NewDecoder(&e.g, opts...)
-	} else {
-		e.d.Reset(&e.g, opts...)
-	}
+	e.s.reset(r)
 	// No arena: a stream's values are replaced one by one, and a chunk would live as
 	// long as the last string in it.
-	d := &decoder{d: e.d, st: &State{}}
+	d := &decoder{s: &e.s, st: &State{}}
 	ev := &Event{}
 	err := d.event(ev)
-	if e.g.cut > 0 {
-		d.st.Skipped.AddN(SkipValueTooLong, e.g.cut)
+	if e.s.cut > 0 {
+		d.st.Skipped.AddN(SkipValueTooLong, e.s.cut)
 	}
 	ev.Skipped = d.st.Skipped
-	if rerr := e.g.rerr; err != nil && rerr != nil && rerr != io.EOF {
+	if rerr := e.s.rerr; err != nil && rerr != nil && rerr != io.EOF {
 		// The stream broke (or was cut short) inside the record: that is its end,
 		// not a record that does not decode.
 		return nil, rerr
@@ -142,8 +133,8 @@ func (e *EventDecoder) Decode(r io.Reader) (*Event, error) {
 	case err != nil:
 		return nil, fmt.Errorf("%w: %w", ErrEvent, err)
 	}
-	if _, err := e.d.ReadToken(); err != io.EOF {
-		return nil, fmt.Errorf("%w: unexpected data after the event at offset %d", ErrEvent, e.d.InputOffset())
+	if _, err := e.s.ReadToken(); err != io.EOF {
+		return nil, fmt.Errorf("%w: unexpected data after the event at offset %d", ErrEvent, e.s.InputOffset())
 	}
 	if ev.Type == "" {
 		return nil, fmt.Errorf("%w: no type", ErrEvent)
@@ -173,8 +164,8 @@ func (d *decoder) event(ev *Event) error {
 			ev.Type = s
 			return err
 		}
-		if _, ok := eventOf[k]; !ok || d.d.PeekKind() != '{' {
-			return d.d.SkipValue()
+		if _, ok := eventOf[k]; !ok || d.s.PeekKind() != '{' {
+			return d.s.SkipValue()
 		}
 		ev.bodies = append(ev.bodies, k)
 		return d.body(ev, k)
@@ -209,7 +200,7 @@ func (d *decoder) body(ev *Event, key string) error {
 				ev.Heartbeat = hb
 				return err
 			}
-			return d.d.SkipValue()
+			return d.s.SkipValue()
 		})
 	case "get_state":
 		var err error
@@ -219,7 +210,7 @@ func (d *decoder) body(ev *Event, key string) error {
 		found := false
 		err := d.object(func(key []byte) error {
 			if string(key) != "task" {
-				return d.d.SkipValue()
+				return d.s.SkipValue()
 			}
 			found = true
 			var err error
@@ -238,7 +229,7 @@ func (d *decoder) body(ev *Event, key string) error {
 		found := false
 		err := d.object(func(key []byte) error {
 			if string(key) != "agent" {
-				return d.d.SkipValue()
+				return d.s.SkipValue()
 			}
 			found = true
 			var err error
@@ -255,7 +246,7 @@ func (d *decoder) body(ev *Event, key string) error {
 		found := false
 		err := d.object(func(key []byte) error {
 			if string(key) != "framework" {
-				return d.d.SkipValue()
+				return d.s.SkipValue()
 			}
 			found = true
 			var err error
@@ -269,12 +260,12 @@ func (d *decoder) body(ev *Event, key string) error {
 	case "framework_removed":
 		return d.object(func(key []byte) error {
 			if string(key) != "framework_info" {
-				return d.d.SkipValue()
+				return d.s.SkipValue()
 			}
 			return d.removed(&ev.FrameworkID, "id", SkipFrameworkMalformed)
 		})
 	}
-	return d.d.SkipValue()
+	return d.s.SkipValue()
 }
 
 // removed reads the id of what an event removes from the member key of an object; a
@@ -282,7 +273,7 @@ func (d *decoder) body(ev *Event, key string) error {
 func (d *decoder) removed(id *string, key, reason string) error {
 	err := d.object(func(k []byte) error {
 		if string(k) != key {
-			return d.d.SkipValue()
+			return d.s.SkipValue()
 		}
 		var err error
 		*id, err = d.id()
@@ -299,8 +290,8 @@ func (d *decoder) removed(id *string, key, reason string) error {
 // snapshot reads a GET_STATE. Its lists must be lists: one of another type is an
 // error, never a list of nothing (that would wipe the records).
 func (d *decoder) snapshot() (*Snapshot, error) {
-	if d.d.PeekKind() != '{' {
-		if err := d.d.SkipValue(); err != nil {
+	if d.s.PeekKind() != '{' {
+		if err := d.s.SkipValue(); err != nil {
 			return nil, err
 		}
 		return nil, errors.New("get_state is not an object")
@@ -311,7 +302,7 @@ func (d *decoder) snapshot() (*Snapshot, error) {
 			k := string(key)
 			elem, ok := lists[k]
 			if !ok {
-				return d.d.SkipValue()
+				return d.s.SkipValue()
 			}
 			return d.list(name+"."+k, elem)
 		})
@@ -361,7 +352,7 @@ func (d *decoder) snapshot() (*Snapshot, error) {
 				},
 			})
 		}
-		return d.d.SkipValue()
+		return d.s.SkipValue()
 	})
 	if err != nil {
 		return nil, err
@@ -374,7 +365,7 @@ func (d *decoder) id() (string, error) {
 	var id string
 	err := d.object(func(key []byte) error {
 		if string(key) != "value" {
-			return d.d.SkipValue()
+			return d.s.SkipValue()
 		}
 		var err error
 		id, err = d.str()
@@ -397,7 +388,7 @@ func (d *decoder) v1Agent() (*Agent, error) {
 		case "pid":
 			pid, err = d.str()
 		default:
-			err = d.d.SkipValue()
+			err = d.s.SkipValue()
 		}
 		return err
 	})
@@ -443,7 +434,7 @@ func (d *decoder) agentInfoField(a *Agent, port *float64, key []byte) error {
 	case "domain":
 		err = d.domain(a)
 	default:
-		err = d.d.SkipValue()
+		err = d.s.SkipValue()
 	}
 	return err
 }
@@ -454,7 +445,7 @@ func (d *decoder) v1Framework() (*Framework, error) {
 	var f Framework
 	bad, err := d.entity(SkipFrameworkMalformed, func(key []byte) error {
 		if string(key) != "framework_info" {
-			return d.d.SkipValue()
+			return d.s.SkipValue()
 		}
 		return d.object(func(key []byte) error {
 			var err error
@@ -466,7 +457,7 @@ func (d *decoder) v1Framework() (*Framework, error) {
 			case "hostname":
 				f.Hostname, err = d.str()
 			default:
-				err = d.d.SkipValue()
+				err = d.s.SkipValue()
 			}
 			return err
 		})
@@ -518,7 +509,7 @@ func (d *decoder) v1Task() (*Task, string, error) {
 				return d.keepStatus(t, s, err)
 			})
 		default:
-			err = d.d.SkipValue()
+			err = d.s.SkipValue()
 		}
 		return err
 	})
@@ -552,7 +543,7 @@ func (d *decoder) resource(t *Task) error {
 		case "ranges":
 			return d.object(func(key []byte) error {
 				if string(key) != "range" {
-					return d.d.SkipValue()
+					return d.s.SkipValue()
 				}
 				return d.array(func() error {
 					var r [2]float64
@@ -564,7 +555,7 @@ func (d *decoder) resource(t *Task) error {
 						case "end":
 							r[1], err = d.num()
 						default:
-							err = d.d.SkipValue()
+							err = d.s.SkipValue()
 						}
 						return err
 					})
@@ -573,7 +564,7 @@ func (d *decoder) resource(t *Task) error {
 				})
 			})
 		}
-		return d.d.SkipValue()
+		return d.s.SkipValue()
 	})
 	if err != nil || string(name) != "ports" {
 		return err
@@ -627,7 +618,7 @@ func (d *decoder) taskUpdate() (*TaskUpdate, error) {
 				statusOK, err = false, nil
 			}
 		default:
-			err = d.d.SkipValue()
+			err = d.s.SkipValue()
 		}
 		return err
 	})
