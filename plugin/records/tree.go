@@ -104,9 +104,26 @@ func newTree() *tree {
 }
 
 func (t *tree) resize(n int) {
+	// Each new shard sized at once for its part of the names: grown from empty as
+	// they were put, the tables of a 100k-task first load allocated twice what they
+	// kept, a third of it while the state was still being decoded.
+	names := 0
+	for _, sh := range t.shards {
+		names += sh.n
+	}
+	size := 0
+	if names > 0 {
+		size = 8
+		for size*3 < names/n*4+4 {
+			size *= 2
+		}
+	}
 	shards := make([]*shard, n)
 	for i := range shards {
 		shards[i] = &shard{}
+		if size > 0 {
+			shards[i].slots, shards[i].tags = make([]*node, size), make([]uint16, size)
+		}
 	}
 	mask := uint64(n - 1) // #nosec G115 -- n is a power of two above zero
 	for _, sh := range t.shards {
