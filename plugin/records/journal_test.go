@@ -1,0 +1,212 @@
+package records
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coredns-mesos/mesos/internal/synth"
+
+	"github.com/miekg/dns"
+)
+
+// zoneLines is what an AXFR of zone sends, SOA aside, one line a record, sorted: the
+// reference the journal's differences are held to. Walk writes them from the set
+// itself, not from any difference.
+func zoneLines(s *Set, zone string) []string {
+	var out []string
+	s.Walk(zone, func(rr dns.RR) bool {
+		if rr.Header().Rrtype != dns.TypeSOA {
+			out = append(out, rr.String())
+		}
+		return true
+	})
+	slices.Sort(out)
+	return out
+}
+
+// applyIXFR applies an IXFR's deletions and additions to a zone's lines, as a
+// secondary does: a deletion of a record it does not hold, or an addition of one it
+// holds, is an error.
+func applyIXFR(lines []string, del, add []dns.RR) ([]string, error) {
+	have := make(map[string]int, len(lines))
+	for _, l := range lines {
+		have[l]++
+	}
+	for _, rr := range del {
+		if have[rr.String()] == 0 {
+			return nil, fmt.Errorf("deletes %s, which the zone does not hold", rr)
+		}
+		have[rr.String()]--
+	}
+	for _, rr := range add {
+		if have[rr.String()] > 0 {
+			return nil, fmt.Errorf("adds %s, which the zone holds", rr)
+		}
+		have[rr.String()]++
+	}
+	var out []string
+	for l, n := range have {
+		for range n {
+			out = append(out, l)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// TestJournalMatchesWalk: after random changes to a cluster (tasks launched, killed,
+// moved, agents gone, fault domains, networks), each published set's zones equal the
+// zones of a set some serials before with the journal's difference applied, for the
+// forward zones and the reverse ones; and the difference holds no record twice.
+func TestJournalMatchesWalk(t *testing.T) {
+	for _, variant := range []string{"default", "reverse"} {
+		t.Run(variant, func(t *testing.T) {
+			o := DefaultOptions()
+			o.Zones = []string{"mesos.", "mesos.example.org."}
+			o.Now = func() time.Time { return clockAt(1700000000) }
+			o.Hosts = NewHostCache(&fakeHosts{})
+			if variant == "reverse" {
+				o.IPSources = []IPSource{SourceAuto, SourceHost}
+				o.ReverseZones = []string{"in-addr.arpa.", "ip6.arpa."}
+			}
+			zones := append(slices.Clone(o.Zones), o.ReverseZones...)
+			rng := rand.New(rand.NewPCG(11, uint64(len(variant))))
+			st := synthCluster(t, synth.Config{Tasks: 400, Agents: 10, Frameworks: 4, Seed: 5, Duplicates: true})
+			u := NewUpdater(&o)
+			j := NewJournal(1 << 20)
+			var history []*Set
+			seq := 0
+			for step := range 200 {
+				st = clone(st)
+				for range 1 + rng.IntN(4) {
+					mutate(rng, st, &seq)
+				}
+				u.Update(context.Background(), st)
+				var prev *Set
+				if len(history) > 0 {
+					prev = history[len(history)-1]
+				}
+				set := u.Publish(prev)
+				j.Record(prev, set)
+				if prev != nil && prev.serial == set.serial {
+					continue
+				}
+				history = append(history, set)
+				for _, zone := range zones {
+					if n := len(zoneLines(set, zone)) - 1; n != set.zoneLen(zone) {
+						t.Fatalf("step %d: %s sends %d records besides its SOA and NS, zoneLen says %d", step, zone, n, set.zoneLen(zone))
+					}
+				}
+				if len(history) == 1 {
+					continue
+				}
+				// One serial back, and one further back at random.
+				for _, back := range []int{2, 2 + rng.IntN(len(history)-1)} {
+					old := history[len(history)-back]
+					for _, zone := range zones {
+						del, add, ok := j.Since(set, zone, old.serial)
+						if !ok {
+							// Only a difference larger than the zone is refused.
+							if n := len(lineDiff(zoneLines(old, zone), zoneLines(set, zone))); n <= set.zoneLen(zone) {
+								t.Fatalf("step %d: %s: no difference from %d to %d, of %d records", step, zone, old.serial, set.serial, n)
+							}
+							continue
+						}
+						got, err := applyIXFR(zoneLines(old, zone), del, add)
+						if err != nil {
+							t.Fatalf("step %d: %s from %d to %d: %v", step, zone, old.serial, set.serial, err)
+						}
+						if want := zoneLines(set, zone); !slices.Equal(got, want) {
+							t.Fatalf("step %d: %s from %d to %d: the difference applied gives %d records, the zone has %d\n%s",
+								step, zone, old.serial, set.serial, len(got), len(want), strings.Join(lineDiff(got, want), "\n"))
+						}
+					}
+				}
+			}
+			if n, _, ok := j.Held(); !ok || n == 0 {
+				t.Fatalf("the journal holds nothing after 200 steps")
+			}
+		})
+	}
+}
+
+// lineDiff shows what one sorted list of lines has that the other has not.
+func lineDiff(got, want []string) []string {
+	var out []string
+	for _, l := range got {
+		if _, found := slices.BinarySearch(want, l); !found {
+			out = append(out, "+ "+l)
+		}
+	}
+	for _, l := range want {
+		if _, found := slices.BinarySearch(got, l); !found {
+			out = append(out, "- "+l)
+		}
+	}
+	return out
+}
+
+// The journal keeps to its bound: the oldest differences go first, a serial it no
+// longer reaches gets no difference, and one larger than the zone is refused.
+func TestJournalBound(t *testing.T) {
+	o := DefaultOptions()
+	o.Now = func() time.Time { return clockAt(1700000000) }
+	o.Hosts = NewHostCache(&fakeHosts{})
+	st := synthCluster(t, synth.Config{Tasks: 200, Agents: 6, Frameworks: 3, Seed: 7})
+	u := NewUpdater(&o)
+	const bound = 60
+	j := NewJournal(bound)
+	var sets []*Set
+	steps := 0
+	for len(sets) < 40 {
+		// One task killed a step: a handful of records each.
+		st = clone(st)
+		f := &st.Frameworks[len(sets)%len(st.Frameworks)]
+		f.Tasks = f.Tasks[1:]
+		u.Update(context.Background(), st)
+		var prev *Set
+		if len(sets) > 0 {
+			prev = sets[len(sets)-1]
+		}
+		set := u.Publish(prev)
+		j.Record(prev, set)
+		if prev == nil || prev.serial != set.serial {
+			sets = append(sets, set)
+		}
+		held, _, _ := j.Held()
+		if held > bound {
+			t.Fatalf("the journal holds %d changes, over its bound of %d", held, bound)
+		}
+		steps = len(j.steps)
+	}
+	if steps < 2 || steps > 20 {
+		t.Fatalf("the journal holds %d steps: the test's changes are not the few records a step it wants", steps)
+	}
+	last := sets[len(sets)-1]
+	if _, _, ok := j.Since(last, "mesos.", sets[0].serial); ok {
+		t.Error("a difference from a serial 40 changes back, past the bound")
+	}
+	_, oldest, _ := j.Held()
+	if _, _, ok := j.Since(last, "mesos.", oldest); !ok {
+		t.Errorf("no difference from the oldest serial held, %d", oldest)
+	}
+	if _, _, ok := j.Since(last, "other.", oldest); ok {
+		t.Error("a difference for a zone the set does not hold")
+	}
+	// The whole zone replaced is more than the zone: no difference, and the journal
+	// holds nothing it could send.
+	j = NewJournal(1 << 20)
+	u2 := NewUpdater(&o)
+	u2.Update(context.Background(), synthCluster(t, synth.Config{Tasks: 200, Agents: 6, Frameworks: 3, Seed: 99}))
+	other := u2.Publish(nil)
+	other.serial = last.serial + 1
+	j.Record(last, other)
+	if _, _, ok := j.Since(other, "mesos.", last.serial); ok {
+		t.Error("a difference larger than the zone is sent as a difference")
+	}
+}
