@@ -31,6 +31,11 @@ type handoffKey struct{ zones, server string }
 // handed is an instance's entry in handoff: the records it serves, and their age.
 type handed struct {
 	set atomic.Pointer[records.Set]
+	// journal is the instance's IXFR journal, which the new instance goes on with
+	// when it keeps as many records: a reload costs the secondaries no whole zone.
+	journal *records.Journal
+	// journalLimit is its ixfr_journal.
+	journalLimit int
 	// lastOK is the lastOK of the instance that published set: the new instance
 	// reports the age of the records it serves, not "no records yet".
 	lastOK *atomic.Int64
@@ -159,12 +164,17 @@ func (m *Mesos) newClient() (*master.Client, *zk.Detector, error) {
 // handOver serves the records a previous instance of the block handed on, if any, and
 // publishes this instance's entry in handoff in its place.
 func (m *Mesos) handOver() {
-	handOn := &handed{lastOK: &m.lastOK}
-	if prev, ok := handoff.Load(m.key); ok {
-		if set := prev.(*handed).set.Load(); set != nil {
-			m.lastOK.Store(prev.(*handed).lastOK.Load())
+	handOn := &handed{lastOK: &m.lastOK, journal: m.journal, journalLimit: m.cfg.ixfrJournal}
+	if v, ok := handoff.Load(m.key); ok {
+		prev := v.(*handed)
+		if set := prev.set.Load(); set != nil {
+			m.lastOK.Store(prev.lastOK.Load())
 			m.set.Store(set)
 			handOn.set.Store(set)
+			if m.journal != nil && prev.journal != nil && prev.journalLimit == m.cfg.ixfrJournal {
+				m.journal = prev.journal
+				handOn.journal = prev.journal
+			}
 		}
 	}
 	m.life.handOn, m.follower.handOn = handOn, handOn
@@ -189,6 +199,13 @@ func (m *Mesos) launch(client *master.Client, detector *zk.Detector) {
 	}
 	notify := m.notifier(m.xfer)
 	m.follower.notify = notify
+	if m.xfer != nil {
+		for _, z := range m.Zones {
+			for _, k := range transferKinds {
+				transfers.WithLabelValues(m.key.server, z, k)
+			}
+		}
+	}
 	go func() {
 		defer close(done)
 		var wg sync.WaitGroup

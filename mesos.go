@@ -45,6 +45,9 @@ type Mesos struct {
 	key  handoffKey
 	bind []string           // the server block's listen addresses
 	xfer *transfer.Transfer // the server block's transfer plugin, if any
+	// journal keeps the differences between the last serials for IXFR; nil with
+	// ixfr_journal 0. The follower writes it, transfers read it, under its own lock.
+	journal *records.Journal
 
 	follower follower                   // the refresh goroutine's
 	zk       zkElection                 // ZooKeeper's word: its detector writes, the follower reads

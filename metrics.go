@@ -109,6 +109,14 @@ var (
 		Namespace: plugin.Namespace, Subsystem: subsystem, Name: "notifies_total",
 		Help: "NOTIFY messages sent, one to each secondary the transfer plugin names for a zone each round, by the zone notified and result (ok, error); a zone without secondaries counts none.",
 	}, []string{"server", "zone", "result"})
+	transfers = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace, Subsystem: subsystem, Name: "transfers_total",
+		Help: "Zone transfers answered, by the zone transferred and kind: axfr, ixfr (the difference from the journal), ixfr_full (the whole zone: the journal does not reach the client's serial), ixfr_current (the SOA alone: the client is up to date).",
+	}, []string{"server", "zone", "kind"})
+	journalRecords = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace, Subsystem: subsystem, Name: "ixfr_journal_records",
+		Help: "Changed records the IXFR journal holds.",
+	}, []string{"server", "zone"})
 	httpWatches = promauto.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: plugin.Namespace, Subsystem: subsystem, Name: "http_watches",
 		Help: "Blocking queries the HTTP API holds open.",
@@ -118,6 +126,9 @@ var (
 		Help: "HTTP API requests refused or cut off, by reason (max_watches, busy, stalled).",
 	}, []string{"server", "zone", "reason"})
 )
+
+// transferKinds are the kind label values of transfers_total.
+var transferKinds = []string{"axfr", "ixfr", "ixfr_full", "ixfr_current"}
 
 // eventTypes are the event type label values; anything else is "unknown".
 var eventTypes = []string{state.EventSubscribed, state.EventHeartbeat, state.EventTaskAdded, state.EventTaskUpdated,
@@ -170,6 +181,7 @@ type blockMetrics struct {
 
 	lastSuccess, records, tasks, agents, frameworks prometheus.Gauge
 	stateSize, serial, streamConnected, heldTasks   prometheus.Gauge
+	journal                                         prometheus.Gauge
 	leaderChanges, dropsHeld                        prometheus.Counter
 	eventLatency                                    prometheus.Observer
 }
@@ -197,6 +209,7 @@ func initMetrics(server, zone string) *blockMetrics {
 		leaderChanges:   leaderChanges.With(block),
 		dropsHeld:       dropsHeld.With(block),
 		eventLatency:    eventLatency.With(block),
+		journal:         journalRecords.With(block),
 	}
 	bm.refreshDuration.WithLabelValues("success")
 	bm.refreshDuration.WithLabelValues("error")

@@ -114,6 +114,11 @@ func (m *Mesos) served(r *master.Result, took time.Duration, whole bool) {
 	set := prev
 	if f.updater.Pending() || prev == nil {
 		set = f.updater.Publish(prev)
+		if m.journal != nil && m.xfer != nil {
+			// Before the set is served: a secondary told of its serial finds the
+			// difference that leads to it.
+			m.journal.Record(prev, set)
+		}
 		m.set.Store(set)
 		f.handOn.set.Store(set)
 		touched := f.updater.TakeChanged()
@@ -147,6 +152,10 @@ func (m *Mesos) served(r *master.Result, took time.Duration, whole bool) {
 		mx.stateSize.Set(float64(r.Bytes))
 	}
 	mx.serial.Set(float64(set.Serial()))
+	if m.journal != nil {
+		n, _, _ := m.journal.Held()
+		mx.journal.Set(float64(n))
+	}
 	for _, reason := range skipReasons {
 		mx.skipped.WithLabelValues(reason).Set(float64(stats.Skipped[reason]))
 	}

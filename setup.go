@@ -57,6 +57,9 @@ type config struct {
 	maxWatches int
 	// notifyInterval spaces the NOTIFY rounds to the secondaries.
 	notifyInterval time.Duration
+	// ixfrJournal bounds the changes kept for IXFR: -1 (the default) as many as the
+	// zone has records, 0 none (every transfer is the whole zone).
+	ixfrJournal int
 }
 
 const (
@@ -76,6 +79,9 @@ func setup(c *caddy.Controller) error {
 	m, err := parse(c)
 	if err != nil {
 		return plugin.Error(pluginName, err)
+	}
+	if n := m.cfg.ixfrJournal; n != 0 {
+		m.journal = records.NewJournal(max(n, 0))
 	}
 	cfg := dnsserver.GetConfig(c)
 	m.key = handoffKey{zones: strings.Join(m.Zones, ","), server: serverAddr(cfg)}
@@ -130,6 +136,7 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 		maxWatches: api.DefaultMaxWatches,
 
 		notifyInterval: defaultNotifyInterval,
+		ixfrJournal:    -1,
 	}, root: dnsserver.GetConfig(c).Root, seen: map[string]bool{}}
 	m.cfg = p.cfg
 	blocks := 0
@@ -247,6 +254,8 @@ func (p *blockParser) option(opt string, args []string) error {
 		return p.srvWeight(args)
 	case "max_answers":
 		return p.maxAnswers(args)
+	case "ixfr_journal":
+		return p.ixfrJournal(args)
 	case "tls":
 		return p.tlsFiles(args)
 	case "tls_servername":
@@ -403,6 +412,20 @@ func (p *blockParser) maxAnswers(args []string) error {
 		return p.c.Errf("max_answers: %q is not a number from 1 to 65535", args[0])
 	}
 	p.cfg.opts.MaxAnswers = int(n)
+	return nil
+}
+
+// ixfrJournal takes ixfr_journal RECORDS: how many changed records the journal that
+// answers IXFR keeps (0: none, every transfer sends the whole zone).
+func (p *blockParser) ixfrJournal(args []string) error {
+	if len(args) != 1 {
+		return p.c.Errf("ixfr_journal needs one number of records")
+	}
+	n, err := strconv.ParseUint(args[0], 10, 31)
+	if err != nil {
+		return p.c.Errf("ixfr_journal: %q is not a number of records", args[0])
+	}
+	p.cfg.ixfrJournal = int(n)
 	return nil
 }
 

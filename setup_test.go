@@ -61,6 +61,7 @@ func TestParseEveryOption(t *testing.T) {
 		soa_minttl 5
 		ip_sources docker netinfo host
 		max_answers 8
+		ixfr_journal 5000
 		rfc952
 		srv_weight 10
 		compat_names off
@@ -99,6 +100,9 @@ func TestParseEveryOption(t *testing.T) {
 	}
 	if !o.RFC952 || o.SRVWeight != 10 || o.CompatNames || !o.HealthyOnly || o.MaxAnswers != 8 {
 		t.Errorf("options %+v", o)
+	}
+	if c.ixfrJournal != 5000 {
+		t.Errorf("ixfr_journal %d", c.ixfrJournal)
 	}
 	if c.tls == nil || c.tls.RootCAs == nil || c.tls.ServerName != "mesos.example.org" || c.tls.InsecureSkipVerify {
 		t.Errorf("tls %+v", c.tls)
@@ -183,6 +187,8 @@ func TestParseErrors(t *testing.T) {
 		{"mesos {\nmasters 10.0.0.1\nip_sources auto autoip\n}", `unknown source "autoip" (auto, netinfo, mesos, docker, host)`},
 		{"mesos {\nmasters 10.0.0.1\nmax_answers 0\n}", `max_answers: "0" is not a number from 1 to 65535`},
 		{"mesos {\nmasters 10.0.0.1\nmax_answers\n}", "max_answers needs one number"},
+		{"mesos {\nmasters 10.0.0.1\nixfr_journal -1\n}", `ixfr_journal: "-1" is not a number of records`},
+		{"mesos {\nmasters 10.0.0.1\nixfr_journal 10 20\n}", "ixfr_journal needs one number of records"},
 		{"mesos {\nmasters 10.0.0.1\nrfc952 yes\n}", "rfc952 takes no arguments"},
 		{"mesos {\nmasters 10.0.0.1\nhealthy_only 1\n}", "healthy_only takes no arguments"},
 		{"mesos {\nmasters 10.0.0.1\ncompat_names maybe\n}", "compat_names needs on or off"},
@@ -451,5 +457,16 @@ func TestParseIPSourcesAuto(t *testing.T) {
 	}
 	if !slices.Equal(m.cfg.opts.IPSources, []records.IPSource{records.SourceAuto, records.SourceHost}) {
 		t.Errorf("ip sources %v", m.cfg.opts.IPSources)
+	}
+}
+
+// ixfr_journal: unset, the journal holds as many changes as the zone has records; 0
+// keeps none, and every IXFR gets the whole zone.
+func TestParseIXFRJournal(t *testing.T) {
+	for in, want := range map[string]int{"": -1, "ixfr_journal 0": 0, "ixfr_journal 100000": 100000} {
+		m, err := parseBlock(t, "mesos {\nmasters 10.0.0.1\n"+in+"\n}")
+		if err != nil || m.cfg.ixfrJournal != want {
+			t.Errorf("%q: %d, %v", in, m.cfg.ixfrJournal, err)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coredns-mesos/mesos/plugin/records"
 	"github.com/coredns/coredns/plugin/transfer"
 
 	"github.com/miekg/dns"
@@ -84,5 +85,96 @@ func TestTransferAbandonsStalledClient(t *testing.T) {
 	}
 	if n != m.set.Load().Len()+3 {
 		t.Errorf("a slow but steady client got %d records, want %d", n, m.set.Load().Len()+3)
+	}
+}
+
+// TestTransferIncremental: an IXFR from a serial the journal holds gets RFC 1995's
+// condensed difference, which applied to the zone at that serial gives the zone now;
+// from a serial it does not hold, or without a journal, the whole zone.
+func TestTransferIncremental(t *testing.T) {
+	task := func(i int) string {
+		return fmt.Sprintf(`{"id": "web.%d", "name": "web", "slave_id": "20160107-001256-134875658-5050-27524-S%d", "state": "TASK_RUNNING", "resources": {"ports": "[%d-%d]"}}`, i, i%2, 31000+i, 31000+i)
+	}
+	tasksOf := func(ids ...int) string {
+		out := make([]string, 0, len(ids))
+		for _, i := range ids {
+			out = append(out, task(i))
+		}
+		return strings.Join(out, ",")
+	}
+	at := func(sec int64) func(*records.Options) {
+		return func(o *records.Options) { o.Now = func() time.Time { return time.Unix(sec, 0) } }
+	}
+	before := build(t, stateWith(tasksOf(1, 2, 3)), at(1700000000))
+	after := build(t, stateWith(tasksOf(2, 3, 4)), at(1700000100))
+	m := &Mesos{Zones: []string{"mesos."}, journal: records.NewJournal(0)}
+	m.journal.Record(before, after)
+	m.set.Store(after)
+	collect := func(serial uint32) []dns.RR {
+		ch, err := m.Transfer("mesos.", serial)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []dns.RR
+		for batch := range ch {
+			out = append(out, batch...)
+		}
+		return out
+	}
+	zone := func(s *records.Set) map[string]bool {
+		out := map[string]bool{}
+		s.Walk("mesos.", func(rr dns.RR) bool {
+			if rr.Header().Rrtype != dns.TypeSOA {
+				out[rr.String()] = true
+			}
+			return true
+		})
+		return out
+	}
+	ixfr := collect(before.Serial())
+	soaAt := func(i int) uint32 {
+		if soa, ok := ixfr[i].(*dns.SOA); ok {
+			return soa.Serial
+		}
+		return 0
+	}
+	if len(ixfr) < 4 || soaAt(0) != after.Serial() || soaAt(1) != before.Serial() || soaAt(len(ixfr)-1) != after.Serial() {
+		t.Fatalf("IXFR is not new SOA, old SOA, ..., new SOA: %v", ixfr)
+	}
+	// Deletions up to the second new SOA, additions after it.
+	have := zone(before)
+	mid := 2
+	for mid < len(ixfr) && soaAt(mid) != after.Serial() {
+		if !have[ixfr[mid].String()] {
+			t.Errorf("deletes %v, which the zone at %d does not hold", ixfr[mid], before.Serial())
+		}
+		delete(have, ixfr[mid].String())
+		mid++
+	}
+	for _, rr := range ixfr[mid+1 : len(ixfr)-1] {
+		if have[rr.String()] {
+			t.Errorf("adds %v, which the zone holds", rr)
+		}
+		have[rr.String()] = true
+	}
+	want := zone(after)
+	if len(have) != len(want) {
+		t.Errorf("the difference applied gives %d records, the zone has %d", len(have), len(want))
+	}
+	for rr := range want {
+		if !have[rr] {
+			t.Errorf("the difference applied lacks %s", rr)
+		}
+	}
+	if n := len(ixfr) - 4; n == 0 || n >= len(want) {
+		t.Errorf("the difference has %d records for a zone of %d: not incremental", n, len(want))
+	}
+	axfr := collect(0)
+	if old := collect(before.Serial() - 1); len(old) != len(axfr) {
+		t.Errorf("IXFR from a serial the journal does not hold: %d records, want the whole zone's %d", len(old), len(axfr))
+	}
+	m.journal = nil
+	if full := collect(before.Serial()); len(full) != len(axfr) {
+		t.Errorf("IXFR without a journal: %d records, want the whole zone's %d", len(full), len(axfr))
 	}
 }
