@@ -7,7 +7,8 @@
 #
 # MESOS_TEST_ALL=1 makes a test that lacks what it needs fail instead of skipping, so
 # this script first gets what the suite needs: dig (dnsutils), nginx (nginx-light),
-# ZooKeeper and a Java runtime (zookeeper), curl, unshare (util-linux), installed with
+# ZooKeeper and a Java runtime (zookeeper), BIND (bind9) and Knot (knot) as secondaries,
+# curl, unshare (util-linux), installed with
 # apt-get, and root, for the test that binds port 53 on a loopback address and runs the shell recipes
 # in a mount namespace (unshare -m). Without root it installs nothing: it says what is
 # missing and exits 1 before building anything.
@@ -29,6 +30,10 @@ command -v nginx >/dev/null || need+=(nginx-light)
 command -v unshare >/dev/null || need+=(util-linux)
 command -v curl >/dev/null || need+=(curl)
 [ -x /usr/share/zookeeper/bin/zkServer.sh ] || need+=(zookeeper)
+# The zone's secondaries in the transfer tests: BIND and Knot, run by the tests on
+# loopback ports of their own.
+command -v named >/dev/null || need+=(bind9)
+command -v knotd >/dev/null || need+=(knot)
 # ZooKeeper's script needs java; the zookeeper package brings one, a removed JRE does not.
 command -v java >/dev/null || [[ " ${need[*]} " == *" zookeeper "* ]] || need+=(default-jre-headless)
 
@@ -55,7 +60,20 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "--- apt-get install ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q
+    # The packages' own services (BIND and Knot on port 53) are not started: the
+    # tests start what they need where they need it. A policy that refuses every
+    # start, for this install only, unless the machine has one of its own.
+    policy=/usr/sbin/policy-rc.d
+    own_policy=""
+    if [ ! -e "$policy" ]; then
+        own_policy=1
+        printf '#!/bin/sh\nexit 101\n' > "$policy"
+        chmod +x "$policy"
+    fi
     apt-get install -y -q --no-install-recommends "${need[@]}"
+    if [ -n "$own_policy" ]; then
+        rm -f "$policy"
+    fi
 fi
 
 go version

@@ -1,0 +1,354 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coredns-mesos/mesos/test/fakemaster"
+
+	"github.com/miekg/dns"
+)
+
+// Real secondaries from Debian's packages, BIND's named and Knot's knotd, copy the
+// plugin's zone: by AXFR first, then by IXFR as NOTIFY tells them of each change.
+
+// daemon is a secondary server the test started, stopped by its PID.
+type daemon struct {
+	name string
+	addr string
+	dir  string
+	cmd  *exec.Cmd
+	log  *syncBuffer
+}
+
+func (d *daemon) stop() {
+	if d.cmd == nil || d.cmd.Process == nil {
+		return
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { d.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		d.cmd.Process.Kill()
+		<-done
+	}
+	d.cmd = nil
+}
+
+func (d *daemon) start(t *testing.T, args ...string) {
+	t.Helper()
+	d.cmd = exec.Command(args[0], args[1:]...)
+	d.cmd.Dir = d.dir
+	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startBIND runs named as a secondary of zone from primary, on port of 127.0.0.1.
+func startBIND(t *testing.T, port int, zone, primary string) *daemon {
+	t.Helper()
+	d := &daemon{name: "bind", dir: t.TempDir(), log: &syncBuffer{}}
+	d.addr = fmt.Sprintf("127.0.0.1:%d", port)
+	host, pport := splitAddr(t, primary)
+	conf := fmt.Sprintf(`options {
+    directory "%[1]s";
+    pid-file "%[1]s/named.pid";
+    listen-on port %[2]d { 127.0.0.1; };
+    listen-on-v6 { none; };
+    recursion no;
+    notify no;
+    dnssec-validation no;
+    allow-query { any; };
+    allow-transfer { 127.0.0.1; };
+    request-ixfr yes;
+    // BIND 9.18.28 and later refuse an RRset of over 100 records by default
+    // (CVE-2024-1737): an app's SRV name has a record for each task.
+    max-records-per-type 0;
+};
+controls { };
+logging {
+    channel out { stderr; severity info; print-time yes; print-category yes; };
+    category default { out; };
+    category xfer-in { out; };
+    category notify { out; };
+};
+zone "%[3]s" {
+    type secondary;
+    primaries { %[4]s port %[5]s; };
+    file "%[1]s/zone.db";
+    allow-notify { 127.0.0.1; };
+};
+`, d.dir, port, strings.TrimSuffix(zone, "."), host, pport)
+	confPath := filepath.Join(d.dir, "named.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// -g: in the foreground, logging to stderr; -n 1: one worker thread, on a
+	// two-core machine shared with the suite.
+	d.start(t, "named", "-g", "-n", "1", "-c", confPath)
+	t.Cleanup(func() {
+		d.stop()
+		if t.Failed() {
+			t.Logf("named's log:\n%s", d.log.String())
+		}
+	})
+	return d
+}
+
+// startKnot runs knotd as a secondary of zone from primary, on port of 127.0.0.1.
+func startKnot(t *testing.T, port int, zone, primary string) *daemon {
+	t.Helper()
+	d := &daemon{name: "knot", dir: t.TempDir(), log: &syncBuffer{}}
+	d.addr = fmt.Sprintf("127.0.0.1:%d", port)
+	host, pport := splitAddr(t, primary)
+	conf := fmt.Sprintf(`server:
+    rundir: "%[1]s"
+    listen: 127.0.0.1@%[2]d
+    background-workers: 1
+    tcp-workers: 1
+    udp-workers: 1
+database:
+    storage: "%[1]s"
+log:
+  - target: stderr
+    any: info
+remote:
+  - id: primary
+    address: %[4]s@%[5]s
+acl:
+  - id: primary
+    address: 127.0.0.1
+    action: [notify, transfer]
+template:
+  - id: default
+    storage: "%[1]s"
+    zonefile-sync: -1
+    zonefile-load: none
+    journal-content: changes
+zone:
+  - domain: %[3]s
+    master: primary
+    acl: primary
+`, d.dir, port, zone, host, pport)
+	confPath := filepath.Join(d.dir, "knot.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d.start(t, "knotd", "-c", confPath)
+	t.Cleanup(func() {
+		d.stop()
+		if t.Failed() {
+			t.Logf("knotd's log:\n%s", d.log.String())
+		}
+	})
+	return d
+}
+
+// bindTransfer is named's line for a transfer it took, with the records it brought.
+var bindTransfer = regexp.MustCompile(`Transfer completed: \d+ messages, (\d+) records`)
+
+// primaryAddr2Knot writes host:port as Knot's logs do, host@port.
+func primaryAddr2Knot(addr string) string { return strings.Replace(addr, ":", "@", 1) }
+
+func splitAddr(t *testing.T, addr string) (host, port string) {
+	t.Helper()
+	i := strings.LastIndexByte(addr, ':')
+	if i < 0 {
+		t.Fatalf("no port in %q", addr)
+	}
+	return addr[:i], addr[i+1:]
+}
+
+// axfr is zone as an AXFR from addr gives it: one line a record, sorted, and the
+// SOA's serial.
+func axfr(addr, zone string) ([]string, uint32, error) {
+	m := new(dns.Msg)
+	m.SetAxfr(zone)
+	tr := &dns.Transfer{DialTimeout: 2 * time.Second, ReadTimeout: 10 * time.Second}
+	env, err := tr.In(m, addr)
+	if err != nil {
+		return nil, 0, err
+	}
+	var lines []string
+	var serial uint32
+	seen := map[string]bool{}
+	for e := range env {
+		if e.Error != nil {
+			return nil, 0, e.Error
+		}
+		for _, rr := range e.RR {
+			if soa, ok := rr.(*dns.SOA); ok {
+				serial = soa.Serial
+			}
+			// The SOA comes first and last; each record once.
+			s := strings.ToLower(rr.String())
+			if !seen[s] {
+				seen[s] = true
+				lines = append(lines, s)
+			}
+		}
+	}
+	slices.Sort(lines)
+	return lines, serial, nil
+}
+
+// soaOf is addr's serial for zone over UDP, 0 when it has none yet.
+func soaOf(addr, zone string) uint32 {
+	r, err := exchange(addr, "udp", zone, dns.TypeSOA, 1232)
+	if err != nil || r.Rcode != dns.RcodeSuccess || len(r.Answer) == 0 {
+		return 0
+	}
+	if soa, ok := r.Answer[0].(*dns.SOA); ok {
+		return soa.Serial
+	}
+	return 0
+}
+
+// sameZone waits for the primary's serial to move from before (0: to be any), then
+// for each secondary to hold it, and compares the whole zones: every name answers on
+// the secondaries exactly as on the primary.
+func sameZone(t *testing.T, what string, primary *server, zone string, before uint32, secondaries ...*daemon) {
+	t.Helper()
+	var want []string
+	var serial uint32
+	eventually(t, what+": the primary's zone to change and settle", 20*time.Second, func() bool {
+		lines, s, err := axfr(primary.addr, zone)
+		if err != nil || s == 0 || s == before {
+			return false
+		}
+		// Settled: the same serial a moment later.
+		time.Sleep(300 * time.Millisecond)
+		if soaOf(primary.addr, zone) != s {
+			return false
+		}
+		want, serial = lines, s
+		return true
+	})
+	for _, d := range secondaries {
+		eventually(t, fmt.Sprintf("%s: %s to reach serial %d", what, d.name, serial), 20*time.Second, func() bool {
+			return soaOf(d.addr, zone) == serial
+		})
+		got, s, err := axfr(d.addr, zone)
+		if err != nil || s != serial {
+			t.Fatalf("%s: AXFR from %s: serial %d, %v", what, d.name, s, err)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s: %s holds %d records, the primary %d; differences:\n%s", what, d.name, len(got), len(want), strings.Join(diffLines(got, want), "\n"))
+		}
+	}
+}
+
+func diffLines(got, want []string) []string {
+	var out []string
+	for _, l := range got {
+		if _, ok := slices.BinarySearch(want, l); !ok {
+			out = append(out, "+ "+l)
+		}
+	}
+	for _, l := range want {
+		if _, ok := slices.BinarySearch(got, l); !ok {
+			out = append(out, "- "+l)
+		}
+	}
+	if len(out) > 20 {
+		out = append(out[:20], fmt.Sprintf("… %d more", len(out)-20))
+	}
+	return out
+}
+
+// TestSecondariesFollowIncrementally: a BIND and a Knot secondary copy the zone of a
+// 1,000-task cluster, and after launches, kills, an agent removal and a failover on
+// the fake master each holds exactly the primary's zone, having pulled each change by
+// IXFR (the primary counts the transfers by kind, Knot logs each). A CoreDNS
+// secondary, which asks AXFR only, still follows beside them.
+func TestSecondariesFollowIncrementally(t *testing.T) {
+	if !haveTool(t, "named", "bind9") || !haveTool(t, "knotd", "knot") {
+		return
+	}
+	c := newSynth(t, 1000)
+	m := startMaster(t, c.doc)
+	bindPort, knotPort, cdPort := freePort(t), freePort(t), freePort(t)
+	primaryAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	block := mesosBlock(m.URL(), "        notify_interval 100ms") + fmt.Sprintf(`
+    transfer mesos {
+        to 127.0.0.1:%d 127.0.0.1:%d 127.0.0.1:%d
+    }`, bindPort, knotPort, cdPort)
+	primary := startCoreDNSOn(t, primaryAddr, block)
+	primary.waitReady()
+	bind := startBIND(t, bindPort, "mesos.", primaryAddr)
+	knot := startKnot(t, knotPort, "mesos.", primaryAddr)
+	cd := startCoreDNSOn(t, fmt.Sprintf("127.0.0.1:%d", cdPort), fmt.Sprintf("    secondary mesos {\n        transfer from %s\n    }\n    transfer mesos {\n        to *\n    }", primaryAddr))
+	cdSecondary := &daemon{name: "coredns secondary", addr: cd.addr}
+	sameZone(t, "first copy", primary, "mesos.", 0, bind, knot, cdSecondary)
+
+	steps := []struct {
+		what string
+		do   func() error
+	}{
+		{"launches", func() error {
+			for i := range 5 {
+				if _, err := m.Launch(fakemaster.Launch{Name: fmt.Sprintf("late-%d", i), Ports: 2}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		{"kills", func() error {
+			if len(m.KillName(c.apps[0].Name, true)) == 0 {
+				return fmt.Errorf("no task of %s to kill", c.apps[0].Name)
+			}
+			return nil
+		}},
+		{"an agent removed", func() error {
+			m.Emit(`{"type":"AGENT_REMOVED","agent_removed":{"agent_id":{"value":"` + c.agent + `"}}}`)
+			return nil
+		}},
+		{"a failover and a launch on the new leader", func() error {
+			if err := m.Failover(500 * time.Millisecond); err != nil {
+				return err
+			}
+			_, err := m.Launch(fakemaster.Launch{Name: "after-failover", Ports: 1})
+			return err
+		}},
+	}
+	for _, s := range steps {
+		before := primary.metric("coredns_mesos_transfers_total", `kind="ixfr"`)
+		serial := soaOf(primary.addr, "mesos.")
+		if err := s.do(); err != nil {
+			t.Fatalf("%s: %v", s.what, err)
+		}
+		sameZone(t, "after "+s.what, primary, "mesos.", serial, bind, knot, cdSecondary)
+		if after := primary.metric("coredns_mesos_transfers_total", `kind="ixfr"`); after < before+2 {
+			t.Errorf("after %s: %v incremental transfers, want at least one each from BIND and Knot (%v before)", s.what, after, before)
+		}
+	}
+	if n := primary.metric("coredns_mesos_transfers_total", `kind="ixfr_full"`); n != 0 {
+		t.Errorf("%v IXFR answered with the whole zone, want none: the journal reaches every serial the secondaries held", n)
+	}
+	// Their own words: Knot names each incoming transfer's kind; BIND logs the
+	// records each brought, a few hundred at most here against the zone's 11,000.
+	if n := strings.Count(knot.log.String(), "IXFR, incoming, remote "+primaryAddr2Knot(primaryAddr)+", finished"); n < len(steps) {
+		t.Errorf("knotd logs %d incoming IXFR, want one a step (%d)", n, len(steps))
+	}
+	small := 0
+	for _, m := range bindTransfer.FindAllStringSubmatch(bind.log.String(), -1) {
+		if n, _ := strconv.Atoi(m[1]); n < 2000 {
+			small++
+		}
+	}
+	if small < len(steps) {
+		t.Errorf("named logs %d transfers of under 2,000 records, want one a step (%d)", small, len(steps))
+	}
+}
