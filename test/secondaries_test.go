@@ -26,6 +26,7 @@ type daemon struct {
 	name string
 	addr string
 	dir  string
+	args []string
 	cmd  *exec.Cmd
 	log  *syncBuffer
 }
@@ -48,7 +49,10 @@ func (d *daemon) stop() {
 
 func (d *daemon) start(t *testing.T, args ...string) {
 	t.Helper()
-	d.cmd = exec.Command(args[0], args[1:]...)
+	if len(args) > 0 {
+		d.args = args
+	}
+	d.cmd = exec.Command(d.args[0], d.args[1:]...)
 	d.cmd.Dir = d.dir
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	if err := d.cmd.Start(); err != nil {
@@ -134,9 +138,11 @@ acl:
 template:
   - id: default
     storage: "%[1]s"
-    zonefile-sync: -1
-    zonefile-load: none
-    journal-content: changes
+    # The zone file is written at each change and read at start, so that a
+    # restarted knotd asks for what changed since its serial.
+    zonefile-sync: 0
+    zonefile-load: whole
+    journal-content: none
 zone:
   - domain: %[3]s
     master: primary
@@ -350,5 +356,101 @@ func TestSecondariesFollowIncrementally(t *testing.T) {
 	}
 	if small < len(steps) {
 		t.Errorf("named logs %d transfers of under 2,000 records, want one a step (%d)", small, len(steps))
+	}
+}
+
+// restart stops the server and starts it again with the same Corefile and address.
+func (s *server) restart(t *testing.T) {
+	t.Helper()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	s.cmd.Wait()
+	s.cmd = exec.Command(corednsBin, "-conf", s.conf)
+	s.cmd.Dir = s.dir
+	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s.waitReady()
+}
+
+// TestSecondariesCatchUp: a secondary whose serial the journal no longer reaches (it
+// was stopped while the cluster changed more than the journal holds), and one whose
+// serial is from before the primary restarted (a new journal), get the whole zone in
+// answer to their IXFR, then follow by IXFR again.
+func TestSecondariesCatchUp(t *testing.T) {
+	if !haveTool(t, "named", "bind9") || !haveTool(t, "knotd", "knot") {
+		return
+	}
+	c := newSynth(t, 300)
+	m := startMaster(t, c.doc)
+	bindPort, knotPort := freePort(t), freePort(t)
+	primaryAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	block := mesosBlock(m.URL(), "        notify_interval 100ms\n        ixfr_journal 60") + fmt.Sprintf(`
+    transfer mesos {
+        to 127.0.0.1:%d 127.0.0.1:%d
+    }`, bindPort, knotPort)
+	primary := startCoreDNSOn(t, primaryAddr, block)
+	primary.waitReady()
+	bind := startBIND(t, bindPort, "mesos.", primaryAddr)
+	knot := startKnot(t, knotPort, "mesos.", primaryAddr)
+	sameZone(t, "first copy", primary, "mesos.", 0, bind, knot)
+
+	kinds := func() (full, incremental float64) {
+		return primary.metric("coredns_mesos_transfers_total", `kind="ixfr_full"`), primary.metric("coredns_mesos_transfers_total", `kind="ixfr"`)
+	}
+	launch := func(n int, prefix string) {
+		t.Helper()
+		for i := range n {
+			if _, err := m.Launch(fakemaster.Launch{Name: fmt.Sprintf("%s-%d", prefix, i), Ports: 2}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Both stopped while ten tasks launch: more than the 60 records the journal holds.
+	bind.stop()
+	knot.stop()
+	serial := soaOf(primary.addr, "mesos.")
+	launch(10, "while-away")
+	eventually(t, "the launches to be served", 10*time.Second, func() bool { return soaOf(primary.addr, "mesos.") != serial })
+	time.Sleep(300 * time.Millisecond)
+	if held := primary.metric("coredns_mesos_ixfr_journal_records"); held > 60 {
+		t.Fatalf("the journal holds %v records, over its 60", held)
+	}
+	full0, inc0 := kinds()
+	bind.start(t)
+	knot.start(t)
+	// Back, they hold their old serial until a NOTIFY (or their refresh) comes: the
+	// next change sends one.
+	eventually(t, "the secondaries to answer again", 10*time.Second, func() bool {
+		return soaOf(bind.addr, "mesos.") != 0 && soaOf(knot.addr, "mesos.") != 0
+	})
+	serial = soaOf(primary.addr, "mesos.")
+	launch(1, "wake")
+	sameZone(t, "back after the journal moved on", primary, "mesos.", serial, bind, knot)
+	full1, inc1 := kinds()
+	if full1 < full0+2 || inc1 != inc0 {
+		t.Errorf("back after the journal moved on: %v whole-zone and %v incremental answers to IXFR, want 2 and 0", full1-full0, inc1-inc0)
+	}
+	serial = soaOf(primary.addr, "mesos.")
+	launch(1, "then")
+	sameZone(t, "a launch after", primary, "mesos.", serial, bind, knot)
+	if _, inc2 := kinds(); inc2 < inc1+2 {
+		t.Errorf("a launch after catching up: %v incremental transfers, want one each", inc2-inc1)
+	}
+
+	// The primary restarted: a new journal, which no secondary's serial is in.
+	primary.restart(t)
+	serial = soaOf(bind.addr, "mesos.")
+	launch(1, "after-restart")
+	sameZone(t, "after the primary restarted", primary, "mesos.", serial, bind, knot)
+	full3, inc3 := kinds()
+	if full3 < 2 {
+		t.Errorf("after the primary restarted: %v whole-zone answers to IXFR, want one each", full3)
+	}
+	serial = soaOf(primary.addr, "mesos.")
+	launch(1, "then-again")
+	sameZone(t, "a launch after the restart", primary, "mesos.", serial, bind, knot)
+	if _, inc4 := kinds(); inc4 < inc3+2 {
+		t.Errorf("a launch after the restart: %v incremental transfers, want one each", inc4-inc3)
 	}
 }
