@@ -252,7 +252,7 @@ func serialOf(t *testing.T, addr, zone string) uint32 {
 }
 
 // TestNotifyBurstCoalesced: a burst of changes makes at most one NOTIFY round per
-// notify_interval (1 s by default), not one per change, and the last change of the
+// notify_interval (250 ms by default), not one per change, and the last change of the
 // burst is notified: the last NOTIFY carries the final serial.
 func TestNotifyBurstCoalesced(t *testing.T) {
 	js, err := fakemaster.ReadCapture("testdata/mesos/state-1.5.0-dcos.json")
@@ -287,10 +287,10 @@ func TestNotifyBurstCoalesced(t *testing.T) {
 	if s := lastNotified(); s != final {
 		t.Errorf("the last NOTIFY carried serial %d, the final serial is %d", s, final)
 	}
-	// One round at once, then at most one a second for as long as the burst and its
-	// last round took, and one for a round under way at the start.
+	// One round at once, then at most one an interval for as long as the burst and
+	// its last round took, and one for a round under way at the start.
 	n := len(sec.received("mesos.")) - before
-	if bound := int(took/time.Second) + 2; n > bound || n == 0 {
+	if bound := int(took/defaultNotifyInterval) + 2; n > bound || n == 0 {
 		t.Errorf("%d changes in %v made %d NOTIFYs, want 1 to %d", changes, took.Round(time.Millisecond), n, bound)
 	}
 	t.Logf("%d changes in %v: %d NOTIFYs", changes, took.Round(time.Millisecond), n)
@@ -410,7 +410,7 @@ func TestNotifyCountsOnlySecondaries(t *testing.T) {
 
 func TestParseNotifyInterval(t *testing.T) {
 	m, err := parseBlock(t, "mesos {\nmasters 10.0.0.1\n}")
-	if err != nil || m.cfg.notifyInterval != time.Second {
+	if err != nil || m.cfg.notifyInterval != 250*time.Millisecond {
 		t.Fatalf("default: %v, %v", m.cfg.notifyInterval, err)
 	}
 	for in, want := range map[string]time.Duration{"250ms": 250 * time.Millisecond, "5": 5 * time.Second, "1m": time.Minute} {
