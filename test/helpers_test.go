@@ -327,7 +327,7 @@ const minWait = time.Minute
 // so that a machine busy with other work (another suite on the same cores) does not
 // fail a test whose point is that cond comes to hold: a wait past d is only logged.
 // Tests that assert how fast something happens measure it themselves.
-func eventually(t *testing.T, what string, d time.Duration, cond func() bool) {
+func eventually(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
 	start := time.Now()
 	deadline := start.Add(max(d, minWait))

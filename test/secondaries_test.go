@@ -47,7 +47,7 @@ func (d *daemon) stop() {
 	d.cmd = nil
 }
 
-func (d *daemon) start(t *testing.T, args ...string) {
+func (d *daemon) start(t testing.TB, args ...string) {
 	t.Helper()
 	if len(args) > 0 {
 		d.args = args
@@ -61,7 +61,7 @@ func (d *daemon) start(t *testing.T, args ...string) {
 }
 
 // startBIND runs named as a secondary of zone from primary, on port of 127.0.0.1.
-func startBIND(t *testing.T, port int, zone, primary string) *daemon {
+func startBIND(t testing.TB, port int, zone, primary string) *daemon {
 	t.Helper()
 	d := &daemon{name: "bind", dir: t.TempDir(), log: &syncBuffer{}}
 	d.addr = fmt.Sprintf("127.0.0.1:%d", port)
@@ -112,7 +112,7 @@ zone "%[3]s" {
 }
 
 // startKnot runs knotd as a secondary of zone from primary, on port of 127.0.0.1.
-func startKnot(t *testing.T, port int, zone, primary string) *daemon {
+func startKnot(t testing.TB, port int, zone, primary string) *daemon {
 	t.Helper()
 	d := &daemon{name: "knot", dir: t.TempDir(), log: &syncBuffer{}}
 	d.addr = fmt.Sprintf("127.0.0.1:%d", port)
@@ -168,7 +168,7 @@ var bindTransfer = regexp.MustCompile(`Transfer completed: \d+ messages, (\d+) r
 // primaryAddr2Knot writes host:port as Knot's logs do, host@port.
 func primaryAddr2Knot(addr string) string { return strings.Replace(addr, ":", "@", 1) }
 
-func splitAddr(t *testing.T, addr string) (host, port string) {
+func splitAddr(t testing.TB, addr string) (host, port string) {
 	t.Helper()
 	i := strings.LastIndexByte(addr, ':')
 	if i < 0 {
