@@ -45,6 +45,10 @@ type Mesos struct {
 	key  handoffKey
 	bind []string           // the server block's listen addresses
 	xfer *transfer.Transfer // the server block's transfer plugin, if any
+	// signed: the server block's dnssec plugin signs the answers. A query with the DO
+	// bit then gets whole RRsets, the same on every query, whose signatures the
+	// signer caches; one that does not fit is truncated (TC) for TCP.
+	signed bool
 	// journal keeps the differences between the last serials for IXFR; nil with
 	// ixfr_journal 0. The follower writes it, transfers read it, under its own lock.
 	journal *records.Journal
@@ -181,6 +185,8 @@ func (m *Mesos) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) 
 				Cpu: "RFC8482",
 			}}
 		}
+	} else if m.signed && state.Do() {
+		msg.Answer, msg.Extra, exists = set.Lookup(qname, zone, qtype)
 	} else {
 		msg.Answer, msg.Extra, exists = set.LookupLimit(qname, zone, qtype, size)
 	}

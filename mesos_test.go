@@ -275,3 +275,55 @@ func TestMetricsLint(t *testing.T) {
 		t.Errorf("tls errors start at %v (%v)", tlsErrors.GetCounter().GetValue(), err)
 	}
 }
+
+// TestServeDNSSignedWholeRRsets: behind a signer (the dnssec plugin), a query with the
+// DO bit gets every record of the RRset in one order, so that its signature is one the
+// signer caches, however max_answers cuts the others; TC when it does not fit. Without
+// a signer, or without DO, answers are cut as before.
+func TestServeDNSSignedWholeRRsets(t *testing.T) {
+	tasks := make([]string, 0, 40)
+	for i := range 40 {
+		tasks = append(tasks, fmt.Sprintf(`{"id": "big.%d", "name": "big", "slave_id": "20160107-001256-134875658-5050-27524-S0", "state": "TASK_RUNNING", "resources": {"ports": "[%d-%d]"},
+			"statuses": [{"state": "TASK_RUNNING", "timestamp": 1, "container_status": {"network_infos": [{"ip_addresses": [{"ip_address": "10.9.0.%d"}]}]}}]}`, i, 31000+i, 31000+i, i+1))
+	}
+	s := build(t, stateWith(strings.Join(tasks, ",")), func(o *records.Options) { o.MaxAnswers = 4 })
+	ask := func(m *Mesos, qtype uint16, do bool, bufsize uint16) *dns.Msg {
+		r := new(dns.Msg)
+		r.SetQuestion("big.marathon.mesos.", qtype)
+		if qtype == dns.TypeSRV {
+			r.SetQuestion("_big._tcp.marathon.mesos.", qtype)
+		}
+		r.SetEdns0(bufsize, do)
+		w := dnstest.NewRecorder(request.NewScrubWriter(r, &test.ResponseWriter{}))
+		if _, err := m.ServeDNS(context.Background(), w, r); err != nil {
+			t.Fatal(err)
+		}
+		return w.Msg
+	}
+	signed := &Mesos{Zones: []string{"mesos."}, signed: true}
+	signed.set.Store(s)
+	plain := &Mesos{Zones: []string{"mesos."}}
+	plain.set.Store(s)
+	first := ask(signed, dns.TypeA, true, 4096)
+	if len(first.Answer) != 40 || first.Truncated {
+		t.Fatalf("signed, DO: %d A records (TC %v), want all 40", len(first.Answer), first.Truncated)
+	}
+	for range 5 {
+		again := ask(signed, dns.TypeA, true, 4096)
+		if fmt.Sprint(again.Answer) != fmt.Sprint(first.Answer) {
+			t.Fatal("signed, DO: the RRset came in another order")
+		}
+	}
+	if n := len(ask(signed, dns.TypeSRV, true, 4096).Answer); n != 40 {
+		t.Errorf("signed, DO: %d SRV records, want 40", n)
+	}
+	if m := ask(signed, dns.TypeA, true, 512); !m.Truncated {
+		t.Errorf("signed, DO, 512 octets: TC not set, %d records", len(m.Answer))
+	}
+	if n := len(ask(signed, dns.TypeA, false, 4096).Answer); n != 4 {
+		t.Errorf("signed, no DO: %d A records, want max_answers' 4", n)
+	}
+	if n := len(ask(plain, dns.TypeA, true, 4096).Answer); n != 4 {
+		t.Errorf("no signer, DO: %d A records, want max_answers' 4", n)
+	}
+}

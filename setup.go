@@ -98,6 +98,8 @@ func setup(c *caddy.Controller) error {
 		if h := cfg.Handler("transfer"); h != nil {
 			m.xfer, _ = h.(*transfer.Transfer)
 		}
+		// A signer in front caches signatures by RRset: see Mesos.signed.
+		m.signed = cfg.Handler("dnssec") != nil
 		return nil
 	})
 	c.OnStartup(m.start)

@@ -12,6 +12,7 @@ import (
 	_ "github.com/coredns/coredns/plugin/bind"
 	_ "github.com/coredns/coredns/plugin/cache"
 	_ "github.com/coredns/coredns/plugin/debug"
+	_ "github.com/coredns/coredns/plugin/dnssec"
 	_ "github.com/coredns/coredns/plugin/errors"
 	_ "github.com/coredns/coredns/plugin/file"
 	_ "github.com/coredns/coredns/plugin/forward"
@@ -36,7 +37,7 @@ import (
 // plugin.cfg would put it: after etcd, before forward.
 var directives = func() []string {
 	linked := []string{"root", "metadata", "reload", "bind", "debug", "ready", "health", "pprof", "prometheus",
-		"errors", "log", "dnstap", "any", "loadbalance", "rewrite", "cache", "template", "transfer", "hosts",
+		"errors", "log", "dnstap", "any", "loadbalance", "rewrite", "cache", "dnssec", "template", "transfer", "hosts",
 		"file", "secondary", "mesos", "loop", "forward", "whoami"}
 	var out []string
 	for _, d := range dnsserver.Directives {
