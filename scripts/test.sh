@@ -8,6 +8,7 @@
 # MESOS_TEST_ALL=1 makes a test that lacks what it needs fail instead of skipping, so
 # this script first gets what the suite needs: dig (dnsutils), nginx (nginx-light),
 # ZooKeeper and a Java runtime (zookeeper), BIND (bind9) and Knot (knot) as secondaries,
+# unbound as a validating resolver,
 # curl, unshare (util-linux), installed with
 # apt-get, and root, for the test that binds port 53 on a loopback address and runs the shell recipes
 # in a mount namespace (unshare -m). Without root it installs nothing: it says what is
@@ -34,6 +35,8 @@ command -v curl >/dev/null || need+=(curl)
 # loopback ports of their own.
 command -v named >/dev/null || need+=(bind9)
 command -v knotd >/dev/null || need+=(knot)
+# A validating resolver for the signed zone's test.
+command -v unbound >/dev/null || need+=(unbound)
 # ZooKeeper's script needs java; the zookeeper package brings one, a removed JRE does not.
 command -v java >/dev/null || [[ " ${need[*]} " == *" zookeeper "* ]] || need+=(default-jre-headless)
 
