@@ -13,6 +13,10 @@
 #                               # names by fault domain (pin and prefer, zone and region)
 #   BASE=HEAD~3 SERVERS="mesos base" bench/dnsperf.sh
 #                               # this tree against an earlier build of the plugin
+#   SERVERS="mesos signed" bench/dnsperf.sh
+#                               # the plain mix against the same mix asked with DO of the
+#                               # plugin behind the dnssec plugin (a P-256 key made here
+#                               # with dnssec-keygen, bind9-utils)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/wait.sh
@@ -43,6 +47,9 @@ go build -o "$work/fake" ./cmd/fake-mesos-master
 go build -o "$work/records" ./cmd/mesos-records
 
 "$work/records" -synth "$TASKS" > "$work/state.json"
+if [[ " $SERVERS " == *" signed "* ]]; then
+    key=$(cd "$work" && dnssec-keygen -q -a ECDSAP256SHA256 -f KSK mesos)
+fi
 "$work/fake" -listen 127.0.0.1:25050 -state "$work/state.json" 2>"$work/fake.log" &
 pids+=($!)
 wait_fake $! 127.0.0.1:25050 "$work/fake.log"
@@ -95,6 +102,7 @@ port=25353
 conf() {
     case $1 in
         mesos|base) printf '.:%s {\n    bind 127.0.0.1\n    mesos {\n        masters http://127.0.0.1:25050\n        refresh 1h\n    }\n}\n' $port ;;
+        signed) printf '.:%s {\n    bind 127.0.0.1\n    dnssec mesos {\n        key file %s\n    }\n    mesos {\n        masters http://127.0.0.1:25050\n        refresh 1h\n    }\n}\n' $port "$work/$key" ;;
         whoami) printf '.:%s {\n    bind 127.0.0.1\n    whoami\n}\n' $port ;;
         file)   printf '.:%s {\n    bind 127.0.0.1\n    file %s mesos\n}\n' $port "$work/mesos.zone" ;;
     esac
@@ -115,7 +123,9 @@ run() { # server -> "qps latency_ms cpu_us_per_query"
     sleep 1 # past the start's allocations, before the measured run
     local out t0 t1
     t0=$(cpu_ticks $pid)
-    out=$(taskset -c 1 dnsperf -s 127.0.0.1 -p $port -d "$work/queries.txt" -c 16 -T 1 -q 100 -l "$SECS" 2>&1)
+    local do=""
+    [ "$1" = signed ] && do="-D" # the DO bit: signed answers
+    out=$(taskset -c 1 dnsperf -s 127.0.0.1 -p $port -d "$work/queries.txt" -c 16 -T 1 -q 100 -l "$SECS" $do 2>&1)
     t1=$(cpu_ticks $pid)
     kill $pid; wait $pid 2>/dev/null || true
     local qps lat done_ cpu

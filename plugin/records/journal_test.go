@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coredns-mesos/mesos/internal/synth"
+	"github.com/coredns-mesos/mesos/plugin/state"
 
 	"github.com/miekg/dns"
 )
@@ -208,5 +210,45 @@ func TestJournalBound(t *testing.T) {
 	j.Record(last, other)
 	if _, _, ok := j.Since(other, "mesos.", last.serial); ok {
 		t.Error("a difference larger than the zone is sent as a difference")
+	}
+}
+
+// BenchmarkJournal: the heap a journal holds per change kept, with a synthetic
+// cluster's tasks killed and launched again one at a time, and the time Record takes
+// for each such change.
+func BenchmarkJournal(b *testing.B) {
+	o := DefaultOptions()
+	o.Now = func() time.Time { return clockAt(1700000000) }
+	st := synthState(b, 10000).st
+	u := NewUpdater(&o)
+	u.Update(context.Background(), st)
+	prev := u.Publish(nil)
+	j := NewJournal(1 << 30)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	steps := 0
+	for b.Loop() {
+		// One task gone, then back: two publications, two differences.
+		st2 := clone(st)
+		f := &st2.Frameworks[steps%len(st2.Frameworks)]
+		k := steps % len(f.Tasks)
+		f.Tasks = append(f.Tasks[:k:k], f.Tasks[k+1:]...)
+		for _, s := range []*state.State{st2, st} {
+			u.Update(context.Background(), s)
+			set := u.Publish(prev)
+			j.Record(prev, set)
+			prev = set
+		}
+		steps++
+	}
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	held, _, _ := j.Held()
+	runtime.KeepAlive(prev)
+	if held > 0 {
+		b.ReportMetric(float64(held)/float64(2*steps), "changes/publication")
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(held), "heap_B/change")
 	}
 }
