@@ -20,17 +20,15 @@ import (
 // BenchmarkSecondaries: a BIND and a Knot secondary of a synthetic cluster (100k tasks,
 // BENCH_TASKS to change it) while the fake master's event stream churns 200 task
 // events a second, for BENCH_SECS (20) seconds, with notify_interval BENCH_NOTIFY (the
-// default when unset), once with the journal (IXFR) and once
-// without (ixfr_journal 0: every transfer is the whole zone), and once with no
-// secondary at all for the primary's CPU. It reports:
-//
-//   - xfr_bytes/change: the bytes the secondaries took by transfer (their own logs),
-//     per task change on the master;
-//   - p50_ms, p99_ms: from a task launched on the master to each secondary answering
-//     its name (a probe every 500 ms, polled every 5 ms), and answered: the share of
-//     probes it answered within 10 s;
-//   - cpu_share: the primary's CPU over the window, as a share of one core;
-//   - journal_records: what the journal held at the end.
+// default when unset), once with the journal (IXFR) and once without (ixfr_journal 0:
+// every transfer is the whole zone), and once with no secondary at all for the
+// primary's CPU. It reports the bytes the secondaries took by transfer per task
+// change on the master (their own logs: xfr_bytes/change, and each one's), the time
+// from a task launched on the master to each secondary answering its name (a probe
+// every 500 ms, polled every 5 ms: p50_ms, p99_ms, and answered, the share it
+// answered within 10 s), how long each took to bring a change in (apply_ms), the
+// primary's CPU as a share of one core (cpu_share), and what the journal held at the
+// end (journal_records). Run it alone:
 //
 //	go test -run '^$' -bench BenchmarkSecondaries -benchtime 1x ./test
 func BenchmarkSecondaries(b *testing.B) {
@@ -81,6 +79,7 @@ func sumBytes(re *regexp.Regexp, log string) int {
 }
 
 func runSecondaries(b *testing.B, c *synthCluster, mode string, window time.Duration) {
+	b.Helper()
 	m := startMaster(b, c.doc)
 	bindPort, knotPort := freePort(b), freePort(b)
 	primaryAddr := fmt.Sprintf("127.0.0.1:%d", freePort(b))

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"crypto"
 	"fmt"
 	"os"
 	"os/exec"
@@ -34,7 +33,7 @@ func writeKey(t *testing.T, dir, zone string) (string, *dns.DNSKEY) {
 	if err := os.WriteFile(base+".key", []byte(k.String()+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(base+".private", []byte(k.PrivateKeyString(priv.(crypto.PrivateKey))), 0o600); err != nil {
+	if err := os.WriteFile(base+".private", []byte(k.PrivateKeyString(priv)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return base, k

@@ -327,19 +327,19 @@ const minWait = time.Minute
 // so that a machine busy with other work (another suite on the same cores) does not
 // fail a test whose point is that cond comes to hold: a wait past d is only logged.
 // Tests that assert how fast something happens measure it themselves.
-func eventually(t testing.TB, what string, d time.Duration, cond func() bool) {
-	t.Helper()
+func eventually(tb testing.TB, what string, d time.Duration, cond func() bool) {
+	tb.Helper()
 	start := time.Now()
 	deadline := start.Add(max(d, minWait))
 	for {
 		if cond() {
 			if took := time.Since(start); took > d {
-				t.Logf("waiting for %s took %v, more than the %v expected", what, took.Round(time.Millisecond), d)
+				tb.Logf("waiting for %s took %v, more than the %v expected", what, took.Round(time.Millisecond), d)
 			}
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", time.Since(start).Round(time.Millisecond), what)
+			tb.Fatalf("timed out after %v waiting for %s", time.Since(start).Round(time.Millisecond), what)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

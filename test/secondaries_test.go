@@ -47,8 +47,8 @@ func (d *daemon) stop() {
 	d.cmd = nil
 }
 
-func (d *daemon) start(t testing.TB, args ...string) {
-	t.Helper()
+func (d *daemon) start(tb testing.TB, args ...string) {
+	tb.Helper()
 	if len(args) > 0 {
 		d.args = args
 	}
@@ -56,16 +56,16 @@ func (d *daemon) start(t testing.TB, args ...string) {
 	d.cmd.Dir = d.dir
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 }
 
 // startBIND runs named as a secondary of zone from primary, on port of 127.0.0.1.
-func startBIND(t testing.TB, port int, zone, primary string) *daemon {
-	t.Helper()
-	d := &daemon{name: "bind", dir: t.TempDir(), log: &syncBuffer{}}
+func startBIND(tb testing.TB, port int, zone, primary string) *daemon {
+	tb.Helper()
+	d := &daemon{name: "bind", dir: tb.TempDir(), log: &syncBuffer{}}
 	d.addr = fmt.Sprintf("127.0.0.1:%d", port)
-	host, pport := splitAddr(t, primary)
+	host, pport := splitAddr(tb, primary)
 	conf := fmt.Sprintf(`options {
     directory "%[1]s";
     pid-file "%[1]s/named.pid";
@@ -97,26 +97,26 @@ zone "%[3]s" {
 `, d.dir, port, strings.TrimSuffix(zone, "."), host, pport)
 	confPath := filepath.Join(d.dir, "named.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	// -g: in the foreground, logging to stderr; -n 1: one worker thread, on a
 	// two-core machine shared with the suite.
-	d.start(t, "named", "-g", "-n", "1", "-c", confPath)
-	t.Cleanup(func() {
+	d.start(tb, "named", "-g", "-n", "1", "-c", confPath)
+	tb.Cleanup(func() {
 		d.stop()
-		if t.Failed() {
-			t.Logf("named's log:\n%s", d.log.String())
+		if tb.Failed() {
+			tb.Logf("named's log:\n%s", d.log.String())
 		}
 	})
 	return d
 }
 
 // startKnot runs knotd as a secondary of zone from primary, on port of 127.0.0.1.
-func startKnot(t testing.TB, port int, zone, primary string) *daemon {
-	t.Helper()
-	d := &daemon{name: "knot", dir: t.TempDir(), log: &syncBuffer{}}
+func startKnot(tb testing.TB, port int, zone, primary string) *daemon {
+	tb.Helper()
+	d := &daemon{name: "knot", dir: tb.TempDir(), log: &syncBuffer{}}
 	d.addr = fmt.Sprintf("127.0.0.1:%d", port)
-	host, pport := splitAddr(t, primary)
+	host, pport := splitAddr(tb, primary)
 	conf := fmt.Sprintf(`server:
     rundir: "%[1]s"
     listen: 127.0.0.1@%[2]d
@@ -150,13 +150,13 @@ zone:
 `, d.dir, port, zone, host, pport)
 	confPath := filepath.Join(d.dir, "knot.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	d.start(t, "knotd", "-c", confPath)
-	t.Cleanup(func() {
+	d.start(tb, "knotd", "-c", confPath)
+	tb.Cleanup(func() {
 		d.stop()
-		if t.Failed() {
-			t.Logf("knotd's log:\n%s", d.log.String())
+		if tb.Failed() {
+			tb.Logf("knotd's log:\n%s", d.log.String())
 		}
 	})
 	return d
@@ -168,11 +168,11 @@ var bindTransfer = regexp.MustCompile(`Transfer completed: \d+ messages, (\d+) r
 // primaryAddr2Knot writes host:port as Knot's logs do, host@port.
 func primaryAddr2Knot(addr string) string { return strings.Replace(addr, ":", "@", 1) }
 
-func splitAddr(t testing.TB, addr string) (host, port string) {
-	t.Helper()
+func splitAddr(tb testing.TB, addr string) (host, port string) {
+	tb.Helper()
 	i := strings.LastIndexByte(addr, ':')
 	if i < 0 {
-		t.Fatalf("no port in %q", addr)
+		tb.Fatalf("no port in %q", addr)
 	}
 	return addr[:i], addr[i+1:]
 }
