@@ -12,6 +12,7 @@ import (
 	"github.com/coredns/coredns/core/dnsserver"
 	_ "github.com/coredns/coredns/plugin/bind"
 	_ "github.com/coredns/coredns/plugin/cache"
+	_ "github.com/coredns/coredns/plugin/dnssec"
 	_ "github.com/coredns/coredns/plugin/errors"
 	_ "github.com/coredns/coredns/plugin/forward"
 	_ "github.com/coredns/coredns/plugin/health"
@@ -23,6 +24,8 @@ import (
 	_ "github.com/coredns/coredns/plugin/root"
 	_ "github.com/coredns/coredns/plugin/secondary"
 	_ "github.com/coredns/coredns/plugin/transfer"
+
+	"github.com/miekg/dns"
 )
 
 // validateCorefile runs every plugin's setup on corefile, as CoreDNS does when it
@@ -32,15 +35,33 @@ func validateCorefile(t *testing.T, name, corefile string) error {
 	t.Helper()
 	saved := dnsserver.Directives
 	dnsserver.Directives = []string{"root", "reload", "bind", "ready", "health", "prometheus", "errors", "log",
-		"loadbalance", "cache", "transfer", "secondary", "mesos", "forward"}
+		"loadbalance", "cache", "dnssec", "transfer", "secondary", "mesos", "forward"}
 	t.Cleanup(func() { dnsserver.Directives = saved })
 	dir := t.TempDir()
 	writeCA(t, dir)
 	os.Rename(filepath.Join(dir, "ca.pem"), filepath.Join(dir, "mesos-ca.pem"))
 	os.WriteFile(filepath.Join(dir, "mesos-secret"), []byte("s3cret\n"), 0o600)
 	os.WriteFile(filepath.Join(dir, "zk-secret"), []byte("zks3cret\n"), 0o600)
+	writeReadmeKey(t, filepath.Join(dir, "Kmesos.example.org.+013+NNNNN"), "mesos.example.org.")
 	corefile = strings.ReplaceAll(corefile, "/etc/coredns/", dir+"/")
 	return caddy.ValidateAndExecuteDirectives(caddy.CaddyfileInput{Contents: []byte(corefile), Filepath: name, ServerTypeName: "dns"}, nil, true)
+}
+
+// writeReadmeKey writes the signing key README's dnssec example names: a P-256 key
+// for zone, as BIND's key files.
+func writeReadmeKey(t *testing.T, base, zone string) {
+	t.Helper()
+	k := &dns.DNSKEY{Hdr: dns.RR_Header{Name: zone, Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET, Ttl: 3600}, Flags: 257, Protocol: 3, Algorithm: dns.ECDSAP256SHA256}
+	priv, err := k.Generate(256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(base+".key", []byte(k.String()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(base+".private", []byte(k.PrivateKeyString(priv)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestReadmeCorefiles loads every "~~~ corefile" block of README.md, as CoreDNS's own

@@ -162,6 +162,12 @@ zone:
 	return d
 }
 
+// secondariesBlock is the mesos block of the secondaries' tests: the event stream, with
+// a timeout a synthetic cluster's snapshot meets on a machine busy with another suite.
+func secondariesBlock(masters, extra string) string {
+	return fmt.Sprintf("    mesos {\n        masters %s\n        mode stream\n        timeout 10s\n%s\n    }", masters, extra)
+}
+
 // bindTransfer is named's line for a transfer it took, with the records it brought.
 var bindTransfer = regexp.MustCompile(`Transfer completed: \d+ messages, (\d+) records`)
 
@@ -287,7 +293,9 @@ func TestSecondariesFollowIncrementally(t *testing.T) {
 	m := startMaster(t, c.doc)
 	bindPort, knotPort, cdPort := freePort(t), freePort(t), freePort(t)
 	primaryAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	block := mesosBlock(m.URL(), "        notify_interval 100ms") + fmt.Sprintf(`
+	// The stream, with room for a 1,000-task snapshot on a busy machine: the agent's
+	// removal is an event only the stream carries.
+	block := secondariesBlock(m.URL(), "        notify_interval 100ms") + fmt.Sprintf(`
     transfer mesos {
         to 127.0.0.1:%d 127.0.0.1:%d 127.0.0.1:%d
     }`, bindPort, knotPort, cdPort)
@@ -318,6 +326,9 @@ func TestSecondariesFollowIncrementally(t *testing.T) {
 			return nil
 		}},
 		{"an agent removed", func() error {
+			eventually(t, "the event stream to be open", 10*time.Second, func() bool {
+				return primary.metric("coredns_mesos_stream_connected") == 1
+			})
 			m.Emit(`{"type":"AGENT_REMOVED","agent_removed":{"agent_id":{"value":"` + c.agent + `"}}}`)
 			return nil
 		}},
@@ -385,7 +396,7 @@ func TestSecondariesCatchUp(t *testing.T) {
 	m := startMaster(t, c.doc)
 	bindPort, knotPort := freePort(t), freePort(t)
 	primaryAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	block := mesosBlock(m.URL(), "        notify_interval 100ms\n        ixfr_journal 60") + fmt.Sprintf(`
+	block := secondariesBlock(m.URL(), "        notify_interval 100ms\n        ixfr_journal 60") + fmt.Sprintf(`
     transfer mesos {
         to 127.0.0.1:%d 127.0.0.1:%d
     }`, bindPort, knotPort)
