@@ -350,6 +350,9 @@ func (s *scanner) after() {
 	}
 }
 
+// What ReadValue returns for an object or an array it skipped.
+var openObject, openArray = []byte("{"), []byte("[")
+
 // ReadValue reads the next value: a scalar's bytes as ReadToken gives them, or an
 // object or array skipped whole, of which it returns the first byte alone.
 func (s *scanner) ReadValue() ([]byte, error) {
@@ -360,8 +363,11 @@ func (s *scanner) ReadValue() ([]byte, error) {
 	switch v[0] {
 	case '}', ']':
 		return nil, s.syntax(v[0], "where a value belongs")
-	case '{', '[':
-		return v[:1:1], s.skipRest()
+	case '{':
+		// Not a slice of buf: skipping the rest may move buf's bytes.
+		return openObject, s.skipRest()
+	case '[':
+		return openArray, s.skipRest()
 	}
 	return v, nil
 }
@@ -515,7 +521,9 @@ func (s *scanner) str() ([]byte, error) {
 		for i < len(b) && strByte[b[i]] {
 			i++
 		}
-		if i < len(b) {
+		// An escape that may go on past what is read waits for more, below, where
+		// the string's bound is kept.
+		if i < len(b) && (b[i] != '\\' || len(b)-i >= 6 || s.rerr != nil) {
 			switch c := b[i]; c {
 			case '"':
 				s.pos = i + 1
@@ -525,7 +533,7 @@ func (s *scanner) str() ([]byte, error) {
 				}
 				return b[start:s.pos], nil
 			case '\\':
-				next, err := s.escape(&start, i)
+				next, err := s.escape(i)
 				if err != nil {
 					return nil, err
 				}
@@ -545,6 +553,11 @@ func (s *scanner) str() ([]byte, error) {
 		}
 		off := i - start
 		if !s.more(&start) {
+			if s.rerr == io.EOF && start+off < len(s.buf) {
+				// An escape waited for more, and the input ended: take it as it is.
+				i = start + off
+				continue
+			}
 			s.pos = start + off
 			if s.rerr != nil && s.rerr != io.EOF {
 				return nil, s.fail(s.rerr)
@@ -556,16 +569,9 @@ func (s *scanner) str() ([]byte, error) {
 }
 
 // escape checks the escape at buf[i] (a backslash) and returns where the string goes
-// on: reading more may move the bytes from buf[*start] on to the front.
-func (s *scanner) escape(start *int, i int) (int, error) {
-	for len(s.buf)-i < 6 {
-		off := i - *start
-		if !s.more(start) {
-			i = *start + off
-			break
-		}
-		i = *start + off
-	}
+// on. str reads ahead before it, so that buf holds the whole escape unless the input
+// ends first.
+func (s *scanner) escape(i int) (int, error) {
 	b := s.buf[i:]
 	if len(b) < 2 {
 		s.pos = i

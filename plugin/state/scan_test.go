@@ -323,3 +323,53 @@ func BenchmarkScan(b *testing.B) {
 		}
 	})
 }
+
+// chunkReader delivers its chunks one read each, as a body arrives.
+type chunkReader struct{ c [][]byte }
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if len(c.c) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, c.c[0])
+	if c.c[0] = c.c[0][n:]; len(c.c[0]) == 0 {
+		c.c = c.c[1:]
+	}
+	return n, nil
+}
+
+// An object where a string belongs, whose skipping moves the buffer (found by review:
+// what ReadValue returned was a slice of the buffer, overwritten by the move, and
+// decoding panicked): it makes its entity malformed, and nothing else.
+func TestScanSkippedValueAcrossRefills(t *testing.T) {
+	doc := [][]byte{
+		[]byte(`{"x":"` + strings.Repeat("a", 50000) + `", "leader": `),
+		[]byte(`{"k":"` + strings.Repeat("b", 50000)),
+		[]byte(`"}, "slaves": [{"id": "a", "pid": "slave(1)@10.0.1.1:5051"}]}`),
+	}
+	st, err := Decode(&chunkReader{c: doc})
+	if err != nil || st.Skipped[SkipLeaderBadPID] != 1 || len(st.Agents) != 1 {
+		t.Fatalf("state %+v, %v: want the leader skipped as bad and the agent kept", st, err)
+	}
+	s := newScanner(&chunkReader{c: [][]byte{[]byte(`[` + strings.Repeat(" ", 60000)), []byte(`{"k": [1, 2]}, 3]`)}})
+	s.ReadToken()
+	if v, err := s.ReadValue(); err != nil || string(v) != "{" {
+		t.Fatalf("ReadValue of an object: %q, %v", v, err)
+	}
+}
+
+// A string of escapes over the bound is let go as it is read, as a string of plain
+// bytes is (found by review: escapes read ahead past the bound, and the buffer grew
+// with the string).
+func TestScanEscapesKeepTheBound(t *testing.T) {
+	for _, body := range []string{strings.Repeat(`\n`, 8<<20), strings.Repeat(`\u0041`, 3<<20), strings.Repeat("a", 16<<20)} {
+		s := newScanner(strings.NewReader(`"` + body + `"`))
+		v, err := s.ReadToken()
+		if err != nil || string(v) != tooLong || s.cut != 1 {
+			t.Fatalf("%.12q…: %.40q, cut %d, %v", body, v, s.cut, err)
+		}
+		if c := cap(s.buf); c > 4*maxString {
+			t.Errorf("%.12q…: the buffer grew to %d MiB for a string over the bound", body, c>>20)
+		}
+	}
+}
