@@ -31,10 +31,14 @@ type Change struct {
 	Del    bool
 }
 
-// step is the difference between two serials.
+// step is the difference between two sets, named by their serials and their
+// records' hashes: two writers may publish different sets under one serial (an old
+// instance and its successor during a reload), and only a step from the very set the
+// last one ended at continues the journal.
 type step struct {
-	from, to uint32
-	fwd, rev []Change
+	from, to         uint32
+	fromHash, toHash uint64
+	fwd, rev         []Change
 }
 
 // Journal keeps the differences between the last sets published, up to a number of
@@ -62,7 +66,7 @@ func (j *Journal) Record(prev, next *Set) {
 		j.Reset()
 		return
 	}
-	st := step{from: prev.serial, to: next.serial}
+	st := step{from: prev.serial, to: next.serial, fromHash: prev.hash, toHash: next.hash}
 	st.fwd = diffTrees(prev.shards, prev.mask, next.shards, next.mask, false)
 	st.rev = diffTrees(prev.rev, prev.rmask, next.rev, next.rmask, true)
 	limit := j.limit
@@ -71,9 +75,9 @@ func (j *Journal) Record(prev, next *Set) {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if n := len(j.steps); n > 0 && j.steps[n-1].to != st.from {
-		// A serial published without its difference (never, but then nothing
-		// before it can be trusted).
+	if n := len(j.steps); n > 0 && (j.steps[n-1].to != st.from || j.steps[n-1].toHash != st.fromHash) {
+		// Not from the set the journal ended at: another writer's, or a set
+		// published without its difference. Nothing before it can be trusted.
 		j.steps, j.held = nil, 0
 	}
 	j.steps = append(j.steps, st)
@@ -108,9 +112,10 @@ func (j *Journal) Held() (changes int, oldest uint32, ok bool) {
 }
 
 // comparable reports whether two sets' records are written alike, so that the
-// difference of their nodes is the difference of their records.
+// difference of their nodes is the difference of their records (the SOA's options
+// give the NS record's target).
 func comparable(a, b *Set) bool {
-	return a.ttl == b.ttl && a.srvW == b.srvW && slices.Equal(a.zones, b.zones) && slices.Equal(a.rzones, b.rzones)
+	return a.ttl == b.ttl && a.srvW == b.srvW && a.soa == b.soa && slices.Equal(a.zones, b.zones) && slices.Equal(a.rzones, b.rzones)
 }
 
 // Since returns the records of zone that the changes from serial to set's serial
@@ -137,7 +142,7 @@ func (j *Journal) Since(set *Set, zone string, serial uint32) (del, add []dns.RR
 		}
 	}
 	j.mu.RUnlock()
-	if len(steps) == 0 || steps[len(steps)-1].to != set.serial {
+	if len(steps) == 0 || steps[len(steps)-1].to != set.serial || steps[len(steps)-1].toHash != set.hash {
 		return nil, nil, false
 	}
 	rev := set.reverseZone(zone)

@@ -252,3 +252,59 @@ func BenchmarkJournal(b *testing.B) {
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(held), "heap_B/change")
 	}
 }
+
+// Two writers sharing a journal (an instance and its successor during a reload) each
+// publish a different set under the same serial from the same set before (found by
+// review: steps were linked by serial alone, and a difference from S to Y went
+// through the other writer's step). The journal starts afresh instead of sending a
+// difference that does not lead to the set.
+func TestJournalTwoWritersOneSerial(t *testing.T) {
+	o := DefaultOptions()
+	o.Now = func() time.Time { return clockAt(1700000000) }
+	o.Hosts = NewHostCache(&fakeHosts{})
+	st0 := synthCluster(t, synth.Config{Tasks: 100, Agents: 5, Frameworks: 3, Seed: 5})
+	u1, u2 := NewUpdater(&o), NewUpdater(&o)
+	u1.Update(context.Background(), st0)
+	s0 := u1.Publish(nil)
+	rng := rand.New(rand.NewPCG(1, 2))
+	seq := 0
+	st1, st2 := clone(st0), clone(st0)
+	for range 4 {
+		mutate(rng, st1, &seq)
+	}
+	for range 6 {
+		mutate(rng, st2, &seq)
+	}
+	u1.Update(context.Background(), st1)
+	t1 := u1.Publish(s0)
+	u2.Update(context.Background(), st2)
+	t2 := u2.Publish(s0)
+	if t1.serial != t2.serial || t1.hash == t2.hash {
+		t.Fatalf("the test wants two sets of one serial and other records: %d %d", t1.serial, t2.serial)
+	}
+	j := NewJournal(1 << 20)
+	j.Record(s0, t2)
+	j.Record(s0, t1)
+	y := t2
+	for st3 := st2; y.serial == t2.serial; {
+		st3 = clone(st3)
+		mutate(rng, st3, &seq)
+		u2.Update(context.Background(), st3)
+		y = u2.Publish(t2)
+	}
+	j.Record(t2, y)
+	if del, add, ok := j.Since(y, "mesos.", s0.serial); ok {
+		got, err := applyIXFR(zoneLines(s0, "mesos."), del, add)
+		if err != nil || !slices.Equal(got, zoneLines(y, "mesos.")) {
+			t.Fatalf("a difference from %d that does not lead to the set: %v", s0.serial, err)
+		}
+	}
+	// From the set it does continue, it answers.
+	del, add, ok := j.Since(y, "mesos.", t2.serial)
+	if !ok {
+		t.Fatal("no difference from the set the last step continues")
+	}
+	if got, err := applyIXFR(zoneLines(t2, "mesos."), del, add); err != nil || !slices.Equal(got, zoneLines(y, "mesos.")) {
+		t.Fatalf("the difference from %d does not lead to the set: %v", t2.serial, err)
+	}
+}
