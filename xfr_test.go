@@ -13,6 +13,20 @@ import (
 	"github.com/miekg/dns"
 )
 
+// transferred is what m.Transfer sends for zone to a client at serial (0: AXFR).
+func transferred(t *testing.T, m *Mesos, zone string, serial uint32) []dns.RR {
+	t.Helper()
+	ch, err := m.Transfer(zone, serial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []dns.RR
+	for batch := range ch {
+		out = append(out, batch...)
+	}
+	return out
+}
+
 func TestTransfer(t *testing.T) {
 	m := handler(t, []string{"mesos."})
 	set := m.set.Load()
@@ -22,17 +36,7 @@ func TestTransfer(t *testing.T) {
 	if _, err := m.Transfer("marathon.mesos.", 0); !errors.Is(err, transfer.ErrNotAuthoritative) {
 		t.Errorf("sub zone: %v", err)
 	}
-	collect := func(serial uint32) []dns.RR {
-		ch, err := m.Transfer("mesos.", serial)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []dns.RR
-		for batch := range ch {
-			out = append(out, batch...)
-		}
-		return out
-	}
+	collect := func(serial uint32) []dns.RR { return transferred(t, m, "mesos.", serial) }
 	axfr := collect(0)
 	if len(axfr) != set.Len()+3 || axfr[0].Header().Rrtype != dns.TypeSOA || axfr[len(axfr)-1].Header().Rrtype != dns.TypeSOA {
 		t.Errorf("AXFR: %d records (set %d), first %v last %v", len(axfr), set.Len(), axfr[0], axfr[len(axfr)-1])
@@ -110,17 +114,7 @@ func TestTransferIncremental(t *testing.T) {
 	m := &Mesos{Zones: []string{"mesos."}, journal: records.NewJournal(0)}
 	m.journal.Record(before, after)
 	m.set.Store(after)
-	collect := func(serial uint32) []dns.RR {
-		ch, err := m.Transfer("mesos.", serial)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []dns.RR
-		for batch := range ch {
-			out = append(out, batch...)
-		}
-		return out
-	}
+	collect := func(serial uint32) []dns.RR { return transferred(t, m, "mesos.", serial) }
 	zone := func(s *records.Set) map[string]bool {
 		out := map[string]bool{}
 		s.Walk("mesos.", func(rr dns.RR) bool {
