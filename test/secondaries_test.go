@@ -465,3 +465,52 @@ func TestSecondariesCatchUp(t *testing.T) {
 		t.Errorf("a launch after the restart: %v incremental transfers, want one each", inc4-inc3)
 	}
 }
+
+// TestReverseZoneByIXFR: a Knot secondary of a reverse zone takes a task's PTR record
+// added and then deleted by IXFR, and holds exactly the primary's zone after each.
+func TestReverseZoneByIXFR(t *testing.T) {
+	if !haveTool(t, "knotd", "knot") {
+		return
+	}
+	const zone = "127.in-addr.arpa."
+	m := startMaster(t, recipeState(freePort(t), freePort(t)))
+	knotPort := freePort(t)
+	primaryAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	block := strings.Replace(secondariesBlock(m.URL(), "        notify_interval 100ms"), "    mesos {", "    mesos mesos. "+zone+" {", 1) +
+		fmt.Sprintf("\n    transfer %s {\n        to 127.0.0.1:%d\n    }", zone, knotPort)
+	primary := startCoreDNSOn(t, primaryAddr, block)
+	primary.waitReady()
+	knot := startKnot(t, knotPort, zone, primaryAddr)
+	sameZone(t, "first copy", primary, zone, 0, knot)
+	eventually(t, "the event stream to be open", 10*time.Second, func() bool {
+		return primary.metric("coredns_mesos_stream_connected") == 1
+	})
+	ptr := "9.1.0.127.in-addr.arpa."
+	incremental := func() float64 {
+		return primary.metric("coredns_mesos_transfers_total", `zone="`+zone+`"`, `kind="ixfr"`)
+	}
+
+	serial := soaOf(primary.addr, zone)
+	m.Emit(taskAdded(t, "late.1", "late", "a-S1"))
+	m.Emit(taskUpdated("late.1", "a-S1", "TASK_RUNNING", "127.0.1.9", ""))
+	sameZone(t, "a task's PTR added", primary, zone, serial, knot)
+	if r, err := exchange(knot.addr, "udp", ptr, dns.TypePTR, 1232); err != nil || len(r.Answer) != 1 {
+		t.Fatalf("knot: no PTR for the new task's address: %v %v", r, err)
+	}
+	if n := incremental(); n < 1 {
+		t.Errorf("the PTR added: %v incremental transfers of %s", n, zone)
+	}
+
+	serial = soaOf(primary.addr, zone)
+	m.Emit(taskUpdated("late.1", "a-S1", "TASK_KILLED", "127.0.1.9", ""))
+	sameZone(t, "the task's PTR deleted", primary, zone, serial, knot)
+	if r, err := exchange(knot.addr, "udp", ptr, dns.TypePTR, 1232); err != nil || len(r.Answer) != 0 {
+		t.Fatalf("knot: the killed task's PTR is still there: %v %v", r, err)
+	}
+	if n := incremental(); n < 2 {
+		t.Errorf("the PTR deleted: %v incremental transfers of %s, want 2", n, zone)
+	}
+	if n := strings.Count(knot.log.String(), "IXFR, incoming"); n < 2 {
+		t.Errorf("knotd logs %d incoming IXFR of %s, want 2", n, zone)
+	}
+}
