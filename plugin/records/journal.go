@@ -93,6 +93,9 @@ func (j *Journal) Record(prev, next *Set) {
 	}
 }
 
+// Limit is the bound the journal was made with (NewJournal's).
+func (j *Journal) Limit() int { return j.limit }
+
 // Reset drops every difference held.
 func (j *Journal) Reset() {
 	j.mu.Lock()
@@ -316,48 +319,36 @@ func diffNode(out []Change, o, n *node, rev bool) []Change {
 	if n != nil {
 		na, ns = n.addrs, n.srvs
 	}
-	// Both address lists are sorted and hold no duplicate.
+	// Both address lists are sorted and hold no duplicate; so are both SRV lists, by
+	// target name then port.
+	out = mergeDiff(out, oa, na, netip.Addr.Compare, func(a netip.Addr, del bool) Change {
+		return Change{Name: name, Type: addrType(a), Addr: a, Del: del}
+	})
+	return mergeDiff(out, os, ns, srvCompare, func(r srv, del bool) Change {
+		return Change{Name: name, Type: dns.TypeSRV, Port: r.port, Target: r.tn.name, Del: del}
+	})
+}
+
+// mergeDiff appends what is in old and not in next as deletions, and the reverse as
+// additions: both sorted by cmp, without duplicates.
+func mergeDiff[T any](out []Change, old, next []T, cmp func(T, T) int, change func(T, bool) Change) []Change {
 	i, k := 0, 0
-	for i < len(oa) || k < len(na) {
+	for i < len(old) || k < len(next) {
 		var c int
 		switch {
-		case i == len(oa):
+		case i == len(old):
 			c = 1
-		case k == len(na):
+		case k == len(next):
 			c = -1
 		default:
-			c = oa[i].Compare(na[k])
+			c = cmp(old[i], next[k])
 		}
 		switch {
 		case c < 0:
-			out = append(out, Change{Name: name, Type: addrType(oa[i]), Addr: oa[i], Del: true})
+			out = append(out, change(old[i], true))
 			i++
 		case c > 0:
-			out = append(out, Change{Name: name, Type: addrType(na[k]), Addr: na[k]})
-			k++
-		default:
-			i++
-			k++
-		}
-	}
-	// So are both SRV lists, by target name then port.
-	i, k = 0, 0
-	for i < len(os) || k < len(ns) {
-		var c int
-		switch {
-		case i == len(os):
-			c = 1
-		case k == len(ns):
-			c = -1
-		default:
-			c = srvCompare(os[i], ns[k])
-		}
-		switch {
-		case c < 0:
-			out = append(out, Change{Name: name, Type: dns.TypeSRV, Port: os[i].port, Target: os[i].tn.name, Del: true})
-			i++
-		case c > 0:
-			out = append(out, Change{Name: name, Type: dns.TypeSRV, Port: ns[k].port, Target: ns[k].tn.name})
+			out = append(out, change(next[k], false))
 			k++
 		default:
 			i++
