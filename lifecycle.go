@@ -34,8 +34,6 @@ type handed struct {
 	// journal is the instance's IXFR journal, which the new instance goes on with
 	// when it keeps as many records: a reload costs the secondaries no whole zone.
 	journal *records.Journal
-	// journalLimit is its ixfr_journal.
-	journalLimit int
 	// lastOK is the lastOK of the instance that published set: the new instance
 	// reports the age of the records it serves, not "no records yet".
 	lastOK *atomic.Int64
@@ -164,14 +162,14 @@ func (m *Mesos) newClient() (*master.Client, *zk.Detector, error) {
 // handOver serves the records a previous instance of the block handed on, if any, and
 // publishes this instance's entry in handoff in its place.
 func (m *Mesos) handOver() {
-	handOn := &handed{lastOK: &m.lastOK, journal: m.journal, journalLimit: m.cfg.ixfrJournal}
+	handOn := &handed{lastOK: &m.lastOK, journal: m.journal}
 	if v, ok := handoff.Load(m.key); ok {
 		prev := v.(*handed)
 		if set := prev.set.Load(); set != nil {
 			m.lastOK.Store(prev.lastOK.Load())
 			m.set.Store(set)
 			handOn.set.Store(set)
-			if m.journal != nil && prev.journal != nil && prev.journalLimit == m.cfg.ixfrJournal {
+			if m.journal != nil && prev.journal != nil && prev.journal.Limit() == m.journal.Limit() {
 				m.journal = prev.journal
 				handOn.journal = prev.journal
 			}
