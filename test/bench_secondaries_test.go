@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"regexp"
 	"slices"
 	"strconv"
@@ -32,8 +31,8 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkSecondaries -benchtime 1x ./test
 func BenchmarkSecondaries(b *testing.B) {
-	if !haveToolB(b, "named") || !haveToolB(b, "knotd") {
-		b.Skip("SKIPPED, not passed: needs named (bind9) and knotd (knot)")
+	if !haveTool(b, "named", "bind9") || !haveTool(b, "knotd", "knot") {
+		return
 	}
 	tasks := envInt("BENCH_TASKS", 100000)
 	secs := envInt("BENCH_SECS", 20)
@@ -52,12 +51,6 @@ func envInt(name string, def int) int {
 		return v
 	}
 	return def
-}
-
-func haveToolB(b *testing.B, cmd string) bool {
-	b.Helper()
-	_, err := exec.LookPath(cmd)
-	return err == nil
 }
 
 var (

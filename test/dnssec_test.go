@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,10 +45,12 @@ func writeKey(t *testing.T, dir, zone string) (string, *dns.DNSKEY) {
 // port nothing listens on: nothing leaves the machine.
 func startUnbound(t *testing.T, zone, addr string, key *dns.DNSKEY) *daemon {
 	t.Helper()
-	d := &daemon{name: "unbound", dir: t.TempDir(), log: &syncBuffer{}}
 	port := freePort(t)
-	d.addr = fmt.Sprintf("127.0.0.1:%d", port)
-	host, pport := splitAddr(t, addr)
+	d := newDaemon(t, "unbound", port)
+	host, pport, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
 	conf := fmt.Sprintf(`server:
     interface: 127.0.0.1
     port: %[1]d
@@ -77,20 +80,11 @@ stub-zone:
     name: "."
     stub-addr: 127.0.0.1@%[7]d
 `, port, d.dir, strings.ReplaceAll(key.String(), "\t", " "), zone, host, pport, freePort(t))
-	confPath := filepath.Join(d.dir, "unbound.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	confPath := d.configure(t, "unbound.conf", conf)
 	if out, err := exec.Command("unbound-checkconf", confPath).CombinedOutput(); err != nil {
 		t.Fatalf("unbound-checkconf: %v\n%s\n%s", err, out, conf)
 	}
-	d.start(t, "unbound", "-d", "-c", confPath)
-	t.Cleanup(func() {
-		d.stop()
-		if t.Failed() {
-			t.Logf("unbound's log:\n%s", d.log.String())
-		}
-	})
+	d.run(t, "unbound", "-d", "-c", confPath)
 	eventually(t, "unbound to answer", 10*time.Second, func() bool {
 		_, err := exchange(d.addr, "udp", zone, dns.TypeSOA, 1232)
 		return err == nil

@@ -57,20 +57,20 @@ func TestMain(m *testing.M) {
 var testAll = os.Getenv("MESOS_TEST_ALL") != ""
 
 // missing skips t, or fails it under MESOS_TEST_ALL, for want of what.
-func missing(t *testing.T, what string) {
-	t.Helper()
+func missing(tb testing.TB, what string) {
+	tb.Helper()
 	if testAll {
-		t.Fatalf("needs %s (MESOS_TEST_ALL is set)", what)
+		tb.Fatalf("needs %s (MESOS_TEST_ALL is set)", what)
 	}
-	t.Skipf("SKIPPED, not passed: needs %s; MESOS_TEST_ALL=1 makes this a failure", what)
+	tb.Skipf("SKIPPED, not passed: needs %s; MESOS_TEST_ALL=1 makes this a failure", what)
 }
 
 // haveTool reports whether the command is on PATH; when it is not, t is skipped (or
 // failed under MESOS_TEST_ALL) and haveTool returns false.
-func haveTool(t *testing.T, cmd, pkg string) bool {
-	t.Helper()
+func haveTool(tb testing.TB, cmd, pkg string) bool {
+	tb.Helper()
 	if _, err := exec.LookPath(cmd); err != nil {
-		missing(t, cmd+" (Debian: apt-get install "+pkg+")")
+		missing(tb, cmd+" (Debian: apt-get install "+pkg+")")
 		return false
 	}
 	return true

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,6 +48,37 @@ func (d *daemon) stop() {
 	d.cmd = nil
 }
 
+// newDaemon readies a server of the tests' own, named name, on port of 127.0.0.1, in
+// a directory of its own.
+func newDaemon(tb testing.TB, name string, port int) *daemon {
+	tb.Helper()
+	return &daemon{name: name, addr: fmt.Sprintf("127.0.0.1:%d", port), dir: tb.TempDir(), log: &syncBuffer{}}
+}
+
+// configure writes the daemon's configuration file and returns its path.
+func (d *daemon) configure(tb testing.TB, file, conf string) string {
+	tb.Helper()
+	path := filepath.Join(d.dir, file)
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+// run starts the daemon with args, stopped when the test ends, which logs what it
+// wrote if the test failed.
+func (d *daemon) run(tb testing.TB, args ...string) {
+	tb.Helper()
+	d.start(tb, args...)
+	tb.Cleanup(func() {
+		d.stop()
+		if tb.Failed() {
+			tb.Logf("%s's log:\n%s", d.name, d.log.String())
+		}
+	})
+}
+
+// start starts the daemon with args, or (none given) again with the last ones.
 func (d *daemon) start(tb testing.TB, args ...string) {
 	tb.Helper()
 	if len(args) > 0 {
@@ -63,9 +95,11 @@ func (d *daemon) start(tb testing.TB, args ...string) {
 // startBIND runs named as a secondary of zone from primary, on port of 127.0.0.1.
 func startBIND(tb testing.TB, port int, zone, primary string) *daemon {
 	tb.Helper()
-	d := &daemon{name: "bind", dir: tb.TempDir(), log: &syncBuffer{}}
-	d.addr = fmt.Sprintf("127.0.0.1:%d", port)
-	host, pport := splitAddr(tb, primary)
+	d := newDaemon(tb, "bind", port)
+	host, pport, err := net.SplitHostPort(primary)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	conf := fmt.Sprintf(`options {
     directory "%[1]s";
     pid-file "%[1]s/named.pid";
@@ -95,28 +129,20 @@ zone "%[3]s" {
     allow-notify { 127.0.0.1; };
 };
 `, d.dir, port, strings.TrimSuffix(zone, "."), host, pport)
-	confPath := filepath.Join(d.dir, "named.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		tb.Fatal(err)
-	}
 	// -g: in the foreground, logging to stderr; -n 1: one worker thread, on a
 	// two-core machine shared with the suite.
-	d.start(tb, "named", "-g", "-n", "1", "-c", confPath)
-	tb.Cleanup(func() {
-		d.stop()
-		if tb.Failed() {
-			tb.Logf("named's log:\n%s", d.log.String())
-		}
-	})
+	d.run(tb, "named", "-g", "-n", "1", "-c", d.configure(tb, "named.conf", conf))
 	return d
 }
 
 // startKnot runs knotd as a secondary of zone from primary, on port of 127.0.0.1.
 func startKnot(tb testing.TB, port int, zone, primary string) *daemon {
 	tb.Helper()
-	d := &daemon{name: "knot", dir: tb.TempDir(), log: &syncBuffer{}}
-	d.addr = fmt.Sprintf("127.0.0.1:%d", port)
-	host, pport := splitAddr(tb, primary)
+	d := newDaemon(tb, "knot", port)
+	host, pport, err := net.SplitHostPort(primary)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	conf := fmt.Sprintf(`server:
     rundir: "%[1]s"
     listen: 127.0.0.1@%[2]d
@@ -148,17 +174,7 @@ zone:
     master: primary
     acl: primary
 `, d.dir, port, zone, host, pport)
-	confPath := filepath.Join(d.dir, "knot.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		tb.Fatal(err)
-	}
-	d.start(tb, "knotd", "-c", confPath)
-	tb.Cleanup(func() {
-		d.stop()
-		if tb.Failed() {
-			tb.Logf("knotd's log:\n%s", d.log.String())
-		}
-	})
+	d.run(tb, "knotd", "-c", d.configure(tb, "knot.conf", conf))
 	return d
 }
 
@@ -173,15 +189,6 @@ var bindTransfer = regexp.MustCompile(`Transfer completed: \d+ messages, (\d+) r
 
 // primaryAddr2Knot writes host:port as Knot's logs do, host@port.
 func primaryAddr2Knot(addr string) string { return strings.Replace(addr, ":", "@", 1) }
-
-func splitAddr(tb testing.TB, addr string) (host, port string) {
-	tb.Helper()
-	i := strings.LastIndexByte(addr, ':')
-	if i < 0 {
-		tb.Fatalf("no port in %q", addr)
-	}
-	return addr[:i], addr[i+1:]
-}
 
 // axfr is zone as an AXFR from addr gives it: one line a record, sorted, and the
 // SOA's serial.
