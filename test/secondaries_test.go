@@ -114,6 +114,9 @@ func startBIND(tb testing.TB, port int, zone, primary string) *daemon {
     // BIND 9.18.28 and later refuse an RRset of over 100 records by default
     // (CVE-2024-1737): an app's SRV name has a record for each task.
     max-records-per-type 0;
+    // The SOA query a NOTIFY sets off waits for the next tick of a rate limiter,
+    // every 10/rate seconds: half a second at the default 20, 10 ms at 1000.
+    serial-query-rate 1000;
 };
 controls { };
 logging {
@@ -135,8 +138,20 @@ zone "%[3]s" {
 	return d
 }
 
-// startKnot runs knotd as a secondary of zone from primary, on port of 127.0.0.1.
-func startKnot(tb testing.TB, port int, zone, primary string) *daemon {
+// How a Knot secondary keeps its copy. The tests' writes the zone file at each change,
+// so that a restarted knotd asks IXFR from its serial. README's for a large cluster
+// never writes it: at 100k tasks a write takes a second, during which no refresh runs,
+// and with any zonefile-sync of 0 or more Knot writes it every 20 changes (its journal
+// full); with -1 it merges the changes in its journal, and a restarted knotd takes the
+// whole zone once.
+const (
+	knotRestartable = "    zonefile-sync: 0\n    zonefile-load: whole\n    journal-content: none"
+	knotLargeZone   = "    zonefile-sync: -1"
+)
+
+// startKnot runs knotd as a secondary of zone from primary, on port of 127.0.0.1,
+// keeping its copy as keep says (knotRestartable, knotLargeZone).
+func startKnot(tb testing.TB, port int, zone, primary, keep string) *daemon {
 	tb.Helper()
 	d := newDaemon(tb, "knot", port)
 	host, pport, err := net.SplitHostPort(primary)
@@ -157,6 +172,9 @@ log:
 remote:
   - id: primary
     address: %[4]s@%[5]s
+    # Knot plans a NOTIFY of its own a second after each transfer, in whole seconds,
+    # and a NOTIFY from the primary in that second waits for it.
+    block-notify-after-transfer: on
 acl:
   - id: primary
     address: 127.0.0.1
@@ -164,16 +182,12 @@ acl:
 template:
   - id: default
     storage: "%[1]s"
-    # The zone file is written at each change and read at start, so that a
-    # restarted knotd asks for what changed since its serial.
-    zonefile-sync: 0
-    zonefile-load: whole
-    journal-content: none
+%[6]s
 zone:
   - domain: %[3]s
     master: primary
     acl: primary
-`, d.dir, port, zone, host, pport)
+`, d.dir, port, zone, host, pport, keep)
 	d.run(tb, "knotd", "-c", d.configure(tb, "knot.conf", conf))
 	return d
 }
@@ -309,7 +323,7 @@ func TestSecondariesFollowIncrementally(t *testing.T) {
 	primary := startCoreDNSOn(t, primaryAddr, block)
 	primary.waitReady()
 	bind := startBIND(t, bindPort, "mesos.", primaryAddr)
-	knot := startKnot(t, knotPort, "mesos.", primaryAddr)
+	knot := startKnot(t, knotPort, "mesos.", primaryAddr, knotRestartable)
 	cd := startCoreDNSOn(t, fmt.Sprintf("127.0.0.1:%d", cdPort), fmt.Sprintf("    secondary mesos {\n        transfer from %s\n    }\n    transfer mesos {\n        to *\n    }", primaryAddr))
 	cdSecondary := &daemon{name: "coredns secondary", addr: cd.addr}
 	sameZone(t, "first copy", primary, "mesos.", 0, bind, knot, cdSecondary)
@@ -410,7 +424,7 @@ func TestSecondariesCatchUp(t *testing.T) {
 	primary := startCoreDNSOn(t, primaryAddr, block)
 	primary.waitReady()
 	bind := startBIND(t, bindPort, "mesos.", primaryAddr)
-	knot := startKnot(t, knotPort, "mesos.", primaryAddr)
+	knot := startKnot(t, knotPort, "mesos.", primaryAddr, knotRestartable)
 	sameZone(t, "first copy", primary, "mesos.", 0, bind, knot)
 
 	kinds := func() (full, incremental float64) {
@@ -487,7 +501,7 @@ func TestReverseZoneByIXFR(t *testing.T) {
 		fmt.Sprintf("\n    transfer %s {\n        to 127.0.0.1:%d\n    }", zone, knotPort)
 	primary := startCoreDNSOn(t, primaryAddr, block)
 	primary.waitReady()
-	knot := startKnot(t, knotPort, zone, primaryAddr)
+	knot := startKnot(t, knotPort, zone, primaryAddr, knotRestartable)
 	sameZone(t, "first copy", primary, zone, 0, knot)
 	eventually(t, "the event stream to be open", 10*time.Second, func() bool {
 		return primary.metric("coredns_mesos_stream_connected") == 1
@@ -520,4 +534,58 @@ func TestReverseZoneByIXFR(t *testing.T) {
 	if n := strings.Count(knot.log.String(), "IXFR, incoming"); n < 2 {
 		t.Errorf("knotd logs %d incoming IXFR of %s, want 2", n, zone)
 	}
+}
+
+// TestReadmeSecondaryConfigs: the BIND and Knot configurations README gives load in
+// named-checkconf and knotc. The replicated one names master-pin-tolerance, which
+// Knot has from 3.3 (README says so): with an older knotc it is checked without it.
+func TestReadmeSecondaryConfigs(t *testing.T) {
+	if !haveTool(t, "named-checkconf", "bind9") || !haveTool(t, "knotc", "knot") {
+		return
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)~~~ (txt|yaml)\n(.*?)~~~").FindAllStringSubmatch(string(readme), -1)
+	dir := t.TempDir()
+	bind, knot := 0, 0
+	for i, b := range blocks {
+		conf := b[2]
+		var cmd *exec.Cmd
+		path := filepath.Join(dir, fmt.Sprintf("conf%d", i))
+		switch {
+		case b[1] == "txt" && strings.Contains(conf, "type secondary;"):
+			bind++
+			cmd = exec.Command("named-checkconf", path)
+		case b[1] == "yaml" && strings.Contains(conf, "remote:"):
+			knot++
+			if strings.Contains(conf, "master-pin-tolerance") && !knotHas(t, "master-pin-tolerance") {
+				conf = regexp.MustCompile(`(?m)^\s*master-pin-tolerance:.*\n`).ReplaceAllString(conf, "")
+			}
+			cmd = exec.Command("knotc", "-c", path, "conf-check")
+		default:
+			continue
+		}
+		if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("README's configuration %q does not load: %v\n%s\n%s", cmd.Args[0], err, out, conf)
+		}
+	}
+	if bind != 1 || knot != 2 {
+		t.Errorf("README gives %d BIND and %d Knot configurations, want 1 and 2", bind, knot)
+	}
+}
+
+// knotHas reports whether the installed Knot knows the zone option name.
+func knotHas(t *testing.T, name string) bool {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "probe.conf")
+	conf := "zone:\n  - domain: probe.\n    " + name + ": 1\n"
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return exec.Command("knotc", "-c", path, "conf-check").Run() == nil
 }
