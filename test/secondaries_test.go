@@ -92,6 +92,15 @@ func (d *daemon) start(tb testing.TB, args ...string) {
 	}
 }
 
+// The settings README gives a BIND secondary, which the tests' have too (and
+// TestReadmeSecondaryConfigs holds README to):
+//   - BIND 9.18.28 and later refuse an RRset of over 100 records by default
+//     (CVE-2024-1737): an app's SRV name has a record for each task;
+//   - BIND's SOA queries, the ones NOTIFYs set off among them, go through a rate
+//     limiter that, once busy, sends them at ticks 10/rate seconds apart: half a
+//     second at the default 20, 10 ms at 1000.
+var bindSettings = []string{"    max-records-per-type 0;", "    serial-query-rate 1000;"}
+
 // startBIND runs named as a secondary of zone from primary, on port of 127.0.0.1.
 func startBIND(tb testing.TB, port int, zone, primary string) *daemon {
 	tb.Helper()
@@ -111,12 +120,7 @@ func startBIND(tb testing.TB, port int, zone, primary string) *daemon {
     allow-query { any; };
     allow-transfer { 127.0.0.1; };
     request-ixfr yes;
-    // BIND 9.18.28 and later refuse an RRset of over 100 records by default
-    // (CVE-2024-1737): an app's SRV name has a record for each task.
-    max-records-per-type 0;
-    // The SOA query a NOTIFY sets off waits for the next tick of a rate limiter,
-    // every 10/rate seconds: half a second at the default 20, 10 ms at 1000.
-    serial-query-rate 1000;
+%[6]s
 };
 controls { };
 logging {
@@ -131,23 +135,28 @@ zone "%[3]s" {
     file "%[1]s/zone.db";
     allow-notify { 127.0.0.1; };
 };
-`, d.dir, port, strings.TrimSuffix(zone, "."), host, pport)
+`, d.dir, port, strings.TrimSuffix(zone, "."), host, pport, strings.Join(bindSettings, "\n"))
 	// -g: in the foreground, logging to stderr; -n 1: one worker thread, on a
 	// two-core machine shared with the suite.
 	d.run(tb, "named", "-g", "-n", "1", "-c", d.configure(tb, "named.conf", conf))
 	return d
 }
 
-// How a Knot secondary keeps its copy. The tests' writes the zone file at each change,
-// so that a restarted knotd asks IXFR from its serial. README's for a large cluster
-// never writes it: at 100k tasks a write takes a second, during which no refresh runs,
-// and with any zonefile-sync of 0 or more Knot writes it every 20 changes (its journal
-// full); with -1 it merges the changes in its journal, and a restarted knotd takes the
-// whole zone once.
+// How a Knot secondary keeps its copy. The tests' Knot writes the zone file at each
+// change, so that a restarted knotd asks IXFR from its serial. README's large-cluster
+// setting never writes it: at 100k tasks a write takes a second, during which no
+// refresh runs, and a later zonefile-sync does not help, since Knot writes the file
+// anyway each time its journal fills (20 changes); with -1 it merges the changes in
+// its journal instead, and a restarted knotd takes the whole zone once.
 const (
 	knotRestartable = "    zonefile-sync: 0\n    zonefile-load: whole\n    journal-content: none"
 	knotLargeZone   = "    zonefile-sync: -1"
 )
+
+// knotRemote is the setting README gives, and the tests use, for the primary's remote:
+// Knot plans a NOTIFY of its own a second after each transfer that changed the zone,
+// in whole seconds, and a NOTIFY from the primary in that second waits for it.
+const knotRemote = "    block-notify-after-transfer: on"
 
 // startKnot runs knotd as a secondary of zone from primary, on port of 127.0.0.1,
 // keeping its copy as keep says (knotRestartable, knotLargeZone).
@@ -172,9 +181,7 @@ log:
 remote:
   - id: primary
     address: %[4]s@%[5]s
-    # Knot plans a NOTIFY of its own a second after each transfer, in whole seconds,
-    # and a NOTIFY from the primary in that second waits for it.
-    block-notify-after-transfer: on
+%[7]s
 acl:
   - id: primary
     address: 127.0.0.1
@@ -187,7 +194,7 @@ zone:
   - domain: %[3]s
     master: primary
     acl: primary
-`, d.dir, port, zone, host, pport, keep)
+`, d.dir, port, zone, host, pport, keep, knotRemote)
 	d.run(tb, "knotd", "-c", d.configure(tb, "knot.conf", conf))
 	return d
 }
@@ -537,7 +544,7 @@ func TestReverseZoneByIXFR(t *testing.T) {
 }
 
 // TestReadmeSecondaryConfigs: the BIND and Knot configurations README gives load in
-// named-checkconf and knotc. The replicated one names master-pin-tolerance, which
+// named-checkconf and knotc, and have the settings the tests give the daemons. The replicated one names master-pin-tolerance, which
 // Knot has from 3.3 (README says so): with an older knotc it is checked without it.
 func TestReadmeSecondaryConfigs(t *testing.T) {
 	if !haveTool(t, "named-checkconf", "bind9") || !haveTool(t, "knotc", "knot") {
@@ -558,8 +565,10 @@ func TestReadmeSecondaryConfigs(t *testing.T) {
 		case b[1] == "txt" && strings.Contains(conf, "type secondary;"):
 			bind++
 			cmd = exec.Command("named-checkconf", path)
+			wantSettings(t, "BIND", conf, bindSettings...)
 		case b[1] == "yaml" && strings.Contains(conf, "remote:"):
 			knot++
+			wantSettings(t, "Knot", conf, knotRemote, knotLargeZone)
 			if strings.Contains(conf, "master-pin-tolerance") && !knotHas(t, "master-pin-tolerance") {
 				conf = regexp.MustCompile(`(?m)^\s*master-pin-tolerance:.*\n`).ReplaceAllString(conf, "")
 			}
@@ -576,6 +585,18 @@ func TestReadmeSecondaryConfigs(t *testing.T) {
 	}
 	if bind != 1 || knot != 2 {
 		t.Errorf("README gives %d BIND and %d Knot configurations, want 1 and 2", bind, knot)
+	}
+}
+
+// wantSettings checks that a README configuration has each setting the tests and the
+// benchmark give the daemon, on a line of its own.
+func wantSettings(t *testing.T, daemon, conf string, settings ...string) {
+	t.Helper()
+	lines := strings.Split(conf, "\n")
+	for _, s := range settings {
+		if !slices.ContainsFunc(lines, func(l string) bool { return strings.TrimSpace(l) == strings.TrimSpace(s) }) {
+			t.Errorf("README's %s configuration lacks %q, which the tests give it:\n%s", daemon, strings.TrimSpace(s), conf)
+		}
 	}
 }
 
