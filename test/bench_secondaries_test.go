@@ -95,7 +95,7 @@ func runSecondaries(b *testing.B, c *synthCluster, mode string, window time.Dura
 	if mode != "none" {
 		secondaries = []*daemon{startBIND(b, bindPort, "mesos.", primaryAddr), startKnot(b, knotPort, "mesos.", primaryAddr, knotLargeZone)}
 		for _, d := range secondaries {
-			eventually(b, d.name+" to copy the zone", 5*time.Minute, func() bool { return soaOf(d.addr, "mesos.") != 0 })
+			eventually(b, d.name+" to copy the zone", 5*time.Minute, func() bool { return d.soa(b, "mesos.") != 0 })
 		}
 	}
 	logStart := make([]int, len(secondaries))

@@ -29,6 +29,7 @@ type daemon struct {
 	dir  string
 	args []string
 	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd has exited
 	log  *syncBuffer
 }
 
@@ -37,15 +38,28 @@ func (d *daemon) stop() {
 		return
 	}
 	d.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { d.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-d.done:
 	case <-time.After(10 * time.Second):
 		d.cmd.Process.Kill()
-		<-done
+		<-d.done
 	}
 	d.cmd = nil
+}
+
+// soa returns the serial d answers for zone (0 for none), and fails tb at once when d
+// has exited (a configuration it rejected, say) instead of letting it wait for a copy
+// that never comes.
+func (d *daemon) soa(tb testing.TB, zone string) uint32 {
+	tb.Helper()
+	if d.cmd != nil {
+		select {
+		case <-d.done:
+			tb.Fatalf("%s exited: %v\n%s", d.name, d.cmd.ProcessState, d.log.String())
+		default:
+		}
+	}
+	return soaOf(d.addr, zone)
 }
 
 // newDaemon readies a server of the tests' own, named name, on port of 127.0.0.1, in
@@ -90,6 +104,12 @@ func (d *daemon) start(tb testing.TB, args ...string) {
 	if err := d.cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
+	cmd, done := d.cmd, make(chan struct{})
+	d.done = done
+	go func() {
+		cmd.Wait()
+		close(done)
+	}()
 }
 
 // The settings README gives a BIND secondary, which the tests' have too (and
@@ -278,7 +298,7 @@ func sameZone(t *testing.T, what string, primary *server, zone string, before ui
 	})
 	for _, d := range secondaries {
 		eventually(t, fmt.Sprintf("%s: %s to reach serial %d", what, d.name, serial), 20*time.Second, func() bool {
-			return soaOf(d.addr, zone) == serial
+			return d.soa(t, zone) == serial
 		})
 		got, s, err := axfr(d.addr, zone)
 		if err != nil || s != serial {
@@ -461,7 +481,7 @@ func TestSecondariesCatchUp(t *testing.T) {
 	// Back, they hold their old serial until a NOTIFY (or their refresh) comes: the
 	// next change sends one.
 	eventually(t, "the secondaries to answer again", 10*time.Second, func() bool {
-		return soaOf(bind.addr, "mesos.") != 0 && soaOf(knot.addr, "mesos.") != 0
+		return bind.soa(t, "mesos.") != 0 && knot.soa(t, "mesos.") != 0
 	})
 	serial = soaOf(primary.addr, "mesos.")
 	launch(1, "wake")
