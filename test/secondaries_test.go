@@ -112,7 +112,7 @@ func (d *daemon) start(tb testing.TB, args ...string) {
 	}()
 }
 
-// The settings README gives a BIND secondary, which the tests' have too (and
+// The settings README gives a BIND secondary, which the tests' BIND has too (and
 // TestReadmeSecondaryConfigs holds README to):
 //   - BIND 9.18.28 and later refuse an RRset of over 100 records by default
 //     (CVE-2024-1737): an app's SRV name has a record for each task;
