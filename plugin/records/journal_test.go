@@ -88,13 +88,8 @@ func TestJournalMatchesWalk(t *testing.T) {
 				for range 1 + rng.IntN(4) {
 					mutate(rng, st, &seq)
 				}
-				u.Update(context.Background(), st)
-				var prev *Set
-				if len(history) > 0 {
-					prev = history[len(history)-1]
-				}
-				set := u.Publish(prev)
-				j.Record(prev, set)
+				prev := last(history)
+				set := publish(u, j, st, prev)
 				if prev != nil && prev.serial == set.serial {
 					continue
 				}
@@ -137,6 +132,23 @@ func TestJournalMatchesWalk(t *testing.T) {
 	}
 }
 
+// publish brings u to st and publishes the set that follows prev (nil: the first),
+// which j records.
+func publish(u *Updater, j *Journal, st *state.State, prev *Set) *Set {
+	u.Update(context.Background(), st)
+	set := u.Publish(prev)
+	j.Record(prev, set)
+	return set
+}
+
+// last is the last set of sets, or nil.
+func last(sets []*Set) *Set {
+	if len(sets) == 0 {
+		return nil
+	}
+	return sets[len(sets)-1]
+}
+
 // lineDiff shows what one sorted list of lines has that the other has not.
 func lineDiff(got, want []string) []string {
 	var out []string
@@ -170,13 +182,8 @@ func TestJournalBound(t *testing.T) {
 		st = clone(st)
 		f := &st.Frameworks[len(sets)%len(st.Frameworks)]
 		f.Tasks = f.Tasks[1:]
-		u.Update(context.Background(), st)
-		var prev *Set
-		if len(sets) > 0 {
-			prev = sets[len(sets)-1]
-		}
-		set := u.Publish(prev)
-		j.Record(prev, set)
+		prev := last(sets)
+		set := publish(u, j, st, prev)
 		if prev == nil || prev.serial != set.serial {
 			sets = append(sets, set)
 		}
@@ -235,10 +242,7 @@ func BenchmarkJournal(b *testing.B) {
 		k := steps % len(f.Tasks)
 		f.Tasks = append(f.Tasks[:k:k], f.Tasks[k+1:]...)
 		for _, s := range []*state.State{st2, st} {
-			u.Update(context.Background(), s)
-			set := u.Publish(prev)
-			j.Record(prev, set)
-			prev = set
+			prev = publish(u, j, s, prev)
 		}
 		steps++
 	}
