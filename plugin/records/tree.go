@@ -113,10 +113,7 @@ func (t *tree) resize(n int) {
 	}
 	size := 0
 	if names > 0 {
-		size = 8
-		for size*3 < names/n*4+4 {
-			size *= 2
-		}
+		size = tableFor(names/n + 1)
 	}
 	shards := make([]*shard, n)
 	for i := range shards {
@@ -134,6 +131,16 @@ func (t *tree) resize(n int) {
 	for i := range t.sgen {
 		t.sgen[i] = t.gen
 	}
+}
+
+// tableFor is the size of a shard's table that holds names names at the load put
+// keeps (3/4).
+func tableFor(names int) int {
+	size := 8
+	for size*3 < names*4 {
+		size *= 2
+	}
+	return size
 }
 
 // find returns the writer's current node for name, or nil.
@@ -230,12 +237,9 @@ func (t *tree) reserve(names int) {
 	if n > len(t.shards) {
 		t.resize(n)
 	}
-	// Each shard's table sized for its part at the load that put keeps (3/4), so
-	// that it does not grow through four sizes on the way.
-	size := 8
-	for size*3 < names/n*4 {
-		size *= 2
-	}
+	// Each shard's table sized for its part, so that it does not grow through four
+	// sizes on the way.
+	size := tableFor(names / n)
 	for i, sh := range t.shards {
 		if len(sh.slots) < size {
 			t.shard(uint64(i)).rehash(size) // #nosec G115 -- i is an index
