@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"hash/maphash"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 )
 
@@ -47,8 +49,7 @@ type tree struct {
 	// which a node's next append leaves. They hold no pointers to nodes, so a slab
 	// kept for one node keeps nothing else alive: it costs at most the first build's
 	// addresses.
-	addrSlab slab[netip.Addr]
-	refSlab  slab[int32]
+	slabs slabs
 	// deferred are a first build's srv-like records, in a tree that defers them
 	// (deferSRVs): sealing gives each name its list at its size at once, where
 	// appending them one by one left each list's growth behind as garbage and a third
@@ -62,6 +63,12 @@ type deferredSRV struct{ n, tn *node }
 
 // deferChunk is the deferred records a chunk holds (64 KiB).
 const deferChunk = 4096
+
+// slabs are where a first build's nodes take their first addresses and counts from.
+type slabs struct {
+	addrs slab[netip.Addr]
+	refs  slab[int32]
+}
 
 // slab hands out slices of a shared chunk, each capped at its length, so that an
 // append to one never writes into the next.
@@ -275,14 +282,14 @@ func (t *tree) addrs(n *node, ips []netip.Addr, sign int32) {
 	if sign > 0 && t.bulk && len(n.arefs) == 0 {
 		// A first build counts the duplicates once, when it is sealed.
 		if len(n.addrs) == 0 {
-			n.addrs = t.addrSlab.take(ips)
+			n.addrs = t.slabs.addrs.take(ips)
 		} else {
 			n.addrs = append(n.addrs, ips...)
 		}
 		return
 	}
 	if len(n.arefs) < len(n.addrs) {
-		t.normalize(n)
+		normalize(n, &t.slabs)
 	}
 	for _, a := range ips {
 		if sign > 0 {
@@ -290,7 +297,7 @@ func (t *tree) addrs(n *node, ips []netip.Addr, sign int32) {
 			n.arefs = append(n.arefs, 1)
 			continue
 		}
-		t.normalize(n)
+		normalize(n, &t.slabs)
 		i, ok := slices.BinarySearchFunc(n.addrs, a, netip.Addr.Compare)
 		if !ok || n.arefs[i] == 0 {
 			t.broken++
@@ -313,7 +320,7 @@ func (t *tree) srv(n, tn *node, port uint16, sign int32) {
 		n.srvs = append(n.srvs, srv{tn: tn, port: port, first: uint16(first), ref: 1}) // #nosec G115 -- names are at most 255 octets
 		return
 	}
-	t.normalize(n)
+	normalize(n, &t.slabs)
 	i, ok := slices.BinarySearchFunc(n.srvs, srv{tn: tn, port: port}, srvCompare)
 	if !ok || n.srvs[i].ref == 0 {
 		t.broken++
@@ -340,13 +347,14 @@ func sameSRV(x, y *srv) bool {
 
 // normalize sorts n's records, merging duplicates (adding their counts). Only what
 // this batch appended is sorted, then merged with the sorted rest in one pass: adding
-// one instance to an app of thousands costs a copy, not a sort of thousands.
-func (t *tree) normalize(n *node) {
+// one instance to an app of thousands costs a copy, not a sort of thousands. A first
+// build's counts come from sl.
+func normalize(n *node, sl *slabs) {
 	if int(n.sortedA) == len(n.addrs) && int(n.sortedS) == len(n.srvs) {
 		return
 	}
 	if len(n.arefs) < len(n.addrs) {
-		t.countAddrs(n)
+		countAddrs(n, sl)
 	}
 	if k := int(n.sortedA); k < len(n.addrs) && len(n.addrs) <= smallNode {
 		// A few records: sorted in place, then merged in place.
@@ -448,7 +456,7 @@ func (t *tree) normalize(n *node) {
 // countAddrs gives the addresses a first build appended without counts (all of n's:
 // the build appends none to a node that has counts) theirs: sorted, one each a
 // duplicate adds to.
-func (t *tree) countAddrs(n *node) {
+func countAddrs(n *node, sl *slabs) {
 	slices.SortFunc(n.addrs, netip.Addr.Compare)
 	unique := 0
 	for i := range n.addrs {
@@ -456,7 +464,7 @@ func (t *tree) countAddrs(n *node) {
 			unique++
 		}
 	}
-	n.arefs = t.refSlab.make(unique)
+	n.arefs = sl.refs.make(unique)
 	w := 0
 	for i := range n.addrs {
 		if w > 0 && n.addrs[w-1] == n.addrs[i] {
@@ -469,7 +477,7 @@ func (t *tree) countAddrs(n *node) {
 	n.addrs = n.addrs[:w]
 	if cap(n.addrs) > w {
 		// What an app's instances gave one agent name is mostly duplicates.
-		n.addrs = t.addrSlab.take(n.addrs)
+		n.addrs = sl.addrs.take(n.addrs)
 	}
 	n.sortedA = int32(w) // #nosec G115 -- far fewer than 2^31 records a name
 }
@@ -526,14 +534,8 @@ func nodeHash(n *node) uint64 {
 // any more are removed, the hash and counts follow, and the shards are resized when
 // the names outgrow them (or shrink well below).
 func (t *tree) seal() {
-	t.placeDeferred()
-	for _, n := range t.dirty {
-		t.normalize(n)
-		compact(n)
-		t.hash += nodeHash(n)
-		t.records += len(n.addrs) + len(n.srvs)
-		n.srvMin = int32(srvsLen(n.srvs)) // #nosec G115 -- far fewer than 2^31 records a name
-	}
+	placed := t.placeDeferred()
+	t.sealRecords(len(t.dirty) + placed)
 	for _, n := range t.dirty {
 		if n.live() {
 			continue
@@ -573,13 +575,74 @@ func (t *tree) seal() {
 	}
 	t.dirty = t.dirty[:0]
 	t.bulk = false
-	t.addrSlab, t.refSlab = slab[netip.Addr]{}, slab[int32]{}
+	t.slabs = slabs{}
 	switch n := len(t.shards); {
 	case t.names > 2*shardLoad*n:
 		t.resize(2 * n)
 	case t.names < shardLoad*n/4 && n > minShards:
 		t.resize(n / 2)
 	}
+}
+
+// sealRecords gives the changed nodes their final records, and adds them to the hash
+// and the count. A large batch (a first build: 220k names, 0.1 s at 100k tasks; its
+// reverse zone's 4k names with long lists) is shared out among the CPUs, a few nodes
+// at a time: each node's records are its own, the names of their targets are read
+// only, and each worker takes counts from slabs of its own. Sealing follows the
+// build, so the other CPUs are idle then. work is the names and records to seal,
+// known before they are.
+func (t *tree) sealRecords(work int) {
+	workers := min(runtime.GOMAXPROCS(0), work/sealShare)
+	if workers < 2 {
+		h, r := sealNodes(t.dirty, &t.slabs)
+		t.hash += h
+		t.records += r
+		return
+	}
+	// Chunks small enough that a few long lists do not leave a worker alone at the end.
+	chunk := min(sealChunk, len(t.dirty)/(8*workers)+1)
+	var next atomic.Int64
+	hashes, records := make([]uint64, workers), make([]int, workers)
+	seal := func(w int, sl *slabs) {
+		for {
+			i := int(next.Add(int64(chunk))) - chunk
+			if i >= len(t.dirty) {
+				return
+			}
+			h, r := sealNodes(t.dirty[i:min(i+chunk, len(t.dirty))], sl)
+			hashes[w] += h
+			records[w] += r
+		}
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		wg.Go(func() { seal(w, &slabs{}) })
+	}
+	seal(0, &t.slabs)
+	wg.Wait()
+	for w := range workers {
+		t.hash += hashes[w]
+		t.records += records[w]
+	}
+}
+
+// sealShare is the least work (names and records) a batch gives each CPU that seals
+// it (a variable for the tests), and sealChunk the most names a worker takes at a time.
+var sealShare = 16384
+
+const sealChunk = 1024
+
+// sealNodes gives nodes their final records, taking counts from sl, and returns
+// what they add to the hash and the count of records.
+func sealNodes(nodes []*node, sl *slabs) (hash uint64, records int) {
+	for _, n := range nodes {
+		normalize(n, sl)
+		compact(n)
+		hash += nodeHash(n)
+		records += len(n.addrs) + len(n.srvs)
+		n.srvMin = int32(srvsLen(n.srvs)) // #nosec G115 -- far fewer than 2^31 records a name
+	}
+	return hash, records
 }
 
 // takeChanged returns the names the batches sealed since it was last called touched,
@@ -607,7 +670,7 @@ func (t *tree) addDeferred(n, tn *node, sign int32) {
 	if sign < 0 && len(t.deferred) > 0 {
 		// A first build taking back what it added (a scheduler known by host name,
 		// redone once looked up): what it takes back must be in its list.
-		t.placeDeferred()
+		_ = t.placeDeferred()
 	}
 	if t.bulk && t.deferSRVs && sign > 0 {
 		if k := len(t.deferred); k == 0 || len(t.deferred[k-1]) == cap(t.deferred[k-1]) {
@@ -620,13 +683,15 @@ func (t *tree) addDeferred(n, tn *node, sign int32) {
 	t.srv(n, tn, 0, sign)
 }
 
-// placeDeferred puts the deferred records in their lists, each grown once to its size.
-func (t *tree) placeDeferred() {
+// placeDeferred puts the deferred records in their lists, each grown once to its size,
+// and returns how many it put.
+func (t *tree) placeDeferred() (placed int) {
 	if len(t.deferred) == 0 {
-		return
+		return 0
 	}
 	// srvMin, which sealing sets, counts each node's records meanwhile.
 	for _, chunk := range t.deferred {
+		placed += len(chunk)
 		for _, d := range chunk {
 			d.n.srvMin++
 		}
@@ -641,4 +706,5 @@ func (t *tree) placeDeferred() {
 		}
 	}
 	t.deferred = nil
+	return placed
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -593,6 +594,50 @@ func TestFirstStateInBulk(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestSealSharedOut checks a large batch sealed on several CPUs against the same batch
+// sealed on one, and naming.md's reference: every capture and a synthetic cluster, in
+// bulk (addresses counted as sealed, PTR records placed then) and incrementally. Small
+// shares make the test's batches large ones; the race detector watches the workers.
+func TestSealSharedOut(t *testing.T) {
+	inputs := firstStates(t)
+	defer func(share, procs int) {
+		sealShare = share
+		runtime.GOMAXPROCS(procs)
+	}(sealShare, runtime.GOMAXPROCS(4))
+	o := DefaultOptions()
+	o.Now = func() time.Time { return clockAt(1700000000) }
+	o.ReverseZones = []string{"in-addr.arpa.", "ip6.arpa."}
+	ctx := context.Background()
+	build := func(st *state.State, share int, bulk bool) *Set {
+		sealShare = share
+		u := NewUpdater(&o)
+		if !bulk {
+			u.Update(ctx, &state.State{})
+			u.Publish(nil)
+		}
+		u.Update(ctx, st)
+		s := u.Publish(nil)
+		if n := broken(u); n != 0 {
+			t.Fatalf("%d removals of what was never added", n)
+		}
+		return s
+	}
+	for _, in := range inputs {
+		t.Run(in.name, func(t *testing.T) {
+			st, err := state.Decode(bytes.NewReader(in.json))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, bulk := range []bool{true, false} {
+				one := build(st, 1<<30, bulk)
+				shared := build(st, 1, bulk)
+				sameSets(t, fmt.Sprintf("sealed on 4 CPUs (bulk %v)", bulk), shared, one)
+				sameAsReference(t, fmt.Sprintf("sealed on 4 CPUs (bulk %v)", bulk), shared, st, &o, nil)
+			}
+		})
 	}
 }
 
