@@ -126,7 +126,7 @@ func (t *tree) resize(n int) {
 	for i := range shards {
 		shards[i] = &shard{}
 		if size > 0 {
-			shards[i].slots, shards[i].tags = make([]*node, size), make([]uint16, size)
+			shards[i].slots, shards[i].tags = newTable(size)
 		}
 	}
 	mask := uint64(n - 1) // #nosec G115 -- n is a power of two above zero
