@@ -105,19 +105,17 @@ const minShards = 16
 
 func newTree() *tree {
 	t := &tree{}
-	t.resize(minShards)
+	t.resize(minShards, 0)
 	t.gen = 1
 	return t
 }
 
-func (t *tree) resize(n int) {
+// resize spreads the nodes over n shards, each with a table for its part of names
+// names (none when names is 0).
+func (t *tree) resize(n, names int) {
 	// Each new shard sized at once for its part of the names: grown from empty as
 	// they were put, the tables of a 100k-task first load allocated twice what they
 	// kept, a third of it while the state was still being decoded.
-	names := 0
-	for _, sh := range t.shards {
-		names += sh.n
-	}
 	size := 0
 	if names > 0 {
 		size = tableFor(names/n + 1)
@@ -241,11 +239,13 @@ func (t *tree) reserve(names int) {
 	for n*shardLoad < names {
 		n *= 2
 	}
-	if n > len(t.shards) {
-		t.resize(n)
-	}
 	// Each shard's table sized for its part, so that it does not grow through four
-	// sizes on the way.
+	// sizes on the way; new shards for as many names as they will hold before the
+	// next resize, so that no table grows meanwhile.
+	if n > len(t.shards) {
+		t.resize(n, max(names, n*shardLoad))
+		return
+	}
 	size := tableFor(names / n)
 	for i, sh := range t.shards {
 		if len(sh.slots) < size {
@@ -578,9 +578,9 @@ func (t *tree) seal() {
 	t.slabs = slabs{}
 	switch n := len(t.shards); {
 	case t.names > 2*shardLoad*n:
-		t.resize(2 * n)
+		t.resize(2*n, t.names)
 	case t.names < shardLoad*n/4 && n > minShards:
-		t.resize(n / 2)
+		t.resize(n/2, t.names)
 	}
 }
 
