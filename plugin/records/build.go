@@ -646,12 +646,16 @@ func (b *builder) canonical(canon, f, fs string, noPID bool) *node {
 		b.skip(SkipNameTooLong, 1)
 		return nil
 	}
-	if noPID || b.t.findBytes(k) != nil {
-		return b.t.touchBytes(k, b.sign)
+	h, n := b.t.findBytes(k)
+	switch {
+	case n != nil:
+		return b.t.touchAt(h, n, n.name, b.sign)
+	case noPID:
+		return b.t.touchAt(h, nil, string(k), b.sign)
 	}
 	long := canon + fs
 	b.share = long
-	return b.t.touch(long[:len(k)], b.sign)
+	return b.t.touchAt(h, nil, long[:len(k)], b.sign)
 }
 
 func (b *builder) compose(pre, part, post, rest string) []byte {

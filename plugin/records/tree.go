@@ -154,10 +154,10 @@ func (t *tree) find(name string) *node {
 	return t.shards[h&t.mask].get(name, h)
 }
 
-// findBytes is find for a name in bytes.
-func (t *tree) findBytes(name []byte) *node {
+// findBytes is find for a name in bytes; it returns the name's hash too, for touchAt.
+func (t *tree) findBytes(name []byte) (uint64, *node) {
 	h := maphash.Bytes(nameSeed, name)
-	return t.shards[h&t.mask].getBytes(name, h)
+	return h, t.shards[h&t.mask].getBytes(name, h)
 }
 
 // shard returns shard i, copied first if the sets published before share it.
@@ -211,12 +211,17 @@ func (t *tree) touch(name string, sign int32) *node {
 
 // touchBytes is touch for a composed name: the string is made only for a new name.
 func (t *tree) touchBytes(name []byte, sign int32) *node {
-	h := maphash.Bytes(nameSeed, name)
-	n := t.shards[h&t.mask].getBytes(name, h)
+	h, n := t.findBytes(name)
 	if n != nil {
-		return t.count(t.getAt(h, n, n.name), sign)
+		return t.touchAt(h, n, n.name, sign)
 	}
-	return t.count(t.getAt(h, nil, string(name)), sign)
+	return t.touchAt(h, nil, string(name), sign)
+}
+
+// touchAt is touch for name of hash h, whose current node is n (nil if none): what
+// findBytes found is not looked for again.
+func (t *tree) touchAt(h uint64, n *node, name string, sign int32) *node {
+	return t.count(t.getAt(h, n, name), sign)
 }
 
 func (t *tree) count(n *node, sign int32) *node {
