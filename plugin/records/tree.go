@@ -48,7 +48,7 @@ type tree struct {
 	// A first build takes its nodes' first addresses and their counts from slabs,
 	// which a node's next append leaves. They hold no pointers to nodes, so a slab
 	// kept for one node keeps nothing else alive: it costs at most the first build's
-	// addresses.
+	// addresses (and a chunk partly used for each CPU that shared the sealing out).
 	slabs slabs
 	// deferred are a first build's srv-like records, in a tree that defers them
 	// (deferSRVs): sealing gives each name its list at its size at once, where
@@ -56,6 +56,9 @@ type tree struct {
 	// of it as room never used.
 	deferred  [][]deferredSRV // in chunks: a first build makes hundreds of thousands
 	deferSRVs bool
+	// added counts the srv-like records this batch appended: with the changed names,
+	// what sealing it costs.
+	added int
 }
 
 // deferredSRV is one srv-like record of a first build, not in its list yet.
@@ -245,10 +248,10 @@ func (t *tree) reserve(names int) {
 		n *= 2
 	}
 	// Each shard's table sized for its part, so that it does not grow through four
-	// sizes on the way; new shards for as many names as they will hold before the
-	// next resize, so that no table grows meanwhile.
+	// sizes on the way; new shards for shardLoad names each, what they hold before the
+	// next reserve adds shards, so that no table grows between two.
 	if n > len(t.shards) {
-		t.resize(n, max(names, n*shardLoad))
+		t.resize(n, n*shardLoad)
 		return
 	}
 	size := tableFor(names / n)
@@ -323,6 +326,7 @@ func (t *tree) srv(n, tn *node, port uint16, sign int32) {
 			first = i
 		}
 		n.srvs = append(n.srvs, srv{tn: tn, port: port, first: uint16(first), ref: 1}) // #nosec G115 -- names are at most 255 octets
+		t.added++
 		return
 	}
 	normalize(n, &t.slabs)
@@ -539,8 +543,9 @@ func nodeHash(n *node) uint64 {
 // any more are removed, the hash and counts follow, and the shards are resized when
 // the names outgrow them (or shrink well below).
 func (t *tree) seal() {
-	placed := t.placeDeferred()
-	t.sealRecords(len(t.dirty) + placed)
+	t.placeDeferred()
+	t.sealRecords(len(t.dirty) + t.added)
+	t.added = 0
 	for _, n := range t.dirty {
 		if n.live() {
 			continue
@@ -590,10 +595,11 @@ func (t *tree) seal() {
 }
 
 // sealRecords gives the changed nodes their final records, and adds them to the hash
-// and the count. A large batch (a first build: 220k names, 0.1 s at 100k tasks; its
-// reverse zone's 4k names with long lists) is shared out among the CPUs, a few nodes
-// at a time: each node's records are its own, the names of their targets are read
-// only, and each worker takes counts from slabs of its own. Sealing follows the
+// and the count. A large batch (a first build: 220k names, 0.1 s at 100k tasks; the
+// instance lists' 4k names and 100k records; a reverse zone's few names with long PTR
+// lists) is shared out among the CPUs, every worker sealing every workers-th chunk of
+// the changed names: each node's records are its own, the names of their targets are
+// read only, and each worker takes counts from slabs of its own. Sealing follows the
 // build, so the other CPUs are idle then. work is the names and records to seal,
 // known before they are.
 func (t *tree) sealRecords(work int) {
@@ -604,16 +610,11 @@ func (t *tree) sealRecords(work int) {
 		t.records += r
 		return
 	}
-	// Chunks small enough that a few long lists do not leave a worker alone at the end.
+	// At least 8 chunks a worker, so that a few long lists even out.
 	chunk := min(sealChunk, len(t.dirty)/(8*workers)+1)
-	var next atomic.Int64
 	hashes, records := make([]uint64, workers), make([]int, workers)
 	seal := func(w int, sl *slabs) {
-		for {
-			i := int(next.Add(int64(chunk))) - chunk
-			if i >= len(t.dirty) {
-				return
-			}
+		for i := w * chunk; i < len(t.dirty); i += workers * chunk {
 			h, r := sealNodes(t.dirty[i:min(i+chunk, len(t.dirty))], sl)
 			hashes[w] += h
 			records[w] += r
@@ -632,7 +633,7 @@ func (t *tree) sealRecords(work int) {
 }
 
 // sealShare is the least work (names and records) a batch gives each CPU that seals
-// it (a variable for the tests), and sealChunk the most names a worker takes at a time.
+// it (a variable for the tests), and sealChunk the most names in a chunk.
 var sealShare = 16384
 
 const sealChunk = 1024
@@ -675,7 +676,7 @@ func (t *tree) addDeferred(n, tn *node, sign int32) {
 	if sign < 0 && len(t.deferred) > 0 {
 		// A first build taking back what it added (a scheduler known by host name,
 		// redone once looked up): what it takes back must be in its list.
-		_ = t.placeDeferred()
+		t.placeDeferred()
 	}
 	if t.bulk && t.deferSRVs && sign > 0 {
 		if k := len(t.deferred); k == 0 || len(t.deferred[k-1]) == cap(t.deferred[k-1]) {
@@ -688,15 +689,13 @@ func (t *tree) addDeferred(n, tn *node, sign int32) {
 	t.srv(n, tn, 0, sign)
 }
 
-// placeDeferred puts the deferred records in their lists, each grown once to its size,
-// and returns how many it put.
-func (t *tree) placeDeferred() (placed int) {
+// placeDeferred puts the deferred records in their lists, each grown once to its size.
+func (t *tree) placeDeferred() {
 	if len(t.deferred) == 0 {
-		return 0
+		return
 	}
 	// srvMin, which sealing sets, counts each node's records meanwhile.
 	for _, chunk := range t.deferred {
-		placed += len(chunk)
 		for _, d := range chunk {
 			d.n.srvMin++
 		}
@@ -711,5 +710,4 @@ func (t *tree) placeDeferred() (placed int) {
 		}
 	}
 	t.deferred = nil
-	return placed
 }

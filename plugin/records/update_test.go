@@ -54,7 +54,7 @@ func dump(t *testing.T, s *Set) string {
 			t.Errorf("%q: addresses not sorted or not unique: %v", name, n.addrs)
 		}
 		// The counts behind the records, which the changes after this set start from.
-		fmt.Fprintf(&b, "%q own %d kids %d %v%v", name, n.own, n.kids, n.addrs, n.arefs)
+		fmt.Fprintf(&b, "%q own %d kids %d srvMin %d %v%v", name, n.own, n.kids, n.srvMin, n.addrs, n.arefs)
 		for i, r := range n.srvs {
 			if i > 0 && srvCompare(n.srvs[i-1], r) >= 0 {
 				t.Errorf("%q: SRV records not sorted or not unique", name)
@@ -91,6 +91,34 @@ func dump(t *testing.T, s *Set) string {
 	st := s.stats
 	fmt.Fprintf(&b, "agents %d frameworks %d tasks %d records %d unhealthy %d skipped %v hash %x\n",
 		st.Agents, st.Frameworks, st.Tasks, st.Records, st.Unhealthy, map[string]int(st.Skipped), s.hash)
+	return b.String()
+}
+
+// dumpInst describes s's lists of instances by group name, which the names by fault
+// domain read. Whether a set has them depends on its updater's history (the first
+// agent in a fault domain starts them), so dump leaves them out.
+func dumpInst(t *testing.T, s *Set) string {
+	t.Helper()
+	var b strings.Builder
+	var inst []string
+	for _, sh := range s.inst {
+		sh.each(func(n *node) { inst = append(inst, n.name) })
+	}
+	slices.Sort(inst)
+	for _, name := range inst {
+		n := getIn(s.inst, s.imask, name)
+		if n == nil || !n.live() {
+			t.Fatalf("instance list %q: not found, or published with nothing naming it", name)
+		}
+		fmt.Fprintf(&b, "inst %q own %d kids %d", name, n.own, n.kids)
+		for _, r := range n.srvs {
+			if s.find(r.tn.name) == nil {
+				t.Errorf("instance list %q holds %q, which the set lacks", name, r.tn.name)
+			}
+			fmt.Fprintf(&b, " %s*%d", r.tn.name, r.ref)
+		}
+		b.WriteByte('\n')
+	}
 	return b.String()
 }
 
@@ -598,9 +626,10 @@ func TestFirstStateInBulk(t *testing.T) {
 }
 
 // TestSealSharedOut checks a large batch sealed on several CPUs against the same batch
-// sealed on one, and naming.md's reference: every capture and a synthetic cluster, in
-// bulk (addresses counted as sealed, PTR records placed then) and incrementally. Small
-// shares make the test's batches large ones; the race detector watches the workers.
+// sealed on one, and naming.md's reference: every capture and a synthetic cluster
+// (with fault domains, so the instance lists too), in bulk (addresses counted as
+// sealed, the instance lists' records placed then) and incrementally. A share of one
+// gives each of the 4 workers chunks of its own; the race detector watches them.
 func TestSealSharedOut(t *testing.T) {
 	inputs := firstStates(t)
 	defer func(share, procs int) {
@@ -635,6 +664,12 @@ func TestSealSharedOut(t *testing.T) {
 				one := build(st, 1<<30, bulk)
 				shared := build(st, 1, bulk)
 				sameSets(t, fmt.Sprintf("sealed on 4 CPUs (bulk %v)", bulk), shared, one)
+				if line, a, b, differ := firstDiff(dumpInst(t, shared), dumpInst(t, one)); differ {
+					t.Fatalf("sealed on 4 CPUs (bulk %v): the instance lists differ at line %d:\n shared %s\n one    %s", bulk, line, a, b)
+				}
+				if in.name == "synthetic" && !strings.Contains(dumpInst(t, one), "*") {
+					t.Fatal("no instance list holds a task: the test does not cover them")
+				}
 				sameAsReference(t, fmt.Sprintf("sealed on 4 CPUs (bulk %v)", bulk), shared, st, &o, nil)
 			}
 		})
