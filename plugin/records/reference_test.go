@@ -439,12 +439,7 @@ func (z *refZone) String() string {
 // name lists its tasks' canonical names, one a task.
 func dumpRecords(s *Set) string {
 	var b strings.Builder
-	var rels []string
-	for _, sh := range s.shards {
-		sh.each(func(n *node) { rels = append(rels, n.name) })
-	}
-	slices.Sort(rels)
-	for _, rel := range rels {
+	for _, rel := range namesIn(s.shards) {
 		n := s.find(rel)
 		addrs := slices.Clone(n.addrs)
 		slices.SortFunc(addrs, netip.Addr.Compare)
@@ -455,12 +450,7 @@ func dumpRecords(s *Set) string {
 		slices.Sort(srvs)
 		fmt.Fprintf(&b, "%q %v %v\n", rel, addrs, srvs)
 	}
-	var revs []string
-	for _, sh := range s.rev {
-		sh.each(func(n *node) { revs = append(revs, n.name) })
-	}
-	slices.Sort(revs)
-	for _, rel := range revs {
+	for _, rel := range namesIn(s.rev) {
 		var targets []string
 		for _, r := range s.findRev(rel).srvs {
 			for range r.ref {

@@ -30,13 +30,8 @@ import (
 // sorted without duplicates, and every published name has a reason to exist.
 func dump(t *testing.T, s *Set) string {
 	t.Helper()
-	var names []string
-	for _, sh := range s.shards {
-		sh.each(func(n *node) { names = append(names, n.name) })
-	}
-	slices.Sort(names)
 	var b strings.Builder
-	for _, name := range names {
+	for _, name := range namesIn(s.shards) {
 		n := s.find(name)
 		if n == nil {
 			t.Fatalf("%q is in a shard it does not hash to", name)
@@ -66,12 +61,7 @@ func dump(t *testing.T, s *Set) string {
 		}
 		b.WriteByte('\n')
 	}
-	var rev []string
-	for _, sh := range s.rev {
-		sh.each(func(n *node) { rev = append(rev, n.name) })
-	}
-	slices.Sort(rev)
-	for _, name := range rev {
+	for _, name := range namesIn(s.rev) {
 		n := s.findRev(name)
 		if n == nil || !n.live() {
 			t.Fatalf("reverse name %q: not found, or published with nothing naming it", name)
@@ -79,14 +69,7 @@ func dump(t *testing.T, s *Set) string {
 		if _, parent, _ := strings.Cut(name, "."); name != "" && s.findRev(parent) == nil {
 			t.Errorf("reverse name %q is published without its parent %q", name, parent)
 		}
-		fmt.Fprintf(&b, "rev %q own %d kids %d", name, n.own, n.kids)
-		for _, r := range n.srvs {
-			if s.find(r.tn.name) == nil {
-				t.Errorf("reverse name %q points at %q, which the set lacks", name, r.tn.name)
-			}
-			fmt.Fprintf(&b, " %s*%d", r.tn.name, r.ref)
-		}
-		b.WriteByte('\n')
+		dumpList(t, &b, s, "rev", name, n)
 	}
 	st := s.stats
 	fmt.Fprintf(&b, "agents %d frameworks %d tasks %d records %d unhealthy %d skipped %v hash %x\n",
@@ -100,26 +83,39 @@ func dump(t *testing.T, s *Set) string {
 func dumpInst(t *testing.T, s *Set) string {
 	t.Helper()
 	var b strings.Builder
-	var inst []string
-	for _, sh := range s.inst {
-		sh.each(func(n *node) { inst = append(inst, n.name) })
-	}
-	slices.Sort(inst)
-	for _, name := range inst {
+	for _, name := range namesIn(s.inst) {
 		n := getIn(s.inst, s.imask, name)
 		if n == nil || !n.live() {
 			t.Fatalf("instance list %q: not found, or published with nothing naming it", name)
 		}
-		fmt.Fprintf(&b, "inst %q own %d kids %d", name, n.own, n.kids)
-		for _, r := range n.srvs {
-			if s.find(r.tn.name) == nil {
-				t.Errorf("instance list %q holds %q, which the set lacks", name, r.tn.name)
-			}
-			fmt.Fprintf(&b, " %s*%d", r.tn.name, r.ref)
-		}
-		b.WriteByte('\n')
+		dumpList(t, &b, s, "inst", name, n)
 	}
 	return b.String()
+}
+
+// namesIn returns the names shards hold, sorted.
+func namesIn(shards []*shard) []string {
+	var names []string
+	for _, sh := range shards {
+		sh.each(func(n *node) { names = append(names, n.name) })
+	}
+	slices.Sort(names)
+	return names
+}
+
+// dumpList describes a name of a tree whose records point at the set's names (a
+// reverse name, an instance list): its counts and targets, each of which the set must
+// hold.
+func dumpList(t *testing.T, b *strings.Builder, s *Set, kind, name string, n *node) {
+	t.Helper()
+	fmt.Fprintf(b, "%s %q own %d kids %d", kind, name, n.own, n.kids)
+	for _, r := range n.srvs {
+		if s.find(r.tn.name) == nil {
+			t.Errorf("%s %q points at %q, which the set lacks", kind, name, r.tn.name)
+		}
+		fmt.Fprintf(b, " %s*%d", r.tn.name, r.ref)
+	}
+	b.WriteByte('\n')
 }
 
 // sameSets fails the test with the first line where the updater's set differs from a
