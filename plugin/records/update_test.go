@@ -660,10 +660,11 @@ func TestSealSharedOut(t *testing.T) {
 				one := build(st, 1<<30, bulk)
 				shared := build(st, 1, bulk)
 				sameSets(t, fmt.Sprintf("sealed on 4 CPUs (bulk %v)", bulk), shared, one)
-				if line, a, b, differ := firstDiff(dumpInst(t, shared), dumpInst(t, one)); differ {
+				lists := dumpInst(t, one)
+				if line, a, b, differ := firstDiff(dumpInst(t, shared), lists); differ {
 					t.Fatalf("sealed on 4 CPUs (bulk %v): the instance lists differ at line %d:\n shared %s\n one    %s", bulk, line, a, b)
 				}
-				if in.name == "synthetic" && !strings.Contains(dumpInst(t, one), "*") {
+				if in.name == "synthetic" && !strings.Contains(lists, "*") {
 					t.Fatal("no instance list holds a task: the test does not cover them")
 				}
 				sameAsReference(t, fmt.Sprintf("sealed on 4 CPUs (bulk %v)", bulk), shared, st, &o, nil)
