@@ -564,8 +564,9 @@ func TestReverseZoneByIXFR(t *testing.T) {
 }
 
 // TestReadmeSecondaryConfigs: the BIND and Knot configurations README gives load in
-// named-checkconf and knotc, and have the settings the tests give the daemons. The replicated one names master-pin-tolerance, which
-// Knot has from 3.3 (README says so): with an older knotc it is checked without it.
+// named-checkconf and knotc, and have the settings the tests give the daemons. The
+// replicated one names master-pin-tolerance, which Knot has from 3.3 (README says
+// so): with an older knotc it is checked without it.
 func TestReadmeSecondaryConfigs(t *testing.T) {
 	if !haveTool(t, "named-checkconf", "bind9") || !haveTool(t, "knotc", "knot") {
 		return
