@@ -185,21 +185,32 @@ func (u *Updater) updateAll(ctx context.Context, all *changes, st *state.State) 
 // loadState loads a first state, its tasks in the state's order.
 func (u *Updater) loadState(ctx context.Context, st *state.State) {
 	u.dropLoad()
+	tasks, order := stateTasks(st, true)
+	u.load(ctx, agentsOf(st), fwsOf(st), tasks, order, st)
+}
+
+// stateTasks returns st's tasks by key, and when ordered also in the state's order.
+func stateTasks(st *state.State, ordered bool) (map[state.TaskKey]*state.Task, []keyedTask) {
 	n := 0
 	for i := range st.Frameworks {
 		n += len(st.Frameworks[i].Tasks)
 	}
 	tasks := make(map[state.TaskKey]*state.Task, n)
-	order := make([]keyedTask, 0, n)
+	var order []keyedTask
+	if ordered {
+		order = make([]keyedTask, 0, n)
+	}
 	for i := range st.Frameworks {
 		f := &st.Frameworks[i]
 		for j := range f.Tasks {
 			k := entryKey(tasks, f.ID, f.Tasks[j].ID)
 			tasks[k] = &f.Tasks[j]
-			order = append(order, keyedTask{k, &f.Tasks[j]})
+			if ordered {
+				order = append(order, keyedTask{k, &f.Tasks[j]})
+			}
 		}
 	}
-	u.load(ctx, agentsOf(st), fwsOf(st), tasks, order, st)
+	return tasks, order
 }
 
 // loadChanges loads a first state given as changes (the stream's cluster), its

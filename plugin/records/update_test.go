@@ -766,6 +766,16 @@ func TestLoadingDecoder(t *testing.T) {
 			}
 			u.Update(ctx, st)
 			sameSets(t, "a state built while decoded", u.Publish(nil), want)
+			// The tasks the next state is compared with: those of the state, under
+			// the keys the incremental path gives them.
+			if len(u.tasks) != len(inc.tasks) || u.Running() != inc.Running() {
+				t.Fatalf("built while decoded: %d tasks, %d running; incrementally %d, %d", len(u.tasks), u.Running(), len(inc.tasks), inc.Running())
+			}
+			for k, it := range inc.tasks {
+				if ut := u.tasks[k]; ut == nil || !state.SameTask(ut, it) {
+					t.Fatalf("built while decoded: task %+v is %+v, incrementally %+v", k, ut, it)
+				}
+			}
 
 			// A state other than the one decoded is loaded as any other.
 			other := NewUpdater(&o)
