@@ -164,7 +164,7 @@ func (b *builder) instance(part, rest string, cn, cs *node, ag *agentInfo) {
 		return
 	}
 	n := b.inst.touchBytes(b.compose("", part, "", rest), b.sign)
-	b.inst.addDeferred(n, target, b.sign)
+	b.inst.srv(n, target, 0, b.sign)
 }
 
 // skip counts (or, taking back, uncounts) a name or entity left out.

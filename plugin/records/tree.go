@@ -50,22 +50,26 @@ type tree struct {
 	// kept for one node keeps nothing else alive: it costs at most the first build's
 	// addresses (and a chunk partly used for each CPU that shared the sealing out).
 	slabs slabs
-	// deferred are a first build's srv-like records, in a tree that defers them
-	// (deferSRVs): sealing gives each name its list at its size at once, where
-	// appending them one by one left each list's growth behind as garbage and a third
-	// of it as room never used.
-	deferred  [][]deferredSRV // in chunks: a first build makes hundreds of thousands
-	deferSRVs bool
+	// deferred are srv-like records of a first build, not in their lists yet: they
+	// are placed deferMax at a time, and when the batch is sealed, each list grown at
+	// once by what they add to it. Appended one by one, the SRV lists of a 100k-task
+	// first load grew through every size (a tenth of its CPU, most of it faulting in
+	// fresh pages) and kept a third of their room unused. A first build takes an
+	// app's tasks one after the other, so most lists are placed whole, in one step.
+	deferred []deferredSRV
 	// added counts the srv-like records this batch appended: with the changed names,
 	// what sealing it costs.
 	added int
 }
 
 // deferredSRV is one srv-like record of a first build, not in its list yet.
-type deferredSRV struct{ n, tn *node }
+type deferredSRV struct {
+	n, tn *node
+	port  uint16
+}
 
-// deferChunk is the deferred records a chunk holds (64 KiB).
-const deferChunk = 4096
+// deferMax is the most records deferred at once (768 KiB); a variable for the tests.
+var deferMax = 32768
 
 // slabs are where a first build's nodes take their first addresses and counts from.
 type slabs struct {
@@ -321,14 +325,20 @@ func (t *tree) addrs(n *node, ips []netip.Addr, sign int32) {
 // at tn.
 func (t *tree) srv(n, tn *node, port uint16, sign int32) {
 	if sign > 0 {
-		first := len(tn.name)
-		if i := strings.IndexByte(tn.name, '.'); i >= 0 {
-			first = i
-		}
-		n.srvs = append(n.srvs, srv{tn: tn, port: port, first: uint16(first), ref: 1}) // #nosec G115 -- names are at most 255 octets
 		t.added++
+		if t.bulk {
+			t.deferred = append(t.deferred, deferredSRV{n, tn, port})
+			if len(t.deferred) == deferMax {
+				t.placeDeferred()
+			}
+			return
+		}
+		n.srvs = append(n.srvs, newSRV(tn, port))
 		return
 	}
+	// A first build taking back what it added (a scheduler known by host name,
+	// redone once looked up): what it takes back must be in its list.
+	t.placeDeferred()
 	normalize(n, &t.slabs)
 	i, ok := slices.BinarySearchFunc(n.srvs, srv{tn: tn, port: port}, srvCompare)
 	if !ok || n.srvs[i].ref == 0 {
@@ -336,6 +346,15 @@ func (t *tree) srv(n, tn *node, port uint16, sign int32) {
 		return
 	}
 	n.srvs[i].ref--
+}
+
+// newSRV is one contribution of the SRV record to tn at port.
+func newSRV(tn *node, port uint16) srv {
+	first := len(tn.name)
+	if i := strings.IndexByte(tn.name, '.'); i >= 0 {
+		first = i
+	}
+	return srv{tn: tn, port: port, first: uint16(first), ref: 1} // #nosec G115 -- names are at most 255 octets
 }
 
 // srvCompare orders SRV records by target name, then port.
@@ -547,6 +566,7 @@ func nodeHash(n *node) uint64 {
 // the names outgrow them (or shrink well below).
 func (t *tree) seal() {
 	t.placeDeferred()
+	t.deferred = nil
 	t.sealRecords(len(t.dirty) + t.added)
 	t.added = 0
 	for _, n := range t.dirty {
@@ -689,44 +709,20 @@ func (t *tree) next() {
 	t.shards = slices.Clone(t.shards)
 }
 
-// addDeferred adds the srv-like record to tn at port 0 to n, later in a first build of
-// a tree that defers them; otherwise now, as srv does.
-func (t *tree) addDeferred(n, tn *node, sign int32) {
-	if sign < 0 && len(t.deferred) > 0 {
-		// A first build taking back what it added (a scheduler known by host name,
-		// redone once looked up): what it takes back must be in its list.
-		t.placeDeferred()
-	}
-	if t.bulk && t.deferSRVs && sign > 0 {
-		if k := len(t.deferred); k == 0 || len(t.deferred[k-1]) == cap(t.deferred[k-1]) {
-			t.deferred = append(t.deferred, make([]deferredSRV, 0, deferChunk))
-		}
-		last := &t.deferred[len(t.deferred)-1]
-		*last = append(*last, deferredSRV{n, tn})
-		return
-	}
-	t.srv(n, tn, 0, sign)
-}
-
-// placeDeferred puts the deferred records in their lists, each grown once to its size.
+// placeDeferred puts the deferred records in their lists, each grown once by what
+// they add to it.
 func (t *tree) placeDeferred() {
-	if len(t.deferred) == 0 {
-		return
-	}
 	// srvMin, which sealing sets, counts each node's records meanwhile.
-	for _, chunk := range t.deferred {
-		for _, d := range chunk {
-			d.n.srvMin++
-		}
+	for _, d := range t.deferred {
+		d.n.srvMin++
 	}
-	for _, chunk := range t.deferred {
-		for _, d := range chunk {
-			if k := int(d.n.srvMin); k > 0 {
-				d.n.srvs = slices.Grow(d.n.srvs, k)
-				d.n.srvMin = 0
-			}
-			t.srv(d.n, d.tn, 0, 1)
+	for _, d := range t.deferred {
+		if k := int(d.n.srvMin); k > 0 {
+			d.n.srvs = slices.Grow(d.n.srvs, k)
+			d.n.srvMin = 0
 		}
+		d.n.srvs = append(d.n.srvs, newSRV(d.tn, d.port))
 	}
-	t.deferred = nil
+	clear(t.deferred)
+	t.deferred = t.deferred[:0]
 }

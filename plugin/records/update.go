@@ -101,7 +101,6 @@ func (u *Updater) startInst() {
 	u.withInst = true
 	u.inst = newTree()
 	u.inst.targets = u.t
-	u.inst.deferSRVs = true
 	u.inst.bulk = u.t.bulk
 	u.b.inst = u.inst
 	u.inst.touch("", 1)

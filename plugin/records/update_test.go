@@ -558,10 +558,20 @@ func TestFirstStateInBulk(t *testing.T) {
 		"auto": func(o *Options) {
 			o.IPSources = []IPSource{SourceAuto}
 		},
+		// The first build's SRV, PTR and instance records placed a few at a time, so
+		// that lists are grown in several steps (deferMax).
+		"reverse_placed_in_steps": func(o *Options) {
+			o.ReverseZones = []string{"in-addr.arpa.", "ip6.arpa."}
+		},
 	}
+	defer func(n int) { deferMax = n }(deferMax)
 	for _, in := range inputs {
 		for vname, mod := range variants {
 			t.Run(in.name+"/"+vname, func(t *testing.T) {
+				deferMax = 32768
+				if strings.HasSuffix(vname, "_in_steps") {
+					deferMax = 3
+				}
 				o := DefaultOptions()
 				o.Now = func() time.Time { return clockAt(1700000000) }
 				mod(&o)
