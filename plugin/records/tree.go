@@ -50,13 +50,15 @@ type tree struct {
 	// kept for one node keeps nothing else alive: it costs at most the first build's
 	// addresses (and a chunk partly used for each CPU that shared the sealing out).
 	slabs slabs
-	// deferred are srv-like records of a first build, not in their lists yet: they
-	// are placed deferMax at a time, and when the batch is sealed, each list grown at
-	// once by what they add to it. Appended one by one, the SRV lists of a 100k-task
-	// first load grew through every size (a tenth of its CPU, most of it faulting in
-	// fresh pages) and kept a third of their room unused. A first build takes an
-	// app's tasks one after the other, so most lists are placed whole, in one step.
-	deferred []deferredSRV
+	// deferred are srv-like records and addresses of a first build, not in their
+	// lists yet: they are placed deferMax at a time, and when the batch is sealed,
+	// each list grown at once by what they add to it. Appended one by one, the lists
+	// of a 100k-task first load grew through every size (a tenth of its CPU, most of
+	// it faulting in fresh pages) and the SRV lists kept a third of their room
+	// unused. A first build takes an app's tasks one after the other, so most lists
+	// are placed whole, in one step.
+	deferred      []deferredSRV
+	deferredAddrs []deferredAddr
 	// added counts the srv-like records this batch appended: with the changed names,
 	// what sealing it costs.
 	added int
@@ -68,7 +70,14 @@ type deferredSRV struct {
 	port  uint16
 }
 
-// deferMax is the most records deferred at once (768 KiB); a variable for the tests.
+// deferredAddr is one address of a first build, not in its list yet.
+type deferredAddr struct {
+	n *node
+	a netip.Addr
+}
+
+// deferMax is the most records (and addresses) deferred at once (768 KiB, and 1
+// MiB); a variable for the tests.
 var deferMax = 32768
 
 // slabs are where a first build's nodes take their first addresses and counts from.
@@ -291,14 +300,18 @@ func (t *tree) liveChanged(n *node) {
 
 // addrs adds (sign 1) or removes (-1) one contribution of each address to n.
 func (t *tree) addrs(n *node, ips []netip.Addr, sign int32) {
-	if sign > 0 && t.bulk && len(n.arefs) == 0 {
-		// A first build counts the duplicates once, when it is sealed.
-		if len(n.addrs) == 0 {
-			n.addrs = t.slabs.addrs.take(ips)
-		} else {
-			n.addrs = append(n.addrs, ips...)
+	if sign > 0 && t.bulk {
+		for _, a := range ips {
+			t.deferredAddrs = append(t.deferredAddrs, deferredAddr{n, a})
+		}
+		if len(t.deferredAddrs) >= deferMax {
+			t.placeDeferred()
 		}
 		return
+	}
+	if sign < 0 {
+		// What a first build takes back must be in its list.
+		t.placeDeferred()
 	}
 	if len(n.arefs) < len(n.addrs) {
 		normalize(n, &t.slabs)
@@ -566,7 +579,7 @@ func nodeHash(n *node) uint64 {
 // the names outgrow them (or shrink well below).
 func (t *tree) seal() {
 	t.placeDeferred()
-	t.deferred = nil
+	t.deferred, t.deferredAddrs = nil, nil
 	t.sealRecords(len(t.dirty) + t.added)
 	t.added = 0
 	for _, n := range t.dirty {
@@ -709,8 +722,11 @@ func (t *tree) next() {
 	t.shards = slices.Clone(t.shards)
 }
 
-// placeDeferred puts the deferred records in their lists, each grown once by what
-// they add to it.
+// placeDeferred puts the deferred records and addresses in their lists, each grown
+// once by what they add to it. A first build's addresses go without their counts
+// (but to a node that has them already: a first build taking back what it added
+// counted them), which sealing makes by counting duplicates (countAddrs); a node's
+// first come from the slab.
 func (t *tree) placeDeferred() {
 	// srvMin, which sealing sets, counts each node's records meanwhile.
 	for _, d := range t.deferred {
@@ -725,4 +741,27 @@ func (t *tree) placeDeferred() {
 	}
 	clear(t.deferred)
 	t.deferred = t.deferred[:0]
+	for _, d := range t.deferredAddrs {
+		d.n.srvMin++
+	}
+	for _, d := range t.deferredAddrs {
+		n := d.n
+		if k := int(n.srvMin); k > 0 {
+			n.srvMin = 0
+			switch {
+			case len(n.arefs) > 0:
+				n.addrs, n.arefs = slices.Grow(n.addrs, k), slices.Grow(n.arefs, k)
+			case len(n.addrs) == 0:
+				n.addrs = t.slabs.addrs.make(k)[:0]
+			default:
+				n.addrs = slices.Grow(n.addrs, k)
+			}
+		}
+		n.addrs = append(n.addrs, d.a)
+		if len(n.arefs) > 0 {
+			n.arefs = append(n.arefs, 1)
+		}
+	}
+	clear(t.deferredAddrs)
+	t.deferredAddrs = t.deferredAddrs[:0]
 }
