@@ -256,6 +256,10 @@ func (t *tree) count(n *node, sign int32) *node {
 // reserve sizes the shards for about names names before a large batch, so that the
 // first build does not reshard as it grows.
 func (t *tree) reserve(names int) {
+	if t.bulk {
+		// A first build changes every name it makes.
+		t.dirty = slices.Grow(t.dirty, max(0, names-len(t.dirty)))
+	}
 	n := len(t.shards)
 	for n*shardLoad < names {
 		n *= 2

@@ -256,8 +256,8 @@ func (u *Updater) load(ctx context.Context, agents map[string]*state.Agent, fws 
 func (u *Updater) loadLocked(ctx context.Context, agents map[string]*state.Agent, fws map[string]*state.Framework,
 	tasks map[state.TaskKey]*state.Task, order []keyedTask, st *state.State) {
 	u.skips = st.Skipped
-	u.t.reserve(len(tasks)*5/2 + len(agents) + len(fws))
 	u.t.bulk = true
+	u.t.reserve(len(tasks)*5/2 + len(agents) + len(fws))
 	if u.inst == nil && anyDomain(agents) {
 		u.startInst()
 	}
