@@ -108,8 +108,10 @@ type decoder struct {
 	// agentsSeen and agentsGood count the agents listed and those with a usable pid.
 	agentsSeen, agentsGood int
 	hooks                  Hooks
-	// tasks is where a framework's tasks are decoded before it gets them.
-	tasks []Task
+	// tasks is where a framework's tasks are decoded before it gets them, statuses
+	// where a task's statuses are.
+	tasks    []Task
+	statuses []Status
 
 	s      *scanner
 	st     *State
@@ -123,7 +125,21 @@ type decoder struct {
 // allocation per 64 KiB instead of one per string. Bytes handed out are never written
 // again, so the strings stay immutable; a chunk lives as long as any string in it,
 // which is as long as the State.
-type arena struct{ chunk []byte }
+type arena struct {
+	chunk []byte
+	// statuses holds the tasks' statuses likewise, 256 a chunk.
+	statuses []Status
+}
+
+// keepStatuses returns a copy of ss in the arena's statuses.
+func (a *arena) keepStatuses(ss []Status) []Status {
+	if cap(a.statuses)-len(a.statuses) < len(ss) {
+		a.statuses = make([]Status, 0, max(256, len(ss)))
+	}
+	n := len(a.statuses)
+	a.statuses = append(a.statuses, ss...)
+	return a.statuses[n:len(a.statuses):len(a.statuses)]
+}
 
 func (a *arena) string(b []byte) string {
 	if len(b) == 0 {
@@ -361,13 +377,25 @@ func (d *decoder) task(f *Framework) error {
 		case "container":
 			t.Net, err = d.container()
 		case "statuses":
-			if t.Statuses == nil {
-				t.Statuses = make([]Status, 0, 2)
-			}
+			// A task keeps the one or two statuses the records read (keepNeeded), at
+			// their size: most tasks list two or more (starting, running, the health
+			// checks' updates), where the records read one.
+			ss := append(d.statuses[:0], t.Statuses...)
 			err = d.array(func() error {
 				s, err := d.status()
-				return d.keepStatus(t, s, err)
+				return d.keepStatus(&ss, s, err)
 			})
+			ss = keepNeeded(ss)
+			switch {
+			case len(ss) == 0:
+				t.Statuses = nil
+			case d.arena != nil:
+				t.Statuses = d.arena.keepStatuses(ss)
+			default:
+				t.Statuses = slices.Clone(ss)
+			}
+			clear(ss[:cap(ss)])
+			d.statuses = ss[:0]
 		default:
 			err = d.s.SkipValue()
 		}
@@ -965,18 +993,18 @@ func (d *decoder) boolean() (v, set bool, err error) {
 	}
 }
 
-// keepStatus adds a decoded status to t, as both decoders read them. One that did not
-// decode loses itself, not the task (another may give what is needed), and is counted.
-// Only the two the records read are kept: a task with a million statuses costs what
-// one with two does.
-func (d *decoder) keepStatus(t *Task, s Status, err error) error {
+// keepStatus adds a decoded status to a task's statuses ss, as both decoders read
+// them. One that did not decode loses itself, not the task (another may give what is
+// needed), and is counted. Only the two the records read are kept: a task with a
+// million statuses costs what one with two does.
+func (d *decoder) keepStatus(ss *[]Status, s Status, err error) error {
 	if isSoft(err) {
 		d.st.Skipped.Add(SkipStatusMalformed)
 		return nil
 	}
 	if err == nil {
-		if t.Statuses = append(t.Statuses, s); len(t.Statuses) > 2 {
-			t.Statuses = keepNeeded(t.Statuses)
+		if *ss = append(*ss, s); len(*ss) > 2 {
+			*ss = keepNeeded(*ss)
 		}
 	}
 	return err

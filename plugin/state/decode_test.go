@@ -23,6 +23,39 @@ func mustDecode(t *testing.T, js string) *State {
 	return st
 }
 
+// TestDecodeKeepsStatusesNeeded: a task keeps, at their size, the statuses the
+// records read: the latest, and the latest running one when that is another.
+func TestDecodeKeepsStatusesNeeded(t *testing.T) {
+	cases := []struct {
+		statuses string
+		want     []float64 // the timestamps kept, in order
+	}{
+		{`[]`, nil},
+		{`[{"state": "TASK_RUNNING", "timestamp": 1}]`, []float64{1}},
+		// Starting, then running: the running one is both.
+		{`[{"state": "TASK_STARTING", "timestamp": 1}, {"state": "TASK_RUNNING", "timestamp": 2}]`, []float64{2}},
+		// Health checks' updates, then killing: the last running one and the latest.
+		{`[{"state": "TASK_STARTING", "timestamp": 1}, {"state": "TASK_RUNNING", "timestamp": 2},
+			{"state": "TASK_RUNNING", "timestamp": 3}, {"state": "TASK_KILLING", "timestamp": 4}]`, []float64{3, 4}},
+		// Out of order: the kept ones stay in the order they came.
+		{`[{"state": "TASK_KILLING", "timestamp": 9}, {"state": "TASK_RUNNING", "timestamp": 5},
+			{"state": "TASK_STARTING", "timestamp": 1}]`, []float64{9, 5}},
+	}
+	for _, c := range cases {
+		st := mustDecode(t, `{"slaves": [{"id": "S0", "pid": "slave(1)@10.0.1.1:5051"}],
+			"frameworks": [{"id": "f", "name": "marathon", "tasks": [{"id": "t", "name": "web", "slave_id": "S0",
+				"state": "TASK_RUNNING", "statuses": `+c.statuses+`}]}]}`)
+		tk := st.Frameworks[0].Tasks[0]
+		var got []float64
+		for _, s := range tk.Statuses {
+			got = append(got, s.Timestamp)
+		}
+		if !slices.Equal(got, c.want) || cap(tk.Statuses) != len(tk.Statuses) {
+			t.Errorf("%s: kept %v (room for %d), want %v", c.statuses, got, cap(tk.Statuses), c.want)
+		}
+	}
+}
+
 func TestDecodeFull(t *testing.T) {
 	st := mustDecode(t, `{
 		"version": "1.9.0", "flags": {"x": "y"}, "completed_frameworks": [{"id": "old", "tasks": [{"id": "z"}]}],

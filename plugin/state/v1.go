@@ -506,7 +506,7 @@ func (d *decoder) v1Task() (*Task, string, error) {
 				var s Status
 				var taskID, agentID string
 				err := d.v1Status(&s, &taskID, &agentID)
-				return d.keepStatus(t, s, err)
+				return d.keepStatus(&t.Statuses, s, err)
 			})
 		default:
 			err = d.s.SkipValue()
