@@ -76,6 +76,15 @@ type deferredAddr struct {
 	a netip.Addr
 }
 
+// appendDeferred appends v to a list of deferred records, doubling it as it grows:
+// append grows a list that long by a quarter, leaving four times its size behind.
+func appendDeferred[T any](list []T, v T) []T {
+	if len(list) == cap(list) {
+		list = slices.Grow(list, max(256, len(list)))
+	}
+	return append(list, v)
+}
+
 // deferMax is the most records (and addresses) deferred at once (768 KiB, and 1
 // MiB); a variable for the tests.
 var deferMax = 32768
@@ -258,7 +267,11 @@ func (t *tree) count(n *node, sign int32) *node {
 func (t *tree) reserve(names int) {
 	if t.bulk {
 		// A first build changes every name it makes.
-		t.dirty = slices.Grow(t.dirty, max(0, names-len(t.dirty)))
+		// Doubled at least when it grows, as append would: a first load while
+		// decoded reserves a framework at a time.
+		if need := names - len(t.dirty); need > cap(t.dirty)-len(t.dirty) {
+			t.dirty = slices.Grow(t.dirty, max(need, len(t.dirty)))
+		}
 	}
 	n := len(t.shards)
 	for n*shardLoad < names {
@@ -306,7 +319,7 @@ func (t *tree) liveChanged(n *node) {
 func (t *tree) addrs(n *node, ips []netip.Addr, sign int32) {
 	if sign > 0 && t.bulk {
 		for _, a := range ips {
-			t.deferredAddrs = append(t.deferredAddrs, deferredAddr{n, a})
+			t.deferredAddrs = appendDeferred(t.deferredAddrs, deferredAddr{n, a})
 		}
 		if len(t.deferredAddrs) >= deferMax {
 			t.placeDeferred()
@@ -344,7 +357,7 @@ func (t *tree) srv(n, tn *node, port uint16, sign int32) {
 	if sign > 0 {
 		t.added++
 		if t.bulk {
-			t.deferred = append(t.deferred, deferredSRV{n, tn, port})
+			t.deferred = appendDeferred(t.deferred, deferredSRV{n, tn, port})
 			if len(t.deferred) == deferMax {
 				t.placeDeferred()
 			}
