@@ -598,6 +598,7 @@ func TestFirstStateInBulk(t *testing.T) {
 				if !bulk.t.bulk {
 					t.Fatal("the first state did not go the bulk way")
 				}
+				sameTasks(t, "in bulk", bulk, inc)
 				sameSets(t, "a state in bulk", bulk.Publish(nil), want)
 
 				v1, err := fakemaster.ToV1(in.json)
@@ -776,16 +777,7 @@ func TestLoadingDecoder(t *testing.T) {
 			}
 			u.Update(ctx, st)
 			sameSets(t, "a state built while decoded", u.Publish(nil), want)
-			// The tasks the next state is compared with: those of the state, under
-			// the keys the incremental path gives them.
-			if len(u.tasks) != len(inc.tasks) || u.Running() != inc.Running() {
-				t.Fatalf("built while decoded: %d tasks, %d running; incrementally %d, %d", len(u.tasks), u.Running(), len(inc.tasks), inc.Running())
-			}
-			for k, it := range inc.tasks {
-				if ut := u.tasks[k]; ut == nil || !state.SameTask(ut, it) {
-					t.Fatalf("built while decoded: task %+v is %+v, incrementally %+v", k, ut, it)
-				}
-			}
+			sameTasks(t, "built while decoded", u, inc)
 
 			// A state other than the one decoded is loaded as any other.
 			other := NewUpdater(&o)
@@ -800,6 +792,21 @@ func TestLoadingDecoder(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// sameTasks checks that u holds the tasks that inc, which loaded the same state
+// incrementally, holds, under the same keys: the tasks the next state is compared
+// with.
+func sameTasks(t *testing.T, what string, u, inc *Updater) {
+	t.Helper()
+	if len(u.tasks) != len(inc.tasks) || u.nrun != inc.nrun {
+		t.Fatalf("%s: %d tasks, %d running; incrementally %d, %d", what, len(u.tasks), u.nrun, len(inc.tasks), inc.nrun)
+	}
+	for k, it := range inc.tasks {
+		if ut := u.tasks[k]; ut == nil || !state.SameTask(ut, it) {
+			t.Fatalf("%s: task %+v is %+v, incrementally %+v", what, k, ut, it)
+		}
 	}
 }
 
