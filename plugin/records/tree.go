@@ -85,6 +85,13 @@ func appendDeferred[T any](list []T, v T) []T {
 	return append(list, v)
 }
 
+// slabFirst is the most addresses a node's first placement takes from the slab: a
+// task's own names' few. A longer list (a group name's) is mostly duplicates when
+// its tasks share agents, which sealing drops by a copy (countAddrs): from the heap
+// the room they left goes back, from the slab it would stay as long as the names
+// beside it.
+const slabFirst = 4
+
 // deferMax is the most records (and addresses) deferred at once (768 KiB, and 1
 // MiB); a variable for the tests.
 var deferMax = 32768
@@ -318,11 +325,11 @@ func (t *tree) liveChanged(n *node) {
 // addrs adds (sign 1) or removes (-1) one contribution of each address to n.
 func (t *tree) addrs(n *node, ips []netip.Addr, sign int32) {
 	if sign > 0 && t.bulk {
+		if len(t.deferredAddrs)+len(ips) > deferMax {
+			t.placeDeferred()
+		}
 		for _, a := range ips {
 			t.deferredAddrs = appendDeferred(t.deferredAddrs, deferredAddr{n, a})
-		}
-		if len(t.deferredAddrs) >= deferMax {
-			t.placeDeferred()
 		}
 		return
 	}
@@ -743,7 +750,7 @@ func (t *tree) next() {
 // once by what they add to it. A first build's addresses go without their counts
 // (but to a node that has them already: a first build taking back what it added
 // counted them), which sealing makes by counting duplicates (countAddrs); a node's
-// first come from the slab.
+// first few come from the slab.
 func (t *tree) placeDeferred() {
 	// srvMin, which sealing sets, counts each node's records meanwhile.
 	for _, d := range t.deferred {
@@ -768,7 +775,7 @@ func (t *tree) placeDeferred() {
 			switch {
 			case len(n.arefs) > 0:
 				n.addrs, n.arefs = slices.Grow(n.addrs, k), slices.Grow(n.arefs, k)
-			case len(n.addrs) == 0:
+			case len(n.addrs) == 0 && k <= slabFirst:
 				n.addrs = t.slabs.addrs.make(k)[:0]
 			default:
 				n.addrs = slices.Grow(n.addrs, k)
