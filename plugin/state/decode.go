@@ -345,6 +345,11 @@ func (d *decoder) task(f *Framework) error {
 	f.Tasks = append(f.Tasks, Task{})
 	t := &f.Tasks[len(f.Tasks)-1]
 	knownState := false
+	// The statuses are read into the decoder's scratch, every "statuses" the task
+	// lists, and the task keeps the one or two the records read (keepNeeded) at
+	// their size: most tasks list two or more (starting, running, the health
+	// checks' updates), where the records read one.
+	statuses := d.statuses[:0]
 	bad, err := d.entity(SkipTaskMalformed, func(key []byte) error {
 		var err error
 		switch string(key) {
@@ -377,30 +382,24 @@ func (d *decoder) task(f *Framework) error {
 		case "container":
 			t.Net, err = d.container()
 		case "statuses":
-			// A task keeps the one or two statuses the records read (keepNeeded), at
-			// their size: most tasks list two or more (starting, running, the health
-			// checks' updates), where the records read one.
-			ss := append(d.statuses[:0], t.Statuses...)
 			err = d.array(func() error {
 				s, err := d.status()
-				return d.keepStatus(&ss, s, err)
+				return d.keepStatus(&statuses, s, err)
 			})
-			ss = keepNeeded(ss)
-			switch {
-			case len(ss) == 0:
-				t.Statuses = nil
-			case d.arena != nil:
-				t.Statuses = d.arena.keepStatuses(ss)
-			default:
-				t.Statuses = slices.Clone(ss)
-			}
-			clear(ss[:cap(ss)])
-			d.statuses = ss[:0]
 		default:
 			err = d.s.SkipValue()
 		}
 		return err
 	})
+	if ss := keepNeeded(statuses); len(ss) > 0 {
+		if d.arena != nil {
+			t.Statuses = d.arena.keepStatuses(ss)
+		} else {
+			t.Statuses = slices.Clone(ss)
+		}
+	}
+	clear(statuses[:cap(statuses)])
+	d.statuses = statuses[:0]
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,9 @@ func TestDecodeKeepsStatusesNeeded(t *testing.T) {
 		// Health checks' updates, then killing: the last running one and the latest.
 		{`[{"state": "TASK_STARTING", "timestamp": 1}, {"state": "TASK_RUNNING", "timestamp": 2},
 			{"state": "TASK_RUNNING", "timestamp": 3}, {"state": "TASK_KILLING", "timestamp": 4}]`, []float64{3, 4}},
+		// "statuses" twice: the task's statuses are those of both.
+		{`[{"state": "TASK_STARTING", "timestamp": 1}, {"state": "TASK_RUNNING", "timestamp": 2}],
+			"statuses": [{"state": "TASK_KILLING", "timestamp": 3}], "statuses": []`, []float64{2, 3}},
 		// Out of order: the kept ones stay in the order they came.
 		{`[{"state": "TASK_KILLING", "timestamp": 9}, {"state": "TASK_RUNNING", "timestamp": 5},
 			{"state": "TASK_STARTING", "timestamp": 1}]`, []float64{9, 5}},
