@@ -126,14 +126,8 @@ func (u *Updater) Update(ctx context.Context, st *state.State) {
 		u.loadState(ctx, st)
 		return
 	}
-	all := &changes{agents: agentsOf(st), fws: fwsOf(st), tasks: make(map[state.TaskKey]*state.Task)}
-	for i := range st.Frameworks {
-		f := &st.Frameworks[i]
-		for j := range f.Tasks {
-			all.tasks[entryKey(all.tasks, f.ID, f.Tasks[j].ID)] = &f.Tasks[j]
-		}
-	}
-	u.updateAll(ctx, all, st)
+	tasks, _ := stateTasks(st, false)
+	u.updateAll(ctx, &changes{agents: agentsOf(st), fws: fwsOf(st), tasks: tasks}, st)
 }
 
 // updateAll is update for a whole cluster given as changes: every agent, framework
