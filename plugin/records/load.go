@@ -3,8 +3,6 @@ package records
 import (
 	"context"
 	"io"
-	"runtime"
-	"runtime/metrics"
 
 	"github.com/coredns-mesos/mesos/plugin/state"
 )
@@ -84,7 +82,6 @@ func (u *Updater) LoadingDecoder(ctx context.Context) func(io.Reader) (*state.St
 					return
 				}
 				work <- func() { u.loadFramework(&f) }
-				collectEarly()
 			},
 		})
 		close(work)
@@ -107,26 +104,6 @@ func (u *Updater) LoadingDecoder(ctx context.Context) func(io.Reader) (*state.St
 			u.mu.Unlock()
 		}
 		return st, nil
-	}
-}
-
-// collectEarly runs a collection, between two frameworks of a first load, when the
-// heap has grown a quarter past what the last one found live: the load's garbage (the
-// decoding's, the build's appends) is then reused before the heap would double, as
-// the runtime's pacing lets it, so the peak stays near what the load keeps, and fewer
-// fresh pages are faulted in (at 100k tasks: peak RSS 141-145 MB against 146-159,
-// in the same time); only a heap over 64 MiB is worth it. It runs on the decoding's
-// goroutine, just after a framework is handed over: runtime.GC returns when the
-// collection is done, and the decoding is ahead of the build, which the load waits
-// for. On the build's goroutine it left the build 0.16-0.27 s behind the decoding at
-// 100k tasks; here 0.03-0.07 s most times. Before the handing over, the last
-// framework's build waited for a collection of 50-60 ms (traced at 100k tasks).
-func collectEarly() {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/gc/heap/live:bytes"}}
-	metrics.Read(s)
-	objects, live := s[0].Value.Uint64(), s[1].Value.Uint64()
-	if objects > 64<<20 && objects > live*5/4 {
-		runtime.GC()
 	}
 }
 
