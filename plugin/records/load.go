@@ -90,7 +90,7 @@ func (u *Updater) LoadingDecoder(ctx context.Context) func(io.Reader) (*state.St
 		// tasks 90 ms of its CPU, a twelfth, rehashing into fresh pages).
 		var tasks map[state.TaskKey]*state.Task
 		if err == nil && !l.unusable {
-			tasks, _ = stateTasks(st, false)
+			tasks = stateTasks(st)
 		}
 		<-done
 		if err != nil {

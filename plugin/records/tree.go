@@ -273,9 +273,9 @@ func (t *tree) count(n *node, sign int32) *node {
 // first build does not reshard as it grows.
 func (t *tree) reserve(names int) {
 	if t.bulk {
-		// A first build changes every name it makes.
-		// Doubled at least when it grows, as append would: a first load while
-		// decoded reserves a framework at a time.
+		// A first build changes every name it makes: the list of them is sized
+		// too, doubled at least when it grows, as append would (a first load while
+		// decoded reserves a framework at a time).
 		if need := names - len(t.dirty); need > cap(t.dirty)-len(t.dirty) {
 			t.dirty = slices.Grow(t.dirty, max(need, len(t.dirty)))
 		}

@@ -126,8 +126,7 @@ func (u *Updater) Update(ctx context.Context, st *state.State) {
 		u.loadState(ctx, st)
 		return
 	}
-	tasks, _ := stateTasks(st, false)
-	u.updateAll(ctx, &changes{agents: agentsOf(st), fws: fwsOf(st), tasks: tasks}, st)
+	u.updateAll(ctx, &changes{agents: agentsOf(st), fws: fwsOf(st), tasks: stateTasks(st)}, st)
 }
 
 // updateAll is update for a whole cluster given as changes: every agent, framework
@@ -181,10 +180,7 @@ func (u *Updater) updateAll(ctx context.Context, all *changes, st *state.State) 
 func (u *Updater) loadState(ctx context.Context, st *state.State) {
 	u.dropLoad()
 	keyed := make(chan map[state.TaskKey]*state.Task, 1)
-	go func() {
-		tasks, _ := stateTasks(st, false)
-		keyed <- tasks
-	}()
+	go func() { keyed <- stateTasks(st) }()
 	n := 0
 	for i := range st.Frameworks {
 		n += len(st.Frameworks[i].Tasks)
@@ -200,28 +196,20 @@ func (u *Updater) loadState(ctx context.Context, st *state.State) {
 	u.load(ctx, agentsOf(st), fwsOf(st), order, func() map[state.TaskKey]*state.Task { return <-keyed }, st)
 }
 
-// stateTasks returns st's tasks by key, and when ordered also in the state's order.
-func stateTasks(st *state.State, ordered bool) (map[state.TaskKey]*state.Task, []keyedTask) {
+// stateTasks returns st's tasks by key, in a map sized for them.
+func stateTasks(st *state.State) map[state.TaskKey]*state.Task {
 	n := 0
 	for i := range st.Frameworks {
 		n += len(st.Frameworks[i].Tasks)
 	}
 	tasks := make(map[state.TaskKey]*state.Task, n)
-	var order []keyedTask
-	if ordered {
-		order = make([]keyedTask, 0, n)
-	}
 	for i := range st.Frameworks {
 		f := &st.Frameworks[i]
 		for j := range f.Tasks {
-			k := entryKey(tasks, f.ID, f.Tasks[j].ID)
-			tasks[k] = &f.Tasks[j]
-			if ordered {
-				order = append(order, keyedTask{k, &f.Tasks[j]})
-			}
+			tasks[entryKey(tasks, f.ID, f.Tasks[j].ID)] = &f.Tasks[j]
 		}
 	}
-	return tasks, order
+	return tasks
 }
 
 // loadChanges loads a first state given as changes (the stream's cluster), its
