@@ -55,7 +55,7 @@ var digStatus = regexp.MustCompile(`status: ([A-Z]+)`)
 // record types.
 func digRcode(t *testing.T, addr, qtype, name string) (status string, authority []string) {
 	t.Helper()
-	out, err := exec.Command("dig", "@127.0.0.1", "-p", portOf(addr), "+noall", "+comments", "+authority", "+tries=1", "+time=2", qtype, name).Output()
+	out, err := digOutput("@127.0.0.1", "-p", portOf(addr), "+noall", "+comments", "+authority", "+tries=1", "+time=2", qtype, name)
 	if err != nil {
 		t.Fatalf("dig %s %s: %v", qtype, name, err)
 	}
@@ -129,7 +129,7 @@ func domainNames(t *testing.T, mode string) {
 	check("SRV", "us-west-2.pin._region._web._tcp.marathon.slave.mesos", "31001 web-*-s1.marathon.slave.mesos.", "31002 web-*-s2.marathon.slave.mesos.")
 	check("SRV", "us-west-2c.prefer._zone._web._tcp.marathon.mesos",
 		"31001 web-*-s1.marathon.slave.mesos.", "31002 web-*-s2.marathon.slave.mesos.", "31003 web-*-s3.marathon.slave.mesos.")
-	out, err := exec.Command("dig", "@127.0.0.1", "-p", portOf(s.addr), "+noall", "+additional", "SRV", "us-west-2b.pin._zone._web._tcp.marathon.mesos").Output()
+	out, err := digOutput("@127.0.0.1", "-p", portOf(s.addr), "+noall", "+additional", "SRV", "us-west-2b.pin._zone._web._tcp.marathon.mesos")
 	if err != nil || !strings.Contains(string(out), "127.0.0.3") || strings.Contains(string(out), "127.0.0.2") {
 		t.Errorf("additional section of a pinned SRV answer: %q %v", out, err)
 	}

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -105,7 +104,7 @@ func TestCaptures(t *testing.T) {
 			if !haveTool(t, "dig", "dnsutils") {
 				return
 			}
-			out, err := exec.Command("dig", "@127.0.0.1", "-p", portOf(s.addr), "+short", "leader.mesos").Output()
+			out, err := digOutput("@127.0.0.1", "-p", portOf(s.addr), "+short", "leader.mesos")
 			if err != nil || strings.TrimSpace(string(out)) != "127.0.0.1" && !strings.HasSuffix(f, "1.2.0-dcos-trimmed.json") {
 				t.Errorf("dig leader.mesos: %q %v", out, err)
 			}
@@ -361,7 +360,7 @@ func TestTruncation(t *testing.T) {
 	if !haveTool(t, "dig", "dnsutils") {
 		return
 	}
-	out, err := exec.Command("dig", "@127.0.0.1", "-p", portOf(s.addr), "+short", name).Output()
+	out, err := digOutput("@127.0.0.1", "-p", portOf(s.addr), "+short", name)
 	if err != nil || len(strings.Fields(string(out))) != 120 {
 		t.Errorf("dig: %d addresses, %v", len(strings.Fields(string(out))), err)
 	}

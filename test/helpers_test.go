@@ -76,6 +76,95 @@ func haveTool(tb testing.TB, cmd, pkg string) bool {
 	return true
 }
 
+// digOutput runs dig with args and returns its standard output, less the warnings
+// dig prints about a datagram it set aside: one whose ID is not its query's (";;
+// Warning: ID mismatch", then ";; Warning: query response not set" when that datagram
+// was itself a query). dig goes on waiting for its answer then. The servers of tests
+// running beside this one, in this package or another, send to loopback ports the
+// kernel handed out, which a dig may hold by then: a NOTIFY retried after its test's
+// secondary stopped is such a datagram. Every other warning stays, for the caller to
+// see: a reply to dig's own query without the QR bit is a fault of the server's.
+func digOutput(args ...string) ([]byte, error) {
+	out, err := exec.Command("dig", args...).Output()
+	if ee, ok := errors.AsType[*exec.ExitError](err); ok {
+		err = fmt.Errorf("%w: %s", err, bytes.TrimSpace(ee.Stderr))
+	}
+	var kept []byte
+	setAside := false
+	for line := range bytes.Lines(out) {
+		switch {
+		case bytes.HasPrefix(line, []byte(";; Warning: ID mismatch")):
+			setAside = true
+			continue
+		case setAside && bytes.HasPrefix(line, []byte(";; Warning: query response not set")):
+			continue
+		}
+		setAside = false
+		kept = append(kept, line...)
+	}
+	return kept, err
+}
+
+// TestDigOutputSetsAsideStrays: a query of another's that reaches dig's port before
+// its answer leaves no trace in digOutput; an answer to dig's own query without the QR
+// bit still shows its warning.
+func TestDigOutputSetsAsideStrays(t *testing.T) {
+	if !haveTool(t, "dig", "dnsutils") {
+		return
+	}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			q := new(dns.Msg)
+			if q.Unpack(buf[:n]) != nil || len(q.Question) != 1 {
+				continue
+			}
+			reply := new(dns.Msg)
+			reply.SetReply(q)
+			reply.Answer = []dns.RR{&dns.A{
+				Hdr: dns.RR_Header{Name: q.Question[0].Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 5},
+				A:   net.IPv4(127, 0, 0, 9),
+			}}
+			if q.Question[0].Name == "stray.test." {
+				// A NOTIFY, as a server retrying it to a port dig now holds sends.
+				stray := new(dns.Msg)
+				stray.SetNotify("test.")
+				stray.Id = q.Id + 1
+				b, _ := stray.Pack()
+				pc.WriteTo(b, from)
+			} else {
+				reply.Response = false
+			}
+			b, _ := reply.Pack()
+			pc.WriteTo(b, from)
+		}
+	}()
+	args := func(name string) []string {
+		return []string{"@127.0.0.1", "-p", portOf(pc.LocalAddr().String()), "+short", "+tries=1", "+time=2", name}
+	}
+
+	raw, err := exec.Command("dig", args("stray.test")...).Output()
+	if err != nil || !bytes.Contains(raw, []byte(";; Warning: ID mismatch")) {
+		t.Fatalf("dig said nothing of the stray query: %q %v", raw, err)
+	}
+	if out, err := digOutput(args("stray.test")...); err != nil || string(out) != "127.0.0.9\n" {
+		t.Errorf("digOutput with a stray query before the answer: %q %v, want the answer alone", out, err)
+	}
+	if out, err := digOutput(args("noqr.test")...); err != nil || !bytes.Contains(out, []byte(";; Warning: query response not set")) ||
+		!bytes.Contains(out, []byte("127.0.0.9")) {
+		t.Errorf("digOutput with an answer without QR: %q %v, want the warning and the answer", out, err)
+	}
+}
+
 // givenPorts are the ports freePort handed out: the kernel may offer a closed port
 // again at once, and two listeners of one test would then collide.
 var givenPorts struct {

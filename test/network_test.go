@@ -94,7 +94,7 @@ func netTasks(p1, p2 int) []netTask {
 // "port target".
 func dig(t *testing.T, addr, qtype, name string) []string {
 	t.Helper()
-	out, err := exec.Command("dig", "@127.0.0.1", "-p", portOf(addr), "+short", "+tries=1", "+time=2", qtype, name).Output()
+	out, err := digOutput("@127.0.0.1", "-p", portOf(addr), "+short", "+tries=1", "+time=2", qtype, name)
 	if err != nil {
 		t.Fatalf("dig %s %s: %v", qtype, name, err)
 	}
@@ -345,7 +345,7 @@ func TestMaxAnswers(t *testing.T) {
 	if len(seen) != 3 || len(windows) < 2 {
 		t.Errorf("over 40 answers: addresses %v in %d windows", seen, len(windows))
 	}
-	out, err := exec.Command("dig", "@127.0.0.1", "-p", portOf(s.addr), "+short", "+dnssec", "A", "cassandra-seed.marathon.mesos").Output()
+	out, err := digOutput("@127.0.0.1", "-p", portOf(s.addr), "+short", "+dnssec", "A", "cassandra-seed.marathon.mesos")
 	if err != nil || len(strings.Fields(string(out))) != 2 {
 		t.Errorf("with the DO bit: %q %v, want 2 of the 3 addresses", out, err)
 	}

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"os/exec"
 	"strings"
 	"testing"
 )
@@ -20,7 +19,7 @@ func TestPTRWithDig(t *testing.T) {
 	s.waitReady()
 	dig := func(args ...string) string {
 		t.Helper()
-		out, err := exec.Command("dig", append([]string{"@127.0.0.1", "-p", portOf(s.addr), "+noall", "+answer", "+comments"}, args...)...).CombinedOutput()
+		out, err := digOutput(append([]string{"@127.0.0.1", "-p", portOf(s.addr), "+noall", "+answer", "+comments"}, args...)...)
 		if err != nil {
 			t.Fatalf("dig %v: %v\n%s", args, err, out)
 		}
