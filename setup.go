@@ -148,14 +148,14 @@ func parse(c *caddy.Controller) (*Mesos, error) {
 	blocks := 0
 	for c.Next() {
 		if blocks++; blocks > 1 {
-			return nil, plugin.ErrOnce
+			return nil, c.Err(plugin.ErrOnce.Error())
 		}
 		if err := p.zones(c.RemainingArgs()); err != nil {
 			return nil, err
 		}
 		for c.NextBlock() {
 			opt := c.Val()
-			if p.seen[opt] && opt != "fallthrough" {
+			if p.seen[opt] {
 				return nil, c.Errf("%s given twice", opt)
 			}
 			p.seen[opt] = true
@@ -193,6 +193,9 @@ func (p *blockParser) zones(args []string) error {
 	zones, err := zonesFrom(p.c, args, p.c.ServerBlockKeys)
 	if err != nil {
 		return err
+	}
+	if z, block := outsideBlock(zones, p.c.ServerBlockKeys); z != "" {
+		return p.c.Errf("zone %s is outside the server block's zones %v: no query for it reaches this plugin", z, block)
 	}
 	p.m.Zones = zones
 	p.cfg.opts.Zones, p.cfg.opts.ReverseZones = splitZones(zones)
@@ -594,6 +597,25 @@ func zonesFrom(c *caddy.Controller, args, serverBlock []string) ([]string, error
 	return zones, nil
 }
 
+// outsideBlock returns the first of zones that no query to the server block reaches,
+// one neither equal to nor below a zone of its keys, with the block's zones; "" when
+// every zone is reached (or the keys are unknown, as in a test's controller).
+func outsideBlock(zones, keys []string) (string, []string) {
+	var block []string
+	for _, k := range keys {
+		block = append(block, plugin.Host(k).NormalizeExact()...)
+	}
+	if len(block) == 0 {
+		return "", nil
+	}
+	for _, z := range zones {
+		if plugin.Zones(block).Matches(z) == "" {
+			return z, block
+		}
+	}
+	return "", nil
+}
+
 // splitZones tells the reverse zones (in-addr.arpa., ip6.arpa. and below) from the
 // forward ones.
 func splitZones(zones []string) (forward, reverse []string) {
@@ -622,18 +644,32 @@ func masterURL(s string) (*url.URL, error) {
 		// Before parsing: a password that holds a '/' does not parse.
 		return nil, fmt.Errorf("%q: credentials do not belong in the URL, use basic_auth", shown)
 	}
-	if !strings.Contains(s, "://") {
+	bare := !strings.Contains(s, "://")
+	if bare {
 		raw = "//" + s
 	}
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.Hostname() == "" {
+	if err != nil || u.Host == "" || u.Hostname() == "" || bare && u.Path != "" && !slices.ContainsFunc(endpoints, func(ep string) bool {
+		return strings.HasSuffix(strings.TrimRight(u.Path, "/"), ep)
+	}) {
+		// A path without a scheme, other than an endpoint pasted whole (below), is
+		// most often a scheme mistyped: http:/host.
 		return nil, fmt.Errorf("%q is not a master URL (http(s)://host:port or host:port)", shown)
+	}
+	if strings.Contains(u.Host, ",") {
+		return nil, fmt.Errorf("%q: list the masters apart, separated by spaces, not commas", shown)
+	}
+	if !validHost(u.Hostname()) {
+		return nil, fmt.Errorf("%q: %q is neither an IP address nor a host name", shown, u.Hostname())
 	}
 	if u.Scheme != "" && u.Scheme != "http" && u.Scheme != "https" {
 		return nil, fmt.Errorf("%q: scheme must be http or https (or zk://)", shown)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("%q: no query or fragment allowed", shown)
+	}
+	if strings.HasSuffix(u.Host, ":") {
+		return nil, fmt.Errorf("%q: bad port", shown)
 	}
 	if u.Port() == "" {
 		u.Host = net.JoinHostPort(u.Hostname(), defaultPort)
@@ -649,6 +685,28 @@ func masterURL(s string) (*url.URL, error) {
 		}
 	}
 	return u, nil
+}
+
+// validHost reports whether h is an IP address or a host name (RFC 1123's labels, with
+// '_' as resolvers accept it).
+func validHost(h string) bool {
+	if _, err := netip.ParseAddr(h); err == nil {
+		return true
+	}
+	if len(h) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(strings.TrimSuffix(h, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // zkConfig is a zk:// masters URL: the ensemble and the cluster's path.
@@ -763,7 +821,11 @@ func soaName(c *caddy.Controller, opt string, args []string) (string, error) {
 		}
 	}
 	name = dns.Fqdn(strings.ToLower(name))
-	if _, ok := dns.IsDomainName(name); !ok {
+	// dns.IsDomainName takes any octet; one a zone file would have to escape (a space,
+	// a quote, a parenthesis) is a mistake here.
+	if _, ok := dns.IsDomainName(name); !ok || strings.ContainsFunc(name, func(r rune) bool {
+		return r <= ' ' || r >= 0x7f || strings.ContainsRune(`"();@$`, r)
+	}) {
 		return "", c.Errf("%s: %q is not a domain name", opt, args[0])
 	}
 	return name, nil

@@ -170,6 +170,13 @@ func TestParseErrors(t *testing.T) {
 		{"mesos {\nmasters 10.0.0.1:99999\n}", "bad port"},
 		{"mesos {\nmasters http://10.0.0.1:5050/?x=1\n}", "no query"},
 		{"mesos {\nmasters :5050\n}", "is not a master URL"},
+		{"mesos {\nmasters http:/10.0.0.1:5050\n}", `"http:/10.0.0.1:5050" is not a master URL`},
+		{"mesos {\nmasters 10.0.0.1/mesos\n}", "is not a master URL"},
+		{"mesos {\nmasters 10.0.0.1:5050,10.0.0.2:5050\n}", "separated by spaces, not commas"},
+		{"mesos {\nmasters http://10.0.0.1,10.0.0.2\n}", "separated by spaces, not commas"},
+		{"mesos {\nmasters 10.0.0.1:\n}", "bad port"},
+		{"mesos {\nmasters master_1!.example.org\n}", `"master_1!.example.org" is neither an IP address nor a host name`},
+		{"mesos {\nmasters -master.example.org\n}", "neither an IP address nor a host name"},
 		{"mesos {\nmasters 10.0.0.1\nmasters 10.0.0.2\n}", "masters given twice"},
 		{"mesos {\nmasters 10.0.0.1\nrefresh\n}", "refresh needs one duration"},
 		{"mesos {\nmasters 10.0.0.1\nrefresh soon\n}", `refresh: "soon" is not a duration`},
@@ -180,6 +187,9 @@ func TestParseErrors(t *testing.T) {
 		{"mesos {\nmasters 10.0.0.1\nttl 99999999999\n}", "ttl"},
 		{"mesos {\nmasters 10.0.0.1\nsoa_minttl\n}", "soa_minttl needs one number"},
 		{"mesos {\nmasters 10.0.0.1\nsoa_mname a..b\n}", "not a domain name"},
+		{"mesos {\nmasters 10.0.0.1\nsoa_mname \"ns 1.x\"\n}", `soa_mname: "ns 1.x" is not a domain name`},
+		{"mesos {\nmasters 10.0.0.1\nsoa_rname \"bad name with spaces\"\n}", "soa_rname: \"bad name with spaces\" is not a domain name"},
+		{"mesos {\nmasters 10.0.0.1\nsoa_rname a(b)@example.org\n}", "not a domain name"},
 		{"mesos {\nmasters 10.0.0.1\nsoa_rname\n}", "soa_rname needs one domain name"},
 		{"mesos {\nmasters 10.0.0.1\nip_sources\n}", "ip_sources needs at least one"},
 		{"mesos {\nmasters 10.0.0.1\nip_sources netinfo dns\n}", `unknown source "dns"`},
@@ -205,7 +215,8 @@ func TestParseErrors(t *testing.T) {
 		{"mesos {\nmasters 10.0.0.1\nbasic_auth p file /no/such/secret\n}", "reading secret file"},
 		{"mesos {\nmasters 10.0.0.1\nbogus 1\n}", `unknown property "bogus"`},
 		{"mesos . {\nmasters 10.0.0.1\n}", "would answer for every name"},
-		{"mesos {\nmasters 10.0.0.1\n}\nmesos {\nmasters 10.0.0.2\n}", "can only be used once per Server Block"},
+		{"mesos {\nmasters 10.0.0.1\n}\nmesos {\nmasters 10.0.0.2\n}", "Testfile:4 - Error during parsing: this plugin can only be used once per Server Block"},
+		{"mesos {\nmasters 10.0.0.1\nfallthrough a.mesos\nfallthrough b.mesos\n}", "Testfile:4 - Error during parsing: fallthrough given twice"},
 	}
 	for _, tc := range cases {
 		_, err := parseBlock(t, tc.in)
@@ -257,7 +268,8 @@ func TestZonesFromServerBlock(t *testing.T) {
 		{[]string{".:53"}, "", "mesos."},
 		{nil, "", "mesos."},
 		{[]string{".:53"}, "cluster.local", "cluster.local."},
-		{[]string{"mesos.example.org:53"}, "mesos", "mesos."},
+		{[]string{"example.org:53"}, "mesos.example.org", "mesos.example.org."},
+		{[]string{"mesos:53", "10.0.0.0/8"}, "mesos 10.in-addr.arpa", "mesos.,10.in-addr.arpa."},
 	}
 	for _, tc := range cases {
 		c := caddy.NewTestController("dns", "mesos "+tc.args+" {\n masters 10.0.0.1\n}")
@@ -269,6 +281,30 @@ func TestZonesFromServerBlock(t *testing.T) {
 		}
 		if got := strings.Join(m.Zones, ","); got != tc.want {
 			t.Errorf("%v %q: zones %s, want %s", tc.keys, tc.args, got, tc.want)
+		}
+	}
+}
+
+// TestZonesOutsideServerBlock: a zone no query to the server block reaches fails the
+// load, naming it and the block's zones: CoreDNS hands a block only the names under
+// its keys, so the plugin would never answer and its block would look unloaded.
+func TestZonesOutsideServerBlock(t *testing.T) {
+	cases := []struct {
+		keys []string
+		args string
+		want string
+	}{
+		{[]string{"mesos.example.org:53"}, "mesos", "zone mesos. is outside the server block's zones [mesos.example.org.]"},
+		{[]string{"example.org:1053"}, "mesos", "zone mesos. is outside"},
+		{[]string{"mesos:53"}, "mesos 10.in-addr.arpa", "zone 10.in-addr.arpa. is outside the server block's zones [mesos.]"},
+		{[]string{"mesos:53", "10.1.0.0/16"}, "mesos 10.in-addr.arpa", "zone 10.in-addr.arpa. is outside"},
+	}
+	for _, tc := range cases {
+		c := caddy.NewTestController("dns", "mesos "+tc.args+" {\n masters 10.0.0.1\n}")
+		c.ServerBlockKeys = tc.keys
+		_, err := parse(c)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "Testfile:1") {
+			t.Errorf("%v %q: %v, want an error at line 1 containing %q", tc.keys, tc.args, err, tc.want)
 		}
 	}
 }
