@@ -17,15 +17,15 @@ import (
 // loopback or a trusted network. This file starts and stops it for the block.
 
 // startAPI listens on the block's http address; the refresh goroutine hands each new
-// set to the API. Its error names the option and the address, as the API's others
-// do. Called with m.life.mu held.
+// set to the API. Its error names the Corefile's line, the option and the address,
+// as the API's others do. Called with m.life.mu held.
 func (m *Mesos) startAPI() error {
 	if m.cfg.http == "" || m.httpAPI.Load() != nil {
 		return nil
 	}
 	ln, err := net.Listen("tcp", m.cfg.http)
 	if err != nil {
-		return fmt.Errorf("http %s: %w", m.cfg.http, err)
+		return fmt.Errorf("%s: http %s: %w", m.cfg.httpAt, m.cfg.http, err)
 	}
 	m.serveAPI(ln, api.ZoneStall)
 	return nil

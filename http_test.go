@@ -546,8 +546,8 @@ func TestHTTPWatchShutdownAndReload(t *testing.T) {
 	}
 }
 
-// TestHTTPAddressInUse: a listener that cannot be had fails the start with the reason,
-// and leaves nothing running.
+// TestHTTPAddressInUse: a listener that cannot be had fails the start with the
+// Corefile's line and the reason, and leaves nothing running.
 func TestHTTPAddressInUse(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -567,7 +567,7 @@ func TestHTTPAddressInUse(t *testing.T) {
 		inst.Stop()
 		t.Fatal("started with the HTTP address in use")
 	}
-	if !strings.Contains(err.Error(), "http "+l.Addr().String()) || !strings.Contains(err.Error(), "address already in use") {
+	if !strings.Contains(err.Error(), "Corefile:5: http "+l.Addr().String()) || !strings.Contains(err.Error(), "address already in use") {
 		t.Errorf("error %v", err)
 	}
 	if n := len(liveInstances()); n != before {

@@ -50,9 +50,11 @@ type config struct {
 	mode       string
 	resync     time.Duration
 	reregister time.Duration
-	// http is the HTTP API's listen address, empty when it is off; enumerate turns on
-	// its whole-zone endpoints; maxWatches bounds its open blocking queries.
+	// http is the HTTP API's listen address, empty when it is off, and httpAt where
+	// the Corefile gives it (file:line), for an error when it cannot listen; enumerate
+	// turns on its whole-zone endpoints; maxWatches bounds its open blocking queries.
 	http       string
+	httpAt     string
 	enumerate  bool
 	maxWatches int
 	// notifyInterval spaces the NOTIFY rounds to the secondaries.
@@ -375,6 +377,7 @@ func (p *blockParser) http(args []string) error {
 		log.Warningf("http %s is not a loopback address: the HTTP API serves what a zone transfer would to anyone who reaches it; keep it on a trusted network", args[0])
 	}
 	p.cfg.http = args[0]
+	p.cfg.httpAt = fmt.Sprintf("%s:%d", p.c.File(), p.c.Line())
 	return nil
 }
 
