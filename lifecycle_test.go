@@ -337,6 +337,10 @@ func TestRefreshReasons(t *testing.T) {
 	if err := fetch("http://"+srv.Listener.Addr().String(), 2*time.Second); refreshReason(err) != "http_status" && refreshReason(err) != "tls" {
 		t.Errorf("http to a TLS port: reason %s (%v)", refreshReason(err), err)
 	}
+	// https to a plain http master.
+	if err := fetch("https://"+strings.TrimPrefix(fm.URL(), "http://"), 2*time.Second); refreshReason(err) != "tls" {
+		t.Errorf("https to a plain http master: reason %s (%v)", refreshReason(err), err)
+	}
 	fm.SetFault(fakemaster.Hang, 0)
 	err = fetch(fm.URL(), 300*time.Millisecond)
 	if refreshReason(err) != "timeout" || strings.Contains(err.Error(), "does not decode") {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/coredns-mesos/mesos/plugin/master"
@@ -200,7 +201,10 @@ func refreshReason(err error) string {
 	switch {
 	case errors.Is(err, master.ErrTooLarge):
 		return "too_large"
-	case errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &badHost), errors.As(err, &badCert), errors.As(err, &header):
+	case errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &badHost), errors.As(err, &badCert), errors.As(err, &header),
+		// https to a plain http master: net/http replaces the tls.RecordHeaderError
+		// with an error of its own, which only its text tells apart.
+		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return "tls"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"

@@ -261,7 +261,7 @@ func (c *Client) fetchOnce(ctx context.Context, base *url.URL, decode Decoder) (
 	case resp.StatusCode == http.StatusServiceUnavailable:
 		return nil, nil, fmt.Errorf("%s: %w (503)", base.Host, ErrNoLeader)
 	default:
-		return nil, nil, fmt.Errorf("%s: %w %d", base.Host, ErrStatus, resp.StatusCode)
+		return nil, nil, fmt.Errorf("%s: %s: %w %d", base.Host, resp.Request.URL.Path, ErrStatus, resp.StatusCode)
 	}
 	ahead := newReadAhead(resp.Body)
 	body := &limitReader{r: ahead, left: c.cfg.MaxBytes}

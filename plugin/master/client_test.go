@@ -176,6 +176,9 @@ func TestFaults(t *testing.T) {
 			if !errors.Is(err, tc.want) {
 				t.Errorf("error %v, want %v", err, tc.want)
 			}
+			if tc.want == ErrStatus && !strings.Contains(err.Error(), "/master/state: "+ErrStatus.Error()+" 500") {
+				t.Errorf("error %v does not name the path asked", err)
+			}
 			if time.Since(start) > 10*time.Second {
 				t.Errorf("took %v despite the timeout", time.Since(start))
 			}
