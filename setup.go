@@ -196,8 +196,8 @@ func (p *blockParser) zones(args []string) error {
 	if err != nil {
 		return err
 	}
-	if z, block := outsideBlock(zones, p.c.ServerBlockKeys); z != "" {
-		return p.c.Errf("zone %s is outside the server block's zones %v: no query for it reaches this plugin", z, block)
+	if z, block := unreached(zones, p.c.ServerBlockKeys); z != "" {
+		log.Warningf("zone %s is outside the server block's zones %v: CoreDNS hands this block no name in it, so none reaches the plugin unless a plugin before it (rewrite) renames it into the zone", z, block)
 	}
 	p.m.Zones = zones
 	p.cfg.opts.Zones, p.cfg.opts.ReverseZones = splitZones(zones)
@@ -600,11 +600,13 @@ func zonesFrom(c *caddy.Controller, args, serverBlock []string) ([]string, error
 	return zones, nil
 }
 
-// outsideBlock returns the first of zones that no query to the server block reaches,
-// one neither equal to nor below a zone of its keys, with the block's zones; "" when
-// every zone is reached (or the keys are unknown, as in a test's controller).
-func outsideBlock(zones, keys []string) (string, []string) {
-	var block []string
+// unreached returns the first of zones that shares no name with the server block's
+// zones (neither is equal to or below the other), with the block's zones; "" when
+// every zone shares some (or the keys are unknown, as in a test's controller). CoreDNS
+// hands the block only names under its keys, so the plugin gets none of such a zone,
+// unless a plugin before it renames them.
+func unreached(zones, keys []string) (string, []string) {
+	block := make([]string, 0, len(keys))
 	for _, k := range keys {
 		block = append(block, plugin.Host(k).NormalizeExact()...)
 	}
@@ -612,7 +614,7 @@ func outsideBlock(zones, keys []string) (string, []string) {
 		return "", nil
 	}
 	for _, z := range zones {
-		if plugin.Zones(block).Matches(z) == "" {
+		if plugin.Zones(block).Matches(z) == "" && !slices.ContainsFunc(block, func(b string) bool { return dns.IsSubDomain(z, b) }) {
 			return z, block
 		}
 	}
@@ -647,16 +649,16 @@ func masterURL(s string) (*url.URL, error) {
 		// Before parsing: a password that holds a '/' does not parse.
 		return nil, fmt.Errorf("%q: credentials do not belong in the URL, use basic_auth", shown)
 	}
-	bare := !strings.Contains(s, "://")
-	if bare {
+	if !strings.Contains(s, "://") {
+		lower := strings.ToLower(s)
+		if strings.HasPrefix(lower, "http:") || strings.HasPrefix(lower, "https:") || strings.HasPrefix(lower, "zk:") {
+			// A scheme mistyped (http:/host) would parse as a host named http.
+			return nil, fmt.Errorf("%q: a scheme needs ://, as in http://host:5050", shown)
+		}
 		raw = "//" + s
 	}
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.Hostname() == "" || bare && u.Path != "" && !slices.ContainsFunc(endpoints, func(ep string) bool {
-		return strings.HasSuffix(strings.TrimRight(u.Path, "/"), ep)
-	}) {
-		// A path without a scheme, other than an endpoint pasted whole (below), is
-		// most often a scheme mistyped: http:/host.
+	if err != nil || u.Host == "" || u.Hostname() == "" {
 		return nil, fmt.Errorf("%q is not a master URL (http(s)://host:port or host:port)", shown)
 	}
 	if strings.Contains(u.Host, ",") {
@@ -674,12 +676,18 @@ func masterURL(s string) (*url.URL, error) {
 	if strings.HasSuffix(u.Host, ":") {
 		return nil, fmt.Errorf("%q: bad port", shown)
 	}
+	u.Path = strings.TrimRight(u.Path, "/")
 	if u.Port() == "" {
-		u.Host = net.JoinHostPort(u.Hostname(), defaultPort)
+		// A path is a proxy's prefix (DC/OS's /mesos), on its scheme's port; a master
+		// serves at the root, on Mesos's.
+		port := defaultPort
+		if u.Path != "" && u.Scheme != "" {
+			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		}
+		u.Host = net.JoinHostPort(u.Hostname(), port)
 	} else if p, err := strconv.Atoi(u.Port()); err != nil || p < 1 || p > 65535 {
 		return nil, fmt.Errorf("%q: bad port", shown)
 	}
-	u.Path = strings.TrimRight(u.Path, "/")
 	for _, ep := range endpoints {
 		if u.Path == ep || strings.HasSuffix(u.Path, ep) {
 			base := *u
@@ -690,26 +698,34 @@ func masterURL(s string) (*url.URL, error) {
 	return u, nil
 }
 
-// validHost reports whether h is an IP address or a host name (RFC 1123's labels, with
-// '_' as resolvers accept it).
+// validHost reports whether h is an IP address or a host name: RFC 1123's labels, with
+// '_' as resolvers accept it, and a last label not all digits (RFC 3696), so that an
+// address mistyped (256.1.1.1, 10.1) is not taken for a name.
 func validHost(h string) bool {
 	if _, err := netip.ParseAddr(h); err == nil {
 		return true
 	}
+	h = strings.TrimSuffix(h, ".")
 	if len(h) > 253 {
 		return false
 	}
-	for label := range strings.SplitSeq(strings.TrimSuffix(h, "."), ".") {
+	digits := false
+	for label := range strings.SplitSeq(h, ".") {
 		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
 			return false
 		}
+		digits = true
 		for _, r := range label {
-			if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_') {
+			switch {
+			case '0' <= r && r <= '9':
+			case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', r == '-', r == '_':
+				digits = false
+			default:
 				return false
 			}
 		}
 	}
-	return true
+	return !digits
 }
 
 // zkConfig is a zk:// masters URL: the ensemble and the cluster's path.

@@ -170,8 +170,11 @@ func TestParseErrors(t *testing.T) {
 		{"mesos {\nmasters 10.0.0.1:99999\n}", "bad port"},
 		{"mesos {\nmasters http://10.0.0.1:5050/?x=1\n}", "no query"},
 		{"mesos {\nmasters :5050\n}", "is not a master URL"},
-		{"mesos {\nmasters http:/10.0.0.1:5050\n}", `"http:/10.0.0.1:5050" is not a master URL`},
-		{"mesos {\nmasters 10.0.0.1/mesos\n}", "is not a master URL"},
+		{"mesos {\nmasters http:/10.0.0.1:5050\n}", `"http:/10.0.0.1:5050": a scheme needs ://`},
+		{"mesos {\nmasters HTTPS:10.0.0.1\n}", "a scheme needs ://"},
+		{"mesos {\nmasters zk:/10.0.0.1:2181/mesos\n}", "a scheme needs ://"},
+		{"mesos {\nmasters 256.1.1.1\n}", `"256.1.1.1" is neither an IP address nor a host name`},
+		{"mesos {\nmasters 10.1:5050\n}", "neither an IP address nor a host name"},
 		{"mesos {\nmasters 10.0.0.1:5050,10.0.0.2:5050\n}", "separated by spaces, not commas"},
 		{"mesos {\nmasters http://10.0.0.1,10.0.0.2\n}", "separated by spaces, not commas"},
 		{"mesos {\nmasters 10.0.0.1:\n}", "bad port"},
@@ -285,26 +288,62 @@ func TestZonesFromServerBlock(t *testing.T) {
 	}
 }
 
-// TestZonesOutsideServerBlock: a zone no query to the server block reaches fails the
-// load, naming it and the block's zones: CoreDNS hands a block only the names under
-// its keys, so the plugin would never answer and its block would look unloaded.
+// TestZonesOutsideServerBlock: a zone that shares no name with the server block's
+// zones is warned about at load, naming it and the block's zones: CoreDNS hands a
+// block only the names under its keys, so the plugin gets none of it unless a plugin
+// before it (rewrite) renames them into it. A zone above a key, or below one, gets
+// names: no warning.
 func TestZonesOutsideServerBlock(t *testing.T) {
+	var buf bytes.Buffer
+	golog.SetOutput(&buf)
+	t.Cleanup(func() { golog.SetOutput(os.Stderr) })
 	cases := []struct {
 		keys []string
 		args string
-		want string
+		want string // the warning, "" for none
 	}{
 		{[]string{"mesos.example.org:53"}, "mesos", "zone mesos. is outside the server block's zones [mesos.example.org.]"},
-		{[]string{"example.org:1053"}, "mesos", "zone mesos. is outside"},
+		{[]string{"dns://example.org:1053"}, "mesos", "zone mesos. is outside the server block's zones [example.org.]"},
 		{[]string{"mesos:53"}, "mesos 10.in-addr.arpa", "zone 10.in-addr.arpa. is outside the server block's zones [mesos.]"},
-		{[]string{"mesos:53", "10.1.0.0/16"}, "mesos 10.in-addr.arpa", "zone 10.in-addr.arpa. is outside"},
+		{[]string{"mesos:53", "10.1.0.0/16"}, "mesos 10.in-addr.arpa", ""},
+		{[]string{"marathon.mesos:53"}, "mesos", ""},
+		{[]string{"example.org:53"}, "mesos.example.org", ""},
+		{[]string{"tls://.:853"}, "mesos", ""},
 	}
 	for _, tc := range cases {
+		buf.Reset()
 		c := caddy.NewTestController("dns", "mesos "+tc.args+" {\n masters 10.0.0.1\n}")
 		c.ServerBlockKeys = tc.keys
-		_, err := parse(c)
-		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "Testfile:1") {
-			t.Errorf("%v %q: %v, want an error at line 1 containing %q", tc.keys, tc.args, err, tc.want)
+		if _, err := parse(c); err != nil {
+			t.Errorf("%v %q: %v", tc.keys, tc.args, err)
+			continue
+		}
+		got := buf.String()
+		if tc.want == "" && got != "" || tc.want != "" && (!strings.Contains(got, tc.want) || !strings.Contains(got, "rewrite")) {
+			t.Errorf("%v %q: warned %q, want %q", tc.keys, tc.args, got, tc.want)
+		}
+	}
+}
+
+// TestMasterURLPorts: a master without a port is on Mesos's, 5050; a URL with a path,
+// a proxy's prefix, on its scheme's.
+func TestMasterURLPorts(t *testing.T) {
+	for in, want := range map[string]string{
+		"10.0.0.1":                        "//10.0.0.1:5050",
+		"master.example.org.":             "//master.example.org.:5050",
+		"10.0.0.1:5050/":                  "//10.0.0.1:5050",
+		"http://m1":                       "http://m1:5050",
+		"https://m1/":                     "https://m1:5050",
+		"https://proxy.example.org/mesos": "https://proxy.example.org:443/mesos",
+		"http://proxy/mesos/":             "http://proxy:80/mesos",
+		"https://proxy:8443/mesos":        "https://proxy:8443/mesos",
+		"proxy/mesos":                     "//proxy:5050/mesos",
+		"[::1]":                           "//[::1]:5050",
+		"http://[fe80::1%25eth0]:5051":    "http://[fe80::1%25eth0]:5051",
+	} {
+		u, err := masterURL(in)
+		if err != nil || u.String() != want {
+			t.Errorf("%s: %v %v, want %s", in, u, err, want)
 		}
 	}
 }
@@ -322,7 +361,7 @@ func TestParseBareSeconds(t *testing.T) {
 func TestParseRefusesEndpointURLs(t *testing.T) {
 	for in, base := range map[string]string{
 		"http://10.0.0.1:5050/master/state":         "http://10.0.0.1:5050",
-		"https://m.example.org/mesos/master/state":  "https://m.example.org:5050/mesos",
+		"https://m.example.org/mesos/master/state":  "https://m.example.org:443/mesos",
 		"10.0.0.1:5050/state.json":                  "10.0.0.1:5050",
 		"http://10.0.0.1:5050/master/redirect":      "http://10.0.0.1:5050",
 		"http://10.0.0.1:5050/api/v1":               "http://10.0.0.1:5050",
