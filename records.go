@@ -6,9 +6,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"net"
+	"net/http"
 	"net/url"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/coredns-mesos/mesos/plugin/master"
@@ -203,8 +203,8 @@ func refreshReason(err error) string {
 		return "too_large"
 	case errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &badHost), errors.As(err, &badCert), errors.As(err, &header),
 		// https to a plain http master: net/http replaces the tls.RecordHeaderError
-		// with an error of its own, which only its text tells apart.
-		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		// with an error of its own.
+		errors.Is(err, http.ErrSchemeMismatch):
 		return "tls"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
