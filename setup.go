@@ -62,6 +62,10 @@ type config struct {
 	// ixfrJournal bounds the changes kept for IXFR: -1 (the default) as many as the
 	// zone has records, 0 none (every transfer is the whole zone).
 	ixfrJournal int
+	// unreached warns of a zone that shares no name with the server block's keys
+	// (unreached), "" when there is none; the start logs it unless a rewrite in the
+	// block can bring the zone names.
+	unreached string
 }
 
 const (
@@ -102,6 +106,9 @@ func setup(c *caddy.Controller) error {
 		}
 		// A signer in front caches signatures by RRset: see Mesos.signed.
 		m.signed = cfg.Handler("dnssec") != nil
+		if m.cfg.unreached != "" && cfg.Handler("rewrite") == nil {
+			log.Warning(m.cfg.unreached)
+		}
 		return nil
 	})
 	c.OnStartup(m.start)
@@ -197,7 +204,7 @@ func (p *blockParser) zones(args []string) error {
 		return err
 	}
 	if z, block := unreached(zones, p.c.ServerBlockKeys); z != "" {
-		log.Warningf("zone %s is outside the server block's zones %v: CoreDNS hands this block no name in it, so none reaches the plugin unless a plugin before it (rewrite) renames it into the zone", z, block)
+		p.cfg.unreached = fmt.Sprintf("zone %s is outside the server block's zones %v: CoreDNS hands this block no name in it, and no rewrite in the block renames one into it", z, block)
 	}
 	p.m.Zones = zones
 	p.cfg.opts.Zones, p.cfg.opts.ReverseZones = splitZones(zones)
