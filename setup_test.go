@@ -260,19 +260,30 @@ func writeCA(t *testing.T, dir string) string {
 	return p
 }
 
+// TestZonesFromServerBlock: the zones come from the arguments, or else the server
+// block's keys. A zone that shares no name with the block's zones is kept to warn of at
+// the start (test/rewrite_test.go sees it logged, and not where a rewrite brings the
+// zone names); a zone above or below a key gets names.
 func TestZonesFromServerBlock(t *testing.T) {
 	cases := []struct {
-		keys []string
-		args string
-		want string
+		keys    []string
+		args    string
+		want    string
+		warning string // its start, "" for none
 	}{
-		{[]string{"mesos.example.org:53"}, "", "mesos.example.org."},
-		{[]string{"dns://Mesos.Example.org.:1053", "other.org"}, "", "mesos.example.org.,other.org."},
-		{[]string{".:53"}, "", "mesos."},
-		{nil, "", "mesos."},
-		{[]string{".:53"}, "cluster.local", "cluster.local."},
-		{[]string{"example.org:53"}, "mesos.example.org", "mesos.example.org."},
-		{[]string{"mesos:53", "10.0.0.0/8"}, "mesos 10.in-addr.arpa", "mesos.,10.in-addr.arpa."},
+		{[]string{"mesos.example.org:53"}, "", "mesos.example.org.", ""},
+		{[]string{"dns://Mesos.Example.org.:1053", "other.org"}, "", "mesos.example.org.,other.org.", ""},
+		{[]string{".:53"}, "", "mesos.", ""},
+		{nil, "", "mesos.", ""},
+		{[]string{".:53"}, "cluster.local", "cluster.local.", ""},
+		{[]string{"tls://.:853"}, "mesos", "mesos.", ""},
+		{[]string{"example.org:53"}, "mesos.example.org", "mesos.example.org.", ""},
+		{[]string{"marathon.mesos:53"}, "mesos", "mesos.", ""},
+		{[]string{"mesos:53", "10.0.0.0/8"}, "mesos 10.in-addr.arpa", "mesos.,10.in-addr.arpa.", ""},
+		{[]string{"mesos:53", "10.1.0.0/16"}, "mesos 10.in-addr.arpa", "mesos.,10.in-addr.arpa.", ""},
+		{[]string{"mesos.example.org:53"}, "mesos", "mesos.", "zone mesos. is outside the server block's zones [mesos.example.org.]"},
+		{[]string{"dns://example.org:1053"}, "mesos", "mesos.", "zone mesos. is outside the server block's zones [example.org.]"},
+		{[]string{"mesos:53"}, "mesos 10.in-addr.arpa", "mesos.,10.in-addr.arpa.", "zone 10.in-addr.arpa. is outside the server block's zones [mesos.]"},
 	}
 	for _, tc := range cases {
 		c := caddy.NewTestController("dns", "mesos "+tc.args+" {\n masters 10.0.0.1\n}")
@@ -285,37 +296,8 @@ func TestZonesFromServerBlock(t *testing.T) {
 		if got := strings.Join(m.Zones, ","); got != tc.want {
 			t.Errorf("%v %q: zones %s, want %s", tc.keys, tc.args, got, tc.want)
 		}
-	}
-}
-
-// TestZonesOutsideServerBlock: a zone that shares no name with the server block's
-// zones is kept to warn of at the start (test/rewrite_test.go sees it logged, and not
-// where a rewrite brings the zone names); a zone above or below a key gets names.
-func TestZonesOutsideServerBlock(t *testing.T) {
-	cases := []struct {
-		keys []string
-		args string
-		want string // the warning's start, "" for none
-	}{
-		{[]string{"mesos.example.org:53"}, "mesos", "zone mesos. is outside the server block's zones [mesos.example.org.]"},
-		{[]string{"dns://example.org:1053"}, "mesos", "zone mesos. is outside the server block's zones [example.org.]"},
-		{[]string{"mesos:53"}, "mesos 10.in-addr.arpa", "zone 10.in-addr.arpa. is outside the server block's zones [mesos.]"},
-		{[]string{"mesos:53", "10.1.0.0/16"}, "mesos 10.in-addr.arpa", ""},
-		{[]string{"marathon.mesos:53"}, "mesos", ""},
-		{[]string{"example.org:53"}, "mesos.example.org", ""},
-		{[]string{"tls://.:853"}, "mesos", ""},
-		{nil, "mesos", ""},
-	}
-	for _, tc := range cases {
-		c := caddy.NewTestController("dns", "mesos "+tc.args+" {\n masters 10.0.0.1\n}")
-		c.ServerBlockKeys = tc.keys
-		m, err := parse(c)
-		if err != nil {
-			t.Errorf("%v %q: %v", tc.keys, tc.args, err)
-			continue
-		}
-		if got := m.cfg.unreached; tc.want == "" && got != "" || !strings.HasPrefix(got, tc.want) {
-			t.Errorf("%v %q: warning %q, want %q", tc.keys, tc.args, got, tc.want)
+		if got := m.cfg.unreached; tc.warning == "" && got != "" || !strings.HasPrefix(got, tc.warning) {
+			t.Errorf("%v %q: warning %q, want %q", tc.keys, tc.args, got, tc.warning)
 		}
 	}
 }
