@@ -1,6 +1,7 @@
 package mesos
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/coredns-mesos/mesos/internal/migrate"
 	"github.com/coredns/caddy"
+	"github.com/coredns/caddy/caddyfile"
 	"github.com/coredns/coredns/core/dnsserver"
 	_ "github.com/coredns/coredns/plugin/bind"
 	_ "github.com/coredns/coredns/plugin/cache"
@@ -44,6 +46,17 @@ func validateCorefile(t *testing.T, name, corefile string) error {
 	os.WriteFile(filepath.Join(dir, "zk-secret"), []byte("zks3cret\n"), 0o600)
 	writeReadmeKey(t, filepath.Join(dir, "Kmesos.example.org.+013+NNNNN"), "mesos.example.org.")
 	corefile = strings.ReplaceAll(corefile, "/etc/coredns/", dir+"/")
+	blocks, err := caddyfile.Parse(name, strings.NewReader(corefile), dnsserver.Directives)
+	if err != nil {
+		return err
+	}
+	for _, b := range blocks {
+		// cache rewrites the TTLs of what passes through it, zone transfers included
+		// (an AXFR's records to its 5 s minimum): a secondary would serve those.
+		if len(b.Tokens["cache"]) > 0 && len(b.Tokens["transfer"]) > 0 {
+			return fmt.Errorf("server block %v both caches and transfers: the secondaries would get cache's TTLs", b.Keys)
+		}
+	}
 	return caddy.ValidateAndExecuteDirectives(caddy.CaddyfileInput{Contents: []byte(corefile), Filepath: name, ServerTypeName: "dns"}, nil, true)
 }
 
@@ -92,6 +105,9 @@ func TestReadmeCorefiles(t *testing.T) {
 	// A Corefile that is wrong fails here too: the check can fail.
 	if err := validateCorefile(t, "bad", ".:53 {\n mesos {\n  masters 10.0.0.1\n  refresh soon\n }\n}\n"); err == nil {
 		t.Error("a bad Corefile loaded")
+	}
+	if err := validateCorefile(t, "cached", "mesos:53 {\n cache 30\n mesos {\n  masters 10.0.0.1\n }\n transfer {\n  to 10.0.0.53\n }\n}\n"); err == nil || !strings.Contains(err.Error(), "both caches and transfers") {
+		t.Errorf("a block that caches and transfers: %v", err)
 	}
 }
 
