@@ -507,6 +507,14 @@ func (p *blockParser) finish() error {
 	if cfg.http == "" && (cfg.enumerate || p.seen["max_watches"]) {
 		return c.Err("http_enumerate and max_watches need http")
 	}
+	if fwd := cfg.opts.Zones; len(fwd) == 1 && cfg.opts.SOA.Mname == "ns1."+fwd[0] {
+		// The default written out (as -from-config writes Mesos-DNS's ns1.mesos):
+		// ns1.ZONE keeps its records.
+		cfg.opts.SOA.Mname = ""
+	}
+	if cfg.opts.SOA.Mname != "" && p.seen["ns_addr"] {
+		return c.Errf("ns_addr gives ns1's addresses, but soa_mname %s names another primary, which gets no records: drop one of them", cfg.opts.SOA.Mname)
+	}
 	if p.zkAuth != nil {
 		if cfg.zk == nil {
 			return c.Err("zk_auth needs a zk:// master")

@@ -2,6 +2,7 @@ package mesos
 
 import (
 	"bytes"
+	"context"
 	golog "log"
 	"os"
 	"path/filepath"
@@ -12,8 +13,11 @@ import (
 
 	"github.com/coredns-mesos/mesos/plugin/api"
 	"github.com/coredns-mesos/mesos/plugin/records"
+	"github.com/coredns-mesos/mesos/plugin/state"
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
+
+	"github.com/miekg/dns"
 )
 
 func parseBlock(t *testing.T, in string) (*Mesos, error) {
@@ -193,6 +197,8 @@ func TestParseErrors(t *testing.T) {
 		{"mesos {\nmasters 10.0.0.1\nsoa_mname \"ns 1.x\"\n}", `soa_mname: "ns 1.x" is not a domain name`},
 		{"mesos {\nmasters 10.0.0.1\nsoa_rname \"bad name with spaces\"\n}", "soa_rname: \"bad name with spaces\" is not a domain name"},
 		{"mesos {\nmasters 10.0.0.1\nsoa_rname a(b)@example.org\n}", "not a domain name"},
+		{"mesos {\nmasters 10.0.0.1\nsoa_mname ns.example.org\nns_addr 127.0.0.9\n}", "ns_addr gives ns1's addresses, but soa_mname ns.example.org. names another primary"},
+		{"mesos mesos example.org {\nmasters 10.0.0.1\nsoa_mname ns1.mesos\nns_addr 127.0.0.9\n}", "drop one of them"},
 		{"mesos {\nmasters 10.0.0.1\nsoa_rname\n}", "soa_rname needs one domain name"},
 		{"mesos {\nmasters 10.0.0.1\nip_sources\n}", "ip_sources needs at least one"},
 		{"mesos {\nmasters 10.0.0.1\nip_sources netinfo dns\n}", `unknown source "dns"`},
@@ -520,5 +526,23 @@ func TestParseIXFRJournal(t *testing.T) {
 		if err != nil || m.cfg.ixfrJournal != want {
 			t.Errorf("%q: %d, %v", in, m.cfg.ixfrJournal, err)
 		}
+	}
+}
+
+// TestParseDefaultMnameWrittenOut: soa_mname naming the default, ns1 of the block's one
+// forward zone (as -from-config writes Mesos-DNS's ns1.mesos), keeps ns1's records and
+// takes ns_addr; with two forward zones it names one primary for both, as any other.
+func TestParseDefaultMnameWrittenOut(t *testing.T) {
+	m, err := parseBlock(t, "mesos {\nmasters 10.0.0.1\nsoa_mname NS1.mesos\nns_addr 127.0.0.9\n}")
+	if err != nil || m.cfg.opts.SOA.Mname != "" || len(m.cfg.opts.NSAddrs) != 1 {
+		t.Fatalf("soa_mname ns1.mesos in zone mesos: %v, mname %q, ns_addr %v", err, m.cfg.opts.SOA.Mname, m.cfg.opts.NSAddrs)
+	}
+	set := records.Build(context.Background(), &state.State{}, m.cfg.opts, nil)
+	if a, _, ok := set.Lookup("ns1.mesos.", "mesos.", dns.TypeA); !ok || len(a) != 1 || a[0].(*dns.A).A.String() != "127.0.0.9" {
+		t.Errorf("ns1.mesos.: %v %v", a, ok)
+	}
+	m, err = parseBlock(t, "mesos mesos example.org {\nmasters 10.0.0.1\nsoa_mname ns1.mesos\n}")
+	if err != nil || m.cfg.opts.SOA.Mname != "ns1.mesos." {
+		t.Errorf("soa_mname ns1.mesos in zones mesos and example.org: %v, mname %q", err, m.cfg.opts.SOA.Mname)
 	}
 }
