@@ -58,6 +58,8 @@ type watcher struct {
 	wg      sync.WaitGroup
 	changed chan struct{}
 	gaveUp  chan error // with once, why a name could not be had
+	// commandDue: the file changed and the command has not succeeded since (run's).
+	commandDue bool
 }
 
 // answerTimeout bounds a query that is not a blocking one: the API answers it at once.
@@ -275,15 +277,23 @@ func excerpt(b []byte) []byte {
 	return b
 }
 
-// run renders whenever the answers settle, until ctx ends (or once).
+// Retries of a file or a command that failed: from retryFirst, doubling, up to
+// retryMax.
+var retryFirst, retryMax = time.Second, time.Minute
+
+// run renders whenever the answers settle, until ctx ends (or once). A file that
+// cannot be written, or a command that fails, is tried again with backoff until it
+// works, the command even when the file no longer changes; with once, either ends
+// the run with its error.
 func (w *watcher) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer func() {
 		cancel()
 		w.wg.Wait()
 	}()
-	var timer <-chan time.Time
+	var timer, retry <-chan time.Time
 	var deadline time.Time
+	var backoff time.Duration
 	first := true
 	for {
 		if !first {
@@ -292,6 +302,8 @@ func (w *watcher) run(ctx context.Context) error {
 				return nil
 			case err := <-w.gaveUp:
 				return err
+			case <-retry:
+				retry = nil
 			case <-w.changed:
 				now := time.Now()
 				if timer == nil {
@@ -315,20 +327,25 @@ func (w *watcher) run(ctx context.Context) error {
 			continue
 		}
 		first = false
-		if err := w.write(out); err != nil {
-			w.cfg.logf("%v", err)
-		}
+		err = w.write(out)
 		if w.cfg.once {
-			return nil
+			return err
 		}
+		if err == nil {
+			backoff = 0
+			continue
+		}
+		backoff = min(max(2*backoff, retryFirst), retryMax)
+		w.cfg.logf("%v (trying again in %v)", err, backoff)
+		retry = time.After(backoff)
 	}
 }
 
 // write replaces the file with out, atomically, when the text differs, and then runs
-// the command.
+// the command; a command that failed runs again even when the text is the same.
 func (w *watcher) write(out []byte) error {
 	if old, err := os.ReadFile(w.cfg.out); err == nil && bytes.Equal(old, out) {
-		return nil
+		return w.runCommand()
 	}
 	dir := filepath.Dir(w.cfg.out)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(w.cfg.out)+".*")
@@ -358,13 +375,20 @@ func (w *watcher) write(out []byte) error {
 		return fmt.Errorf("writing %s: %w", w.cfg.out, err)
 	}
 	w.cfg.logf("wrote %s (%d bytes)", w.cfg.out, len(out))
-	if w.cfg.command == "" {
+	w.commandDue = w.cfg.command != ""
+	return w.runCommand()
+}
+
+// runCommand runs the command if the file changed since it last succeeded.
+func (w *watcher) runCommand() error {
+	if !w.commandDue {
 		return nil
 	}
 	cmd := exec.Command("sh", "-c", w.cfg.command) // #nosec G204 -- the operator's own command
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("%s: %v: %s", w.cfg.command, err, bytes.TrimSpace(b))
 	}
+	w.commandDue = false
 	return nil
 }
 

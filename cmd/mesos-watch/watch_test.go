@@ -253,3 +253,91 @@ func TestUndecodableAnswerKeepsLastFile(t *testing.T) {
 		t.Errorf("after the next good answer the file is %q", got)
 	}
 }
+
+// answering is an API that answers _web._tcp.marathon.mesos with one target, and a
+// blocking query on it only when the client gives up.
+func answering(t *testing.T) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("index") != "" {
+			<-r.Context().Done()
+			return
+		}
+		w.Header().Set("X-Mesos-Index", "1")
+		w.Write([]byte(`[{"service":"_web._tcp.marathon.mesos","host":"web-a.marathon.slave.mesos.","ip":"10.0.0.1","port":"31000","port_number":31000}]`))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// -once ends with status 1 when the file cannot be written or the command fails,
+// saying why: a script that runs it sees the failure.
+func TestOnceFailsWithTheFileOrCommand(t *testing.T) {
+	srv := answering(t)
+	tmpl, out := writeTemplate(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		why  string
+	}{
+		{"command", []string{"-out", out, "-exec", "echo no reload; exit 3"}, "exit status 3: no reload"},
+		{"file", []string{"-out", filepath.Join(t.TempDir(), "no", "such", "dir", "x.conf")}, "no such file or directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stderr := newSyncLog()
+			if c := run(append([]string{"-once", "-api", srv.URL, "-template", tmpl}, tc.args...), stderr); c != 1 || !strings.Contains(stderr.String(), tc.why) {
+				t.Errorf("exit status %d, want 1, saying %q:\n%s", c, tc.why, stderr)
+			}
+		})
+	}
+	if got, _ := os.ReadFile(out); string(got) != "server 10.0.0.1:31000;\n" {
+		t.Errorf("the file the failing command followed: %q", got)
+	}
+}
+
+// A command that fails runs again, with backoff, until it works, though the file no
+// longer changes; then it does not run again.
+func TestFailedCommandRetried(t *testing.T) {
+	saved := retryFirst
+	retryFirst = 10 * time.Millisecond
+	defer func() { retryFirst = saved }()
+	srv := answering(t)
+	tmpl, out := writeTemplate(t)
+	runs := filepath.Join(t.TempDir(), "runs")
+	// Fails on its first two runs.
+	command := fmt.Sprintf(`echo x >> %s; [ "$(wc -l < %s)" -ge 3 ] || { echo busy; exit 1; }`, runs, runs)
+	log := newSyncLog()
+	w, err := newWatcher(config{api: srv.URL, template: tmpl, out: out, command: command, minWait: time.Millisecond, maxWait: 10 * time.Millisecond,
+		block: time.Minute, client: srv.Client(), logf: log.logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ended := make(chan struct{})
+	go func() {
+		w.run(ctx)
+		close(ended)
+	}()
+	defer func() {
+		cancel()
+		<-ended
+	}()
+	log.wait(t, "trying again", 2, ended)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		b, _ := os.ReadFile(runs)
+		if n := strings.Count(string(b), "x"); n == 3 {
+			break
+		} else if n > 3 || time.Now().After(deadline) {
+			t.Fatalf("the command ran %d times, want 3; the log:\n%s", n, log)
+		}
+		select {
+		case <-log.more:
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if said := log.String(); strings.Count(said, "trying again in") != 2 || !strings.Contains(said, "exit status 1: busy (trying again in 10ms)") ||
+		!strings.Contains(said, "(trying again in 20ms)") || strings.Count(said, "wrote ") != 1 {
+		t.Errorf("the log:\n%s", said)
+	}
+}
