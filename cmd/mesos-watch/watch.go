@@ -332,7 +332,7 @@ func (w *watcher) run(ctx context.Context) error {
 			return err
 		}
 		if err == nil {
-			backoff = 0
+			backoff, retry = 0, nil
 			continue
 		}
 		backoff = min(max(2*backoff, retryFirst), retryMax)
@@ -342,11 +342,36 @@ func (w *watcher) run(ctx context.Context) error {
 }
 
 // write replaces the file with out, atomically, when the text differs, and then runs
-// the command; a command that failed runs again even when the text is the same.
+// the command; a command that failed runs again even when the text is the same. With
+// once, a command that fails puts the file back as it was: a script that runs -once
+// again then sees the change, and the command's failure, again.
 func (w *watcher) write(out []byte) error {
-	if old, err := os.ReadFile(w.cfg.out); err == nil && bytes.Equal(old, out) {
+	old, readErr := os.ReadFile(w.cfg.out)
+	if readErr == nil && bytes.Equal(old, out) {
 		return w.runCommand()
 	}
+	if err := w.replace(out); err != nil {
+		return err
+	}
+	w.cfg.logf("wrote %s (%d bytes)", w.cfg.out, len(out))
+	w.commandDue = w.cfg.command != ""
+	err := w.runCommand()
+	if err != nil && w.cfg.once {
+		back := os.Remove(w.cfg.out)
+		if readErr == nil {
+			back = w.replace(old)
+		}
+		if back != nil {
+			return fmt.Errorf("%w; putting %s back: %v", err, w.cfg.out, back)
+		}
+		w.cfg.logf("put %s back as it was", w.cfg.out)
+	}
+	return err
+}
+
+// replace writes out to the file atomically: a temporary file beside it, with its
+// mode, then a rename.
+func (w *watcher) replace(out []byte) error {
 	dir := filepath.Dir(w.cfg.out)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(w.cfg.out)+".*")
 	if err != nil {
@@ -374,9 +399,7 @@ func (w *watcher) write(out []byte) error {
 		os.Remove(tmp)
 		return fmt.Errorf("writing %s: %w", w.cfg.out, err)
 	}
-	w.cfg.logf("wrote %s (%d bytes)", w.cfg.out, len(out))
-	w.commandDue = w.cfg.command != ""
-	return w.runCommand()
+	return nil
 }
 
 // runCommand runs the command if the file changed since it last succeeded.

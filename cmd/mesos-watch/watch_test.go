@@ -271,27 +271,41 @@ func answering(t *testing.T) *httptest.Server {
 }
 
 // -once ends with status 1 when the file cannot be written or the command fails,
-// saying why: a script that runs it sees the failure.
+// saying why: a script that runs it sees the failure. A failed command puts the file
+// back as it was, so that running -once again fails again rather than finding the
+// file unchanged and skipping the command.
 func TestOnceFailsWithTheFileOrCommand(t *testing.T) {
 	srv := answering(t)
 	tmpl, out := writeTemplate(t)
-	for _, tc := range []struct {
-		name string
-		args []string
-		why  string
-	}{
-		{"command", []string{"-out", out, "-exec", "echo no reload; exit 3"}, "exit status 3: no reload"},
-		{"file", []string{"-out", filepath.Join(t.TempDir(), "no", "such", "dir", "x.conf")}, "no such file or directory"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			stderr := newSyncLog()
-			if c := run(append([]string{"-once", "-api", srv.URL, "-template", tmpl}, tc.args...), stderr); c != 1 || !strings.Contains(stderr.String(), tc.why) {
-				t.Errorf("exit status %d, want 1, saying %q:\n%s", c, tc.why, stderr)
-			}
-		})
+	once := func(args ...string) (int, string) {
+		stderr := newSyncLog()
+		c := run(append([]string{"-once", "-api", srv.URL, "-template", tmpl}, args...), stderr)
+		return c, stderr.String()
+	}
+	if c, said := once("-out", filepath.Join(t.TempDir(), "no", "such", "dir", "x.conf")); c != 1 || !strings.Contains(said, "no such file or directory") {
+		t.Errorf("a file it cannot write: exit status %d, want 1, saying why:\n%s", c, said)
+	}
+	failing := []string{"-out", out, "-exec", "echo no reload; exit 3"}
+	for range 2 {
+		if c, said := once(failing...); c != 1 || !strings.Contains(said, "exit status 3: no reload") || !strings.Contains(said, "put "+out+" back") {
+			t.Errorf("a command that fails: exit status %d, want 1, saying why:\n%s", c, said)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("the file the failed command followed is still there: %v", err)
+		}
+	}
+	os.WriteFile(out, []byte("old\n"), 0o600)
+	if c, _ := once(failing...); c != 1 {
+		t.Errorf("a command that fails, over an old file: exit status %d, want 1", c)
+	}
+	if got, _ := os.ReadFile(out); string(got) != "old\n" {
+		t.Errorf("the old file is %q after the command failed, want it back", got)
+	}
+	if c, said := once("-out", out, "-exec", "true"); c != 0 {
+		t.Errorf("a command that works: exit status %d:\n%s", c, said)
 	}
 	if got, _ := os.ReadFile(out); string(got) != "server 10.0.0.1:31000;\n" {
-		t.Errorf("the file the failing command followed: %q", got)
+		t.Errorf("the file the command followed: %q", got)
 	}
 }
 
