@@ -113,11 +113,7 @@ func (u *Updater) loaded(st *state.State) bool {
 	if l == nil || l.st != st || l.unusable || l.agents != len(st.Agents) || l.frameworks != len(st.Frameworks) {
 		return false
 	}
-	tasks := 0
-	for i := range st.Frameworks {
-		tasks += len(st.Frameworks[i].Tasks)
-	}
-	return tasks == l.tasks
+	return taskCount(st) == l.tasks
 }
 
 // dropLoad makes the updater hold nothing again if a decoding built anything.

@@ -181,11 +181,7 @@ func (u *Updater) loadState(ctx context.Context, st *state.State) {
 	u.dropLoad()
 	keyed := make(chan map[state.TaskKey]*state.Task, 1)
 	go func() { keyed <- stateTasks(st) }()
-	n := 0
-	for i := range st.Frameworks {
-		n += len(st.Frameworks[i].Tasks)
-	}
-	order := make([]keyedTask, 0, n)
+	order := make([]keyedTask, 0, taskCount(st))
 	for i := range st.Frameworks {
 		f := &st.Frameworks[i]
 		k := state.TaskKey{Framework: f.ID}
@@ -196,13 +192,18 @@ func (u *Updater) loadState(ctx context.Context, st *state.State) {
 	u.load(ctx, agentsOf(st), fwsOf(st), order, func() map[state.TaskKey]*state.Task { return <-keyed }, st)
 }
 
-// stateTasks returns st's tasks by key, in a map sized for them.
-func stateTasks(st *state.State) map[state.TaskKey]*state.Task {
+// taskCount returns how many tasks st lists, running or not.
+func taskCount(st *state.State) int {
 	n := 0
 	for i := range st.Frameworks {
 		n += len(st.Frameworks[i].Tasks)
 	}
-	tasks := make(map[state.TaskKey]*state.Task, n)
+	return n
+}
+
+// stateTasks returns st's tasks by key, in a map sized for them.
+func stateTasks(st *state.State) map[state.TaskKey]*state.Task {
+	tasks := make(map[state.TaskKey]*state.Task, taskCount(st))
 	for i := range st.Frameworks {
 		f := &st.Frameworks[i]
 		for j := range f.Tasks {
